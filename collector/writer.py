@@ -1,0 +1,136 @@
+"""Batch writer: sealed spool segments to ClickHouse, one insert per table per segment."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+
+import pyarrow as pa
+
+from collector.spool import Segment, Spool
+from collector.telemetry import IngestMetrics
+from rxsight.config import SpoolConfig
+from rxsight.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+_POISON_ATTEMPTS = 5
+
+
+class BatchWriter:
+    """Owns the only thread that writes spans and events to the store.
+
+    A segment is removed from the spool only after every one of its tables is inserted; a
+    crash in between replays the whole segment. Spans carry a content-derived dedup token
+    (the same segment gives the same token); events are filtered by event_id against what
+    is stored, which also drops an integration's own resends."""
+
+    def __init__(
+        self, spool: Spool, store: Store, config: SpoolConfig, metrics: IngestMetrics
+    ) -> None:
+        self.spool = spool
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures: dict[str, int] = defaultdict(int)
+        self.healthy = True
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="rxsight-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, drain_timeout_s: float = 10.0) -> None:
+        self.spool.seal()
+        deadline = time.monotonic() + drain_timeout_s
+        while self.spool.sealed() and time.monotonic() < deadline and self.healthy:
+            self._wake.set()
+            time.sleep(0.05)
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            self.spool.seal_if_due(self.config.flush_interval_s, self.config.batch_rows)
+            segments = self.spool.sealed()
+            if not segments:
+                self._wake.wait(0.05)
+                self._wake.clear()
+                continue
+            for segment in segments:
+                try:
+                    self.write_segment(segment)
+                except StoreUnavailable as exc:
+                    self._unhealthy(str(exc))
+                    time.sleep(backoff * (1 + random.random()))
+                    backoff = min(backoff * 2, 10.0)
+                    break
+                except Exception as exc:  # noqa: BLE001 - one bad segment must not stop ingest
+                    self._failures[segment.name] += 1
+                    log.exception("writing spool segment %s failed", segment.name)
+                    self._unhealthy(f"segment {segment.name}: {exc}")
+                    if self._failures[segment.name] >= _POISON_ATTEMPTS:
+                        where = self.spool.quarantine(segment)
+                        self.metrics.quarantined.inc()
+                        log.error("spool segment quarantined at %s", where)
+                    time.sleep(backoff)
+                    break
+                else:
+                    self.spool.remove(segment)
+                    self._failures.pop(segment.name, None)
+                    self.healthy, self.last_error, backoff = True, None, 0.2
+                self.spool.seal_if_due(self.config.flush_interval_s, self.config.batch_rows)
+
+    def _unhealthy(self, message: str) -> None:
+        self.healthy = False
+        self.last_error = message
+        self.metrics.write_errors.inc()
+
+    def write_segment(self, segment: Segment) -> None:
+        parts: dict[str, list[pa.Table]] = defaultdict(list)
+        digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
+        for table, payload in self.spool.records(segment):
+            parts[table].append(pa.ipc.open_stream(payload).read_all())
+            digests[table].update(payload)
+        for table, tables in parts.items():
+            data = pa.concat_tables(tables)
+            if table == "business_events":
+                data = self._only_new_events(data)
+            if data.num_rows == 0:
+                continue
+            started = time.perf_counter()
+            self.store.insert_arrow(
+                table, data, dedup_token=f"{segment.name}:{digests[table].hexdigest()}"
+            )
+            self.metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
+            self.metrics.rows_written.labels(table).inc(data.num_rows)
+
+    def _only_new_events(self, data: pa.Table) -> pa.Table:
+        ids = data.column("event_id").to_pylist()
+        seen: set[str] = set()
+        stored = {
+            row[0]
+            for row in self.store.query_rows(
+                "SELECT event_id FROM business_events WHERE event_id IN {ids:Array(String)}",
+                {"ids": list(set(ids))},
+            )
+        }
+        keep = []
+        for i, event_id in enumerate(ids):
+            if event_id in stored or event_id in seen:
+                continue
+            seen.add(event_id)
+            keep.append(i)
+        duplicates = len(ids) - len(keep)
+        if duplicates:
+            self.metrics.items.labels("events", "duplicate").inc(duplicates)
+        return data if len(keep) == len(ids) else data.take(keep)

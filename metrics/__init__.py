@@ -1,0 +1,1 @@
+"""Prometheus exposition (technical and business metrics) and KPI definitions and exports."""

@@ -1,0 +1,3 @@
+"""rxsight: integration observability for hospital pharmacy, supply chain and finance."""
+
+__version__ = "0.1.0"

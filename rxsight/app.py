@@ -1,0 +1,147 @@
+"""App assembly: the store, every stage and its routers in one FastAPI app (DESIGN section 7)."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+import alerts
+import rules
+import web.api
+import web.console
+from collector import Collector
+from collector.grpc_server import start_grpc
+from collector.http import router as ingest_router
+from metrics.http import router as metrics_router
+from rxsight import __version__
+from rxsight.auth import Authenticator
+from rxsight.config import Settings
+from rxsight.runtime import Runtime, Service
+from rxsight.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class DataDirBusy(Exception):
+    """Another rxsight process holds this data directory (chDB: one process per directory)."""
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "rxsight.lock", "a+")  # noqa: SIM115 - held for the process life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip()
+        handle.close()
+        raise DataDirBusy(
+            f"{data_dir} is in use by another rxsight process ({owner or 'pid unknown'}); "
+            "use its HTTP API, or stop it first"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock = lock_data_dir(settings.data_dir) if settings.embedded else None
+        store = Store(settings.dsn, settings.database)
+        store.migrate()
+        retention = settings.config.retention
+        store.apply_retention(retention.traces_days, retention.events_days)
+        registry = CollectorRegistry()
+        runtime = Runtime(
+            settings=settings, store=store, registry=registry, auth=Authenticator(settings)
+        )
+        collector = Collector(settings, store, registry)
+        runtime.stages["collector"] = collector
+        services: list[Service] = [collector]
+        for stage in (rules, alerts):
+            built = stage.build(runtime)
+            if built is not None:
+                runtime.stages[stage.__name__] = built
+                services.append(built)
+        app.state.runtime = runtime
+        app.state.settings = settings
+        app.state.store = store
+        app.state.registry = registry
+        app.state.auth = runtime.auth
+        app.state.collector = collector
+        for service in services:
+            service.start()
+        grpc_server = None
+        if settings.grpc_port:
+            grpc_server = start_grpc(
+                collector,
+                runtime.auth,
+                settings.host,
+                settings.grpc_port,
+                settings.config.ingest.max_request_bytes,
+            )
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if grpc_server is not None:
+                grpc_server.stop(grace=2).wait(3)
+            for service in reversed(services):
+                try:
+                    service.stop()
+                except Exception:  # noqa: BLE001 - stop the others anyway
+                    log.exception("stopping %s failed", type(service).__name__)
+            store.close()
+            if lock is not None:
+                lock.close()
+
+    app = FastAPI(
+        title="rxsight",
+        version=__version__,
+        description="Integration observability for hospital pharmacy, supply chain and finance.",
+        lifespan=lifespan,
+    )
+    app.state.ready = False
+    app.include_router(ingest_router)
+    app.include_router(web.api.router)
+    app.include_router(rules.router)
+    app.include_router(alerts.router)
+    app.include_router(metrics_router)
+    app.include_router(web.console.router)
+    web.console.mount_static(app)
+
+    @app.get("/healthz", tags=["ops"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="Ready: store reachable and writes succeeding")
+    def readyz(request: Request) -> Any:
+        if not request.app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        store: Store = request.app.state.store
+        collector: Collector = request.app.state.collector
+        checks = {"store": store.ping(), "writer": collector.writer.healthy}
+        ok = all(checks.values())
+        body = {
+            "status": "ready" if ok else "not ready",
+            "checks": checks,
+            "spool_bytes": collector.spool.depth_bytes,
+        }
+        if collector.writer.last_error:
+            body["last_error"] = collector.writer.last_error
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return app

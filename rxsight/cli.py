@@ -1,0 +1,280 @@
+"""The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, config check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rxsight.config import ConfigError, Settings, load_settings
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data directory (default .rxsight, RXSIGHT_DATA_DIR)")
+    p.add_argument("--config", help="YAML configuration file (RXSIGHT_CONFIG)")
+    p.add_argument(
+        "--dsn",
+        help="ClickHouse DSN: chdb://DIR or http(s)://user:pass@host:8123/db "
+        "(RXSIGHT_CLICKHOUSE_DSN)",
+    )
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return load_settings(data_dir=args.data_dir, config_path=args.config, dsn=args.dsn, **extra)
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    class JsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            out = {
+                "ts": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "msg": record.getMessage(),
+            }
+            for key in ("correlation_id", "rule_id", "receiver"):
+                if hasattr(record, key):
+                    out[key] = getattr(record, key)
+            if record.exc_info:
+                out["exc"] = self.formatException(record.exc_info)
+            return json.dumps(out)
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from rxsight.app import create_app
+
+    settings = _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
+    _configure_logging(args.log_level.upper())
+    print(
+        f"rxsight serving on http://{settings.host}:{settings.port}/ "
+        f"(store {settings.dsn.split('@')[-1]})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=False,
+        log_config=None,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from rxsight.app import lock_data_dir
+    from rxsight.store import Store
+
+    settings = _settings(args)
+    lock = lock_data_dir(settings.data_dir) if settings.embedded else None
+    store = Store(settings.dsn, settings.database)
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+        if lock:
+            lock.close()
+    print("applied: " + (", ".join(applied) if applied else "nothing, schema is current"))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    problems: list[str] = []
+    for stage, check in _stage_config_checks():
+        problems += [f"{stage}: {p}" for p in check(settings)]
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    print(f"{settings.config_path or '(no config file)'}: OK")
+    return 0
+
+
+def _stage_config_checks() -> list[tuple[str, Callable[[Settings], list[str]]]]:
+    import alerts
+    import rules
+
+    return [(m.__name__, m.check_config) for m in (rules, alerts) if hasattr(m, "check_config")]
+
+
+def _api(url: str, method: str, path: str, token: str | None, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def cmd_rules_evaluate(args: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
+    query = urlencode({k: v for k, v in {"as_of": args.as_of, "persist": "false"}.items() if v})
+    try:
+        result = _api(
+            args.url,
+            "POST",
+            f"/api/rules/evaluate?{query}",
+            args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN"),
+            {},
+        )
+    except urllib.error.URLError as exc:
+        print(f"cannot reach rxsight at {args.url}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    findings = result.get("findings", [])
+    print(f"as of {result.get('as_of')}: {len(findings)} findings")
+    for f in findings:
+        entity = (
+            f.get("po_number")
+            or f.get("invoice_number")
+            or f.get("receipt_id")
+            or f.get("flow")
+            or f.get("correlation_id")
+        )
+        print(f"  {f['family']:<20} {f['reason']:<18} {entity:<28} since {f.get('since')}")
+    return 0
+
+
+def cmd_kpis_export(args: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
+    query = urlencode({"period": args.period, "format": args.format})
+    req = urllib.request.Request(f"{args.url.rstrip('/')}/api/kpis/export?{query}")
+    token = args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            sys.stdout.buffer.write(resp.read())
+    except urllib.error.URLError as exc:
+        print(f"cannot export KPIs from {args.url}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from simulator.demo import run_demo
+
+    _configure_logging("WARNING")
+    return run_demo(
+        _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port),
+        rate=args.rate,
+        seed=args.seed,
+        backfill_days=args.backfill_days,
+    )
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from rxsight.auth import hash_password
+
+    print(hash_password(args.password))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{args.which}.py"
+    if not script.exists():
+        print(f"no benchmark {args.which!r} (bench/*.py)", file=sys.stderr)
+        return 2
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rxsight", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    for name, func, helptext in (
+        ("serve", cmd_serve, "run rxsight"),
+        ("demo", cmd_demo, "run rxsight with simulated traffic"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        _common(p)
+        p.add_argument("--host", default=None)
+        p.add_argument("--port", type=int, default=None)
+        p.add_argument("--grpc-port", type=int, default=None, help="OTLP/gRPC port, 0 = off")
+        p.add_argument("--log-level", default="info")
+        if name == "demo":
+            p.add_argument("--rate", type=float, default=2.0, help="transactions per second")
+            p.add_argument("--seed", type=int, default=42)
+            p.add_argument("--backfill-days", type=float, default=7.0)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("migrate", help="apply schema migrations")
+    _common(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("config", help="configuration")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser("check", help="validate the configuration file")
+    _common(c)
+    c.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("rules", help="rules")
+    rsub = p.add_subparsers(dest="rules_command", required=True)
+    r = rsub.add_parser("evaluate", help="evaluate every rule as of an instant (no state change)")
+    r.add_argument("--as-of", help="RFC 3339 instant (default now)")
+    r.add_argument("--url", default=os.environ.get("RXSIGHT_URL", "http://127.0.0.1:8000"))
+    r.add_argument("--token")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_rules_evaluate)
+
+    p = sub.add_parser("kpis", help="KPIs")
+    ksub = p.add_subparsers(dest="kpis_command", required=True)
+    k = ksub.add_parser("export", help="export KPIs (CSV or JSON) from a running rxsight")
+    k.add_argument("--period", default="week", choices=["day", "week", "month"])
+    k.add_argument("--format", default="csv", choices=["csv", "json"])
+    k.add_argument("--url", default=os.environ.get("RXSIGHT_URL", "http://127.0.0.1:8000"))
+    k.add_argument("--token")
+    k.set_defaults(func=cmd_kpis_export)
+
+    p = sub.add_parser("hash-password", help="hash a console password for the users: config")
+    p.add_argument("password")
+    p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("bench", help="run a benchmark from bench/")
+    p.add_argument("which", help="ingest, rules, console or alert_latency")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one clear line for known operator errors
+        from rxsight.app import DataDirBusy
+
+        if isinstance(exc, DataDirBusy):
+            print(str(exc), file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

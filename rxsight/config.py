@@ -1,0 +1,195 @@
+"""Settings (RXSIGHT_* environment) and the YAML configuration file, validated at load."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CORRELATION_KEYS = ("correlation.id", "correlation_id", "x-correlation-id")
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the file and the path of the offending value."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestToken(_Strict):
+    name: str
+    token: str = Field(min_length=16)
+    # Empty: the token may send events for any source system.
+    source_systems: tuple[str, ...] = ()
+
+
+class PhiConfig(_Strict):
+    drop_keys: tuple[str, ...] = (
+        "patient.name",
+        "patient.ssn",
+        "patient.mrn",
+        "patient.dob",
+        "patient.address",
+    )
+    redact_patterns: bool = True
+
+
+class SpoolConfig(_Strict):
+    max_bytes: int = Field(default=1 << 30, ge=1 << 20)
+    # A segment is sealed and written once it is this old or this large, whichever first.
+    flush_interval_s: float = Field(default=0.5, gt=0, le=10)
+    batch_rows: int = Field(default=20_000, ge=1)
+    fsync: bool = True
+
+
+class IngestConfig(_Strict):
+    tokens: tuple[IngestToken, ...] = ()
+    max_request_bytes: int = Field(default=8 << 20, ge=1024)
+    max_id_length: int = 256
+    max_lines: int = 1000
+    max_attributes: int = 128
+    correlation_keys: tuple[str, ...] = DEFAULT_CORRELATION_KEYS
+    custom_event_types: tuple[str, ...] = ()
+    phi: PhiConfig = PhiConfig()
+    spool: SpoolConfig = SpoolConfig()
+    rate_limit_per_s: float = Field(default=0, ge=0, description="requests/s per token; 0 = off")
+
+
+class FlowConfig(_Strict):
+    tier: int | None = Field(default=None, ge=1, le=3)
+    owner: str | None = None
+    domain: str | None = None
+
+
+class SiteConfig(_Strict):
+    timezone: str = "UTC"
+    name: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as exc:  # noqa: BLE001 - zoneinfo raises several kinds
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+class UserConfig(_Strict):
+    username: str
+    # PBKDF2 hash as produced by `rxsight.auth.hash_password`.
+    password_hash: str
+    role: str = Field(pattern="^(viewer|operator|admin)$")
+    owner: str | None = None
+    display_name: str | None = None
+
+
+class RetentionConfig(_Strict):
+    traces_days: int = Field(default=30, ge=1)
+    events_days: int = Field(default=730, ge=1)
+
+
+class Config(_Strict):
+    """The YAML file. Stage sections (rules, alerts) are validated by their stage."""
+
+    ingest: IngestConfig = IngestConfig()
+    flows: dict[str, FlowConfig] = {}
+    sites: dict[str, SiteConfig] = {}
+    users: tuple[UserConfig, ...] = ()
+    retention: RetentionConfig = RetentionConfig()
+    console_url: str | None = None
+    rules: dict[str, Any] = {}
+    alerts: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings: where data lives and how to listen. From RXSIGHT_* and the CLI."""
+
+    dsn: str
+    data_dir: Path
+    database: str = "rxsight"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    grpc_port: int = 4317
+    config_path: Path | None = None
+    admin_token: str | None = None
+    session_secret: str | None = None
+    config: Config = field(default_factory=Config)
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate the YAML file; ConfigError names the file and each bad path."""
+    if path is None:
+        return Config()
+    source = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(source, ["file not found"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["the top level must be a mapping"])
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, format_validation_errors(exc)) from exc
+
+
+def format_validation_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        out.append(f"{where or '(top)'}: {err['msg']}")
+    return out
+
+
+def load_settings(
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    grpc_port: int | None = None,
+    dsn: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """CLI arguments win over RXSIGHT_* variables, which win over defaults."""
+    env = dict(os.environ if env is None else env)
+    ddir = Path(data_dir or env.get("RXSIGHT_DATA_DIR") or ".rxsight").absolute()
+    chosen_dsn = dsn or env.get("RXSIGHT_CLICKHOUSE_DSN") or f"chdb://{ddir / 'clickhouse'}"
+    cfg_path = config_path or env.get("RXSIGHT_CONFIG")
+    cfg_path = Path(cfg_path) if cfg_path else None
+    return Settings(
+        dsn=chosen_dsn,
+        data_dir=ddir,
+        database=env.get("RXSIGHT_DATABASE", "rxsight"),
+        host=host or env.get("RXSIGHT_HOST", "127.0.0.1"),
+        port=int(port if port is not None else env.get("RXSIGHT_PORT", 8000)),
+        grpc_port=int(grpc_port if grpc_port is not None else env.get("RXSIGHT_GRPC_PORT", 4317)),
+        config_path=cfg_path,
+        admin_token=env.get("RXSIGHT_ADMIN_TOKEN") or None,
+        session_secret=env.get("RXSIGHT_SESSION_SECRET") or None,
+        config=load_config(cfg_path),
+    )

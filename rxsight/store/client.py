@@ -1,0 +1,197 @@
+"""Store: thread-local clickhouse-connect clients on one DSN and database; migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+import clickhouse_connect
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from rxsight.store.sql import split_statements
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """ClickHouse could not be reached or refused the operation."""
+
+
+class Store:
+    """The only way the stages reach ClickHouse.
+
+    chDB allows one data directory per process, shared by every client on it; a server takes
+    many clients. Either way each thread gets its own client, because a clickhouse-connect
+    client is not safe for concurrent queries (HTTP sessions, chDB connection handles)."""
+
+    def __init__(self, dsn: str, database: str = "rxsight") -> None:
+        self.dsn = dsn
+        self.database = database
+        self._local = threading.local()
+        self._clients: list[Client] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        boot = self._connect(database=None)
+        boot.command(f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}`")
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+    def _connect(self, database: str | None) -> Client:
+        try:
+            if self.embedded:
+                client = clickhouse_connect.get_client(dsn=self.dsn, database=database)
+            else:
+                client = clickhouse_connect.get_client(
+                    dsn=self.dsn,
+                    database=database,
+                    autogenerate_session_id=False,
+                    connect_timeout=5,
+                    send_receive_timeout=60,
+                )
+        except Exception as exc:  # noqa: BLE001 - the driver raises many kinds
+            raise StoreUnavailable(f"cannot open {self._redacted_dsn()}: {exc}") from exc
+        with self._lock:
+            self._clients.append(client)
+        return client
+
+    def _redacted_dsn(self) -> str:
+        head, sep, tail = self.dsn.partition("@")
+        if not sep:
+            return self.dsn
+        scheme, _, _ = head.partition("://")
+        return f"{scheme}://***@{tail}"
+
+    @property
+    def client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            if self._closed:
+                raise StoreUnavailable("store is closed")
+            client = self._connect(self.database)
+            self._local.client = client
+        return client
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self._run(lambda c: c.query(sql, parameters=params or {}))
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        return self._run(lambda c: c.query(sql, parameters=params or {})).result_rows
+
+    def query_value(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.query_rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self._run(lambda c: c.command(sql, parameters=params or {}))
+
+    def insert_arrow(self, table: str, data: pa.Table, *, dedup_token: str | None = None) -> None:
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        self._run(lambda c: c.insert_arrow(table, data, settings=settings))
+
+    def insert_rows(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        column_names: Sequence[str],
+        *,
+        dedup_token: str | None = None,
+    ) -> None:
+        if not rows:
+            return
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        self._run(
+            lambda c: c.insert(table, rows, column_names=list(column_names), settings=settings)
+        )
+
+    def _run(self, op: Any) -> Any:
+        try:
+            return op(self.client)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                # A dead HTTP connection: drop this thread's client so the next call reconnects.
+                self._local.client = None
+                raise StoreUnavailable(str(exc)) from exc
+            raise
+
+    def ping(self) -> bool:
+        try:
+            return self.query_value("SELECT 1") == 1
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            with contextlib.suppress(Exception):  # closing is best effort
+                client.close()
+
+    # --------------------------------------------------------------- migrations
+    def migrate(self, extra: Iterable[tuple[str, str]] = ()) -> list[str]:
+        """Apply every migration not yet recorded; returns the versions applied now.
+
+        Each statement is idempotent (IF NOT EXISTS), so a run interrupted half-way is
+        simply run again."""
+        self.command(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
+            ") ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"
+        )
+        done = {r[0] for r in self.query_rows("SELECT version FROM schema_migrations FINAL")}
+        applied = []
+        for version, script in sorted([*builtin_migrations(), *extra]):
+            if version in done:
+                continue
+            for stmt in split_statements(script):
+                try:
+                    self.command(stmt)
+                except Exception as exc:
+                    raise StoreUnavailable(f"migration {version} failed: {exc}") from exc
+            self.insert_rows("schema_migrations", [[version]], ["version"])
+            applied.append(version)
+            log.info("applied migration %s", version)
+        return applied
+
+    def apply_retention(self, traces_days: int, events_days: int) -> None:
+        # TTL takes no bound parameters; the values are validated integers from the config.
+        self.command(
+            f"ALTER TABLE otel_traces MODIFY TTL toDateTime(Timestamp) "
+            f"+ INTERVAL {int(traces_days)} DAY"
+        )
+        self.command(
+            f"ALTER TABLE business_events MODIFY TTL toDateTime(occurred_at) "
+            f"+ INTERVAL {int(events_days)} DAY"
+        )
+
+
+def builtin_migrations() -> list[tuple[str, str]]:
+    folder = resources.files("rxsight.store") / "migrations"
+    return [
+        (entry.name.removesuffix(".sql"), entry.read_text())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"database name {name!r} must be letters, digits and underscores")
+    return name
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    from clickhouse_connect.driver.exceptions import OperationalError
+
+    return isinstance(exc, OperationalError | ConnectionError | TimeoutError)

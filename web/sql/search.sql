@@ -1,0 +1,17 @@
+-- One row per transaction that a correlation ID, PO, invoice or receipt number names.
+SELECT
+    correlation_id,
+    multiIf(correlation_id = {q:String}, 'correlation_id',
+            po_number = {q:String}, 'po_number',
+            invoice_number = {q:String}, 'invoice_number',
+            'receipt_id') AS matched,
+    min(occurred_at) AS first_at,
+    max(occurred_at) AS last_at,
+    groupUniqArray(event_type) AS event_types,
+    anyIf(site, site != '') AS site
+FROM business_events
+WHERE correlation_id = {q:String} OR po_number = {q:String}
+   OR invoice_number = {q:String} OR receipt_id = {q:String}
+GROUP BY correlation_id, matched
+ORDER BY first_at
+LIMIT 100
