@@ -72,12 +72,16 @@ class BodyError(ValueError):
     """The body as a whole cannot be read as events."""
 
 
+class UnsupportedMediaType(ValueError):
+    """The Content-Type is not one this endpoint reads: answer 415."""
+
+
 def split_body(body: bytes, content_type: str) -> list[Any]:
     """One object, an array of objects, or NDJSON. An NDJSON line that is not JSON becomes
     a per-item error (a `_BadLine`), so its siblings still go in."""
     ctype = content_type.split(";")[0].strip().lower()
     if ctype not in ("application/json", "application/x-ndjson", "application/jsonl", ""):
-        raise BodyError(
+        raise UnsupportedMediaType(
             f"Content-Type: {content_type} is not supported; use application/json "
             "or application/x-ndjson"
         )

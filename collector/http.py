@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from collector.events import BodyError
+from collector.events import BodyError, UnsupportedMediaType
 from collector.otlp import OtlpDecodeError
 from collector.service import Collector, IngestResult
 from collector.spool import SpoolFull
@@ -111,6 +111,8 @@ async def _otlp(request: Request, signal: str) -> Response:
         return _refusal(signal, request, exc)
     except OtlpDecodeError as exc:
         return _refusal(signal, request, IngestRefused(400, str(exc)))
+    except UnsupportedMediaType as exc:
+        return _refusal(signal, request, IngestRefused(415, str(exc)))
     except SpoolFull as exc:
         return _refusal(
             signal,
@@ -155,6 +157,8 @@ async def post_events(request: Request) -> Response:
         return _refusal("events", request, exc)
     except BodyError as exc:
         return _refusal("events", request, IngestRefused(400, str(exc)))
+    except UnsupportedMediaType as exc:
+        return _refusal("events", request, IngestRefused(415, str(exc)))
     except SpoolFull as exc:
         return _refusal(
             "events",

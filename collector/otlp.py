@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collector.events import UnsupportedMediaType
 from collector.phi import PhiScrubber
 
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -99,7 +100,7 @@ def parse_request(body: bytes, content_type: str, message: type[Message]) -> Mes
         except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
             raise OtlpDecodeError(f"body: not a valid OTLP/JSON request: {exc}") from None
         return msg
-    raise OtlpDecodeError(
+    raise UnsupportedMediaType(
         f"Content-Type: {content_type or '(none)'} is not supported; "
         "use application/x-protobuf or application/json"
     )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from rxsight.config import PhiConfig
 
-# Order matters: the first pattern that matches names the redaction.
+# Order matters: an SSN must be claimed before the looser phone pattern sees its digits.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ssn", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
     ("mrn", re.compile(r"\bMRN[\s:#=-]*[A-Z0-9]{4,}\b", re.IGNORECASE)),
@@ -34,7 +34,7 @@ class PhiScrubber:
     def __init__(self, config: PhiConfig) -> None:
         self._drop = frozenset(config.drop_keys)
         self._enabled = config.redact_patterns
-        self._cache: dict[str, tuple[str, str | None]] = {}
+        self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.counts: Counter[str] = Counter()
 
     def scrub(self, attrs: Mapping[str, str]) -> dict[str, str]:
@@ -57,15 +57,14 @@ class PhiScrubber:
             return value
         hit = self._cache.get(value)
         if hit is None:
-            redacted, kind = value, None
+            redacted, kinds = value, []
             for name, pattern in _PATTERNS:
                 redacted, n = pattern.subn(f"[REDACTED:{name}]", redacted)
-                if n and kind is None:
-                    kind = name
-            hit = (redacted, kind)
+                kinds += [name] * n
+            hit = (redacted, tuple(kinds))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[value] = hit
-        if hit[1] is not None:
-            self.counts[hit[1]] += 1
+        for kind in hit[1]:
+            self.counts[kind] += 1
         return hit[0]
