@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from alerts.api import router
+from alerts.config import check_config, from_settings
+from alerts.service import AlertsService
 from rxsight.runtime import Runtime, Service
 
-router = APIRouter(prefix="/api", tags=["alerts"])
+__all__ = ["AlertsService", "build", "check_config", "router"]
 
 
 def build(runtime: Runtime) -> Service | None:
-    return None
+    """The dispatcher and the outbox; an invalid alerts section stops the start (ConfigError
+    names the file, each path and the reason)."""
+    return AlertsService(runtime, from_settings(runtime.settings))

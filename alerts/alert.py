@@ -1,0 +1,103 @@
+"""An alert: the labels, annotations and state an exception change turns into."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from rxsight.timeutil import as_utc, rfc3339
+
+# The labels the contract names, plus what makes each alert distinct and routable.
+LABEL_COLUMNS = ("family", "reason", "site", "owner", "severity", "flow", "tier", "domain")
+ENTITY_ANNOTATIONS = (
+    "correlation_id",
+    "po_number",
+    "invoice_number",
+    "supplier_id",
+    "receipt_id",
+)
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """Stable 16-hex id of a label set (Alertmanager fingerprints are 64-bit hex too)."""
+    text = "\xff".join(f"{k}\xfe{v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def console_link(base: str, exception_id: str) -> str:
+    return f"{base.rstrip('/')}/exceptions/{quote(exception_id, safe='')}"
+
+
+@dataclass
+class Alert:
+    fingerprint: str
+    exception_id: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None  # None while firing
+    updated_at: datetime
+    version: int
+    acknowledged: bool = False
+    # The exception history said "escalated" (a person or the rules stage escalated it).
+    escalated_by_change: bool = False
+    console_url: str = ""
+    receivers: set[str] = field(default_factory=set)
+
+    @property
+    def firing(self) -> bool:
+        return self.ends_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "exception_id": self.exception_id,
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "startsAt": rfc3339(self.starts_at),
+            "endsAt": rfc3339(self.ends_at),
+            "updatedAt": rfc3339(self.updated_at),
+            "acknowledged": self.acknowledged,
+            "consoleURL": self.console_url,
+        }
+
+
+def from_exception(row: dict[str, Any], console_base: str) -> Alert:
+    """The alert for the current state of an exception (its latest history row)."""
+    labels = {"alertname": str(row.get("family") or "exception")}
+    for col in LABEL_COLUMNS:
+        value = row.get(col)
+        if value not in (None, ""):
+            labels[col] = str(value)
+    if row.get("rule_id"):
+        labels["rule_id"] = str(row["rule_id"])
+    labels["exception_id"] = str(row["exception_id"])
+    link = console_link(console_base, row["exception_id"])
+    annotations = {"summary": str(row.get("summary") or ""), "console": link}
+    if row.get("details"):
+        annotations["description"] = str(row["details"])
+    for col in ENTITY_ANNOTATIONS:
+        if row.get(col):
+            annotations[col] = str(row[col])
+    if row.get("since"):
+        annotations["since"] = rfc3339(row["since"]) or ""
+    at = as_utc(row["at"])
+    opened = row.get("opened_at")
+    starts = as_utc(opened) if opened and as_utc(opened).year > 1970 else at
+    resolved = row.get("status") == "resolved" or row.get("change") in ("resolved", "auto_resolved")
+    return Alert(
+        fingerprint=fingerprint(labels),
+        exception_id=str(row["exception_id"]),
+        labels=labels,
+        annotations=annotations,
+        starts_at=starts,
+        ends_at=at if resolved else None,
+        updated_at=at,
+        version=int(row["version"]),
+        acknowledged=row.get("status") == "acknowledged",
+        escalated_by_change=row.get("change") == "escalated",
+        console_url=link,
+    )

@@ -1,0 +1,231 @@
+"""The `alerts:` configuration section: routing tree, receivers, inhibition, delivery."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from rxsight.config import ConfigError, Settings, format_validation_errors
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a Prometheus-style duration ("30s", "1h30m", "200ms")."""
+    if isinstance(value, bool):
+        raise ValueError("a duration, e.g. 30s or 5m")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a duration, e.g. 30s or 5m")
+    text = value.strip()
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT_S[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or pos == 0:
+        raise ValueError(f"{value!r} is not a duration (e.g. 0s, 200ms, 30s, 5m, 4h)")
+    return total
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WebhookTarget(_Strict):
+    url: str = Field(pattern=r"^https?://")
+    # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links.
+    format: Literal["alertmanager", "rxsight"] = "alertmanager"
+    # Standard Webhooks secret: "whsec_<base64>" or any other string (used as raw bytes).
+    secret: str | None = None
+    headers: dict[str, str] = {}
+    # Alertmanager's max_alerts: 0 sends every alert of the group.
+    max_alerts: int = Field(default=0, ge=0)
+    timeout: Duration = 10.0
+
+    @model_validator(mode="after")
+    def _secret_decodes(self) -> WebhookTarget:
+        if self.secret and self.secret.startswith("whsec_"):
+            try:
+                base64.b64decode(self.secret[6:], validate=True)
+            except ValueError as exc:
+                raise ValueError("secret: whsec_ must be followed by base64") from exc
+        return self
+
+
+class Receiver(_Strict):
+    name: str = Field(min_length=1)
+    # The owner team this receiver serves (informational; routing decides who gets what).
+    owner: str | None = None
+    webhooks: tuple[WebhookTarget, ...] = Field(min_length=1)
+    secret: str | None = None  # default for targets without their own
+
+    @model_validator(mode="after")
+    def _signed(self) -> Receiver:
+        # Every request is signed (Standard Webhooks), so every target needs a secret.
+        for i, hook in enumerate(self.webhooks):
+            if not (hook.secret or self.secret):
+                raise ValueError(f"webhooks.{i}: no secret (set secret here or on the receiver)")
+        if self.secret and self.secret.startswith("whsec_"):
+            try:
+                base64.b64decode(self.secret[6:], validate=True)
+            except ValueError as exc:
+                raise ValueError("secret: whsec_ must be followed by base64") from exc
+        return self
+
+
+class Route(_Strict):
+    receiver: str | None = None
+    matchers: tuple[str, ...] = ()
+    # Alertmanager's older forms, still common in existing configs.
+    match: dict[str, str] = {}
+    match_re: dict[str, str] = {}
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: tuple[str, ...] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    escalate_after: Duration | None = None
+    escalation_receiver: str | None = None
+    routes: tuple[Route, ...] = ()
+
+    @model_validator(mode="after")
+    def _escalation_pair(self) -> Route:
+        if self.escalate_after is not None and not self.escalation_receiver:
+            raise ValueError("escalate_after needs an escalation_receiver")
+        return self
+
+
+class InhibitRule(_Strict):
+    source_matchers: tuple[str, ...] = Field(min_length=1)
+    target_matchers: tuple[str, ...] = Field(min_length=1)
+    equal: tuple[str, ...] = ()
+
+
+class DeliveryConfig(_Strict):
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_initial: Duration = 1.0
+    backoff_max: Duration = 300.0
+    # Concurrent deliveries, so one slow receiver does not hold up the others.
+    workers: int = Field(default=4, ge=1, le=64)
+
+
+class AlertsConfig(_Strict):
+    route: Route | None = None
+    receivers: tuple[Receiver, ...] = ()
+    inhibit_rules: tuple[InhibitRule, ...] = ()
+    delivery: DeliveryConfig = DeliveryConfig()
+    # How often the dispatcher reads new exception changes and checks its timers.
+    poll_interval: Duration = 0.25
+    # Resolved alerts stay visible in /api/alerts this long.
+    resolved_retention: Duration = 3600.0
+    # Base URL for links when the top-level console_url is not set.
+    external_url: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> AlertsConfig:
+        names = [r.name for r in self.receivers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"receivers: duplicate receiver names {dupes}")
+        if self.route is None:
+            if self.receivers:
+                raise ValueError("route: a routing tree is needed when receivers are defined")
+            return self
+        if not self.route.receiver:
+            raise ValueError("route.receiver: the root route needs a receiver")
+        if self.route.matchers or self.route.match or self.route.match_re:
+            raise ValueError("route: the root route matches every alert; it takes no matchers")
+        return self
+
+
+def _route_problems(route: Route, path: str, known: set[str]) -> list[str]:
+    from alerts.route import MatcherError, parse_matchers
+
+    out = []
+    for field in ("receiver", "escalation_receiver"):
+        name = getattr(route, field)
+        if name and name not in known:
+            out.append(f"{path}.{field}: unknown receiver {name!r} (known: {sorted(known)})")
+    for i, text in enumerate(route.matchers):
+        try:
+            parse_matchers([text])
+        except MatcherError as exc:
+            out.append(f"{path}.matchers.{i}: {exc}")
+    for name, pattern in route.match_re.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append(f"{path}.match_re.{name}: invalid regular expression: {exc}")
+    for i, child in enumerate(route.routes):
+        out += _route_problems(child, f"{path}.routes.{i}", known)
+    return out
+
+
+def validate(raw: Any, source: str) -> AlertsConfig:
+    """The section as a model, or ConfigError naming the file, each path and the reason."""
+    from alerts.route import MatcherError, parse_matchers
+
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["alerts: must be a mapping"])
+    try:
+        cfg = AlertsConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, format_validation_errors(exc, "alerts")) from exc
+    known = {r.name for r in cfg.receivers}
+    problems = _route_problems(cfg.route, "alerts.route", known) if cfg.route else []
+    for i, rule in enumerate(cfg.inhibit_rules):
+        for side in ("source_matchers", "target_matchers"):
+            try:
+                parse_matchers(getattr(rule, side))
+            except MatcherError as exc:
+                problems.append(f"alerts.inhibit_rules.{i}.{side}: {exc}")
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def source_of(settings: Settings) -> str:
+    return str(settings.config_path) if settings.config_path else "(settings)"
+
+
+def from_settings(settings: Settings) -> AlertsConfig:
+    return validate(settings.config.alerts, source_of(settings))
+
+
+def reread(settings: Settings) -> AlertsConfig:
+    """Read the alerts section again from the config file (a reload)."""
+    source = source_of(settings)
+    if settings.config_path is None:
+        return from_settings(settings)
+    try:
+        raw = yaml.safe_load(Path(settings.config_path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(source, [f"cannot read: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["the top level must be a mapping"])
+    return validate(raw.get("alerts"), source)
+
+
+def check_config(settings: Settings) -> list[str]:
+    """For `rxsight config check`: each problem as "file: path: reason"."""
+    try:
+        from_settings(settings)
+    except ConfigError as exc:
+        return [f"{exc.source}: {p}" for p in exc.problems]
+    return []

@@ -1,0 +1,416 @@
+"""The dispatcher: exception changes become alerts, alerts are grouped per route and flushed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.alert import Alert, from_exception
+from alerts.config import AlertsConfig
+from alerts.inhibit import Inhibitor
+from alerts.notify import alertmanager_body, dumps, rxsight_body
+from alerts.outbox import Notification, Outbox
+from alerts.route import RouteNode, compile_tree
+from alerts.silence import Silences
+from rxsight.store import SqlFiles, Store
+from rxsight.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+SQL = SqlFiles(__file__)
+
+# Rows are read again this far back, so a change committed a little after a later one (two
+# writers, clock skew) is still seen; versions already applied are skipped.
+POLL_OVERLAP = timedelta(seconds=30)
+# Every so often compare every exception's latest version with ours, whatever its `at`.
+RESYNC_EVERY_S = 15.0
+# Resolved exceptions this recent are loaded at start: their resolved notice may be owed.
+RESOLVED_LOOKBACK = timedelta(days=1)
+NFLOG_LOOKBACK = timedelta(days=7)
+
+
+@dataclass
+class LogEntry:
+    """What the last notification for a group and receiver said (Alertmanager's nflog)."""
+
+    firing: frozenset[str]
+    resolved: frozenset[str]
+    at: datetime
+
+
+@dataclass
+class Group:
+    key: str
+    route: RouteNode
+    receiver: str
+    labels: dict[str, str]
+    escalation: bool
+    fingerprints: set[str] = field(default_factory=set)
+    next_flush: float = 0.0
+    flushed: bool = False
+
+
+def needs_update(
+    entry: LogEntry | None,
+    firing: set[str],
+    resolved: set[str],
+    repeat_interval: float,
+    now: datetime,
+) -> bool:
+    """Alertmanager's dedup: send when something new fires, something notified resolves, or
+    the repeat interval has passed; never for alerts that fired and resolved unseen."""
+    if entry is None:
+        return bool(firing)
+    if not firing <= entry.firing:
+        return True
+    if not firing:
+        return bool(entry.firing)
+    if not resolved <= entry.resolved:
+        return True
+    return entry.at + timedelta(seconds=repeat_interval) <= now
+
+
+def _label_key(labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return "{" + inner + "}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        silences: Silences,
+        config: Callable[[], AlertsConfig],
+        console_base: str,
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._silences = silences
+        self._config = config
+        self.console_base = console_base
+        self.lock = threading.RLock()
+        self.alerts: dict[str, Alert] = {}
+        self._by_exception: dict[str, str] = {}
+        self._versions: dict[str, int] = {}
+        self._routes: dict[str, list[RouteNode]] = {}
+        self.groups: dict[str, Group] = {}
+        self._nflog: dict[tuple[str, str], LogEntry] = {}
+        self.inhibited: dict[str, list[str]] = {}
+        self._tree: RouteNode | None = None
+        self._inhibitor = Inhibitor(())
+        self._watermark: datetime | None = None
+        self._last_resync = 0.0
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def load(self) -> None:
+        """Rebuild alert state from the exception history and the notification log."""
+        now = utcnow()
+        since = now - NFLOG_LOOKBACK
+        for row in self._store.query(SQL["nflog"], {"since": since}):
+            self._nflog[(row["group_key"], row["receiver"])] = LogEntry(
+                frozenset(row["firing"]), frozenset(row["resolved"]), as_utc(row["sent_at"])
+            )
+        with self.lock:
+            self.apply_config(self._config())
+            self._versions = {
+                r["exception_id"]: int(r["version"])
+                for r in self._store.query(SQL["exception_versions"])
+            }
+            for row in self._store.query(
+                SQL["exception_current"], {"since": now - RESOLVED_LOOKBACK}
+            ):
+                self._versions.pop(row["exception_id"], None)
+                self._apply(row, now)
+        self._watermark = now - POLL_OVERLAP
+        self._last_resync = time.monotonic()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="alerts-dispatch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(10)
+
+    def poke(self) -> None:
+        """Re-evaluate now (a silence changed, the config was reloaded)."""
+        self._wake.set()
+
+    def apply_config(self, cfg: AlertsConfig) -> None:
+        """A new routing tree: re-route every alert. Group keys of unchanged routes are the
+        same, so the notification log still stops repeats."""
+        with self.lock:
+            self._tree = compile_tree(cfg)
+            self._inhibitor = Inhibitor(cfg.inhibit_rules)
+            self.groups.clear()
+            self._routes.clear()
+            now = utcnow()
+            for alert in self.alerts.values():
+                self._route(alert, now)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - a store outage must not kill the thread
+                if self.last_error != str(exc):
+                    log.exception("alert dispatch failed")
+                self.last_error = str(exc)
+            poll = self._config().poll_interval
+            with self.lock:
+                nxt = min((g.next_flush for g in self.groups.values()), default=None)
+            wait = poll if nxt is None else max(0.0, min(poll, nxt - time.time()))
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    # ------------------------------------------------------------------ one step
+    def tick(self) -> None:
+        now = utcnow()
+        self._poll(now)
+        with self.lock:
+            self._escalate(now)
+            self.inhibited = self._inhibitor.inhibited(self.alerts.values())
+            wall = time.time()
+            for group in list(self.groups.values()):
+                if group.next_flush <= wall:
+                    self._flush(group, now)
+            self._gc(now)
+        self._silences.gc(now)
+
+    def _poll(self, now: datetime) -> None:
+        assert self._watermark is not None
+        rows = self._store.query(SQL["exception_changes"], {"since": self._watermark})
+        if time.monotonic() - self._last_resync >= RESYNC_EVERY_S:
+            self._last_resync = time.monotonic()
+            stale = [
+                r["exception_id"]
+                for r in self._store.query(SQL["exception_versions"])
+                if int(r["version"]) > self._versions.get(r["exception_id"], 0)
+            ]
+            if stale:
+                rows += self._store.query(SQL["exception_latest"], {"ids": stale})
+        with self.lock:
+            for row in sorted(rows, key=lambda r: (r["exception_id"], int(r["version"]))):
+                self._apply(row, now)
+        self._watermark = now - POLL_OVERLAP
+
+    def _apply(self, row: dict[str, Any], now: datetime) -> None:
+        eid = str(row["exception_id"])
+        version = int(row["version"])
+        if version <= self._versions.get(eid, 0):
+            return
+        self._versions[eid] = version
+        new = from_exception(row, self.console_base)
+        old_fp = self._by_exception.get(eid)
+        old = self.alerts.get(old_fp) if old_fp else None
+        if old is not None and old.fingerprint != new.fingerprint and old.firing:
+            # Labels changed (say, another reason): the old alert ends, a new one starts.
+            old.ends_at = new.updated_at
+            old.updated_at = new.updated_at
+        if old is None and not new.firing and new.updated_at < now - RESOLVED_LOOKBACK:
+            return
+        prev = self.alerts.get(new.fingerprint)
+        if prev is not None and prev.firing and new.firing:
+            new.starts_at = prev.starts_at
+            new.escalated_by_change = new.escalated_by_change or prev.escalated_by_change
+        elif row.get("change") == "reopened" or (prev is not None and new.firing):
+            new.starts_at = new.updated_at
+        self.alerts[new.fingerprint] = new
+        self._by_exception[eid] = new.fingerprint
+        self._route(new, now)
+
+    # ------------------------------------------------------------------ routing, groups
+    def _route(self, alert: Alert, now: datetime) -> None:
+        if self._tree is None:
+            return
+        nodes = self._routes.get(alert.fingerprint)
+        if nodes is None:
+            nodes = self._tree.match(alert.labels)
+            self._routes[alert.fingerprint] = nodes
+        for node in nodes:
+            self._add(alert, node, node.opts.receiver, escalation=False, now=now)
+
+    def _add(self, alert: Alert, node: RouteNode, receiver: str, *, escalation: bool, now):
+        labels = node.group_labels(alert.labels)
+        key = f"{node.key}{'/escalation' if escalation else ''}:{_label_key(labels)}"
+        group = self.groups.get(key)
+        if group is None:
+            group = Group(
+                key=key,
+                route=node,
+                receiver=receiver,
+                labels=labels,
+                escalation=escalation,
+                next_flush=time.time() + node.opts.group_wait,
+            )
+            self.groups[key] = group
+        alert.receivers.add(receiver)
+        if alert.fingerprint in group.fingerprints:
+            return
+        group.fingerprints.add(alert.fingerprint)
+        # As in Alertmanager: an alert older than group_wait does not wait for company.
+        if not group.flushed and alert.starts_at + timedelta(seconds=node.opts.group_wait) < now:
+            group.next_flush = min(group.next_flush, time.time())
+
+    def _escalate(self, now: datetime) -> None:
+        for alert in self.alerts.values():
+            for node in self._routes.get(alert.fingerprint, ()):
+                opts = node.opts
+                if not opts.escalation_receiver:
+                    continue
+                due = opts.escalate_after is not None and (
+                    now - alert.starts_at >= timedelta(seconds=opts.escalate_after)
+                )
+                if alert.firing and not alert.acknowledged and (due or alert.escalated_by_change):
+                    self._add(alert, node, opts.escalation_receiver, escalation=True, now=now)
+                elif alert.acknowledged:
+                    # Acknowledged: escalation stops, quietly.
+                    labels = node.group_labels(alert.labels)
+                    key = f"{node.key}/escalation:{_label_key(labels)}"
+                    group = self.groups.get(key)
+                    if group is not None:
+                        group.fingerprints.discard(alert.fingerprint)
+
+    def muted_by(self, alert: Alert, now: datetime) -> tuple[list[str], list[str]]:
+        return self._silences.muting(alert.labels, now), self.inhibited.get(alert.fingerprint, [])
+
+    def _flush(self, group: Group, now: datetime) -> None:
+        opts = group.route.opts
+        members = [self.alerts[fp] for fp in sorted(group.fingerprints) if fp in self.alerts]
+        visible = [a for a in members if not any(self.muted_by(a, now))]
+        firing = {a.fingerprint for a in visible if a.firing}
+        resolved = {a.fingerprint for a in visible if not a.firing}
+        entry = self._nflog.get((group.key, group.receiver))
+        if needs_update(entry, firing, resolved, opts.repeat_interval, now):
+            items = self._notifications(group, visible, firing, resolved, now)
+            try:
+                self._outbox.enqueue(items)
+            except Exception:
+                # Not stored, so not sent and not logged: try again shortly.
+                group.next_flush = time.time() + 1.0
+                raise
+            self._nflog[(group.key, group.receiver)] = LogEntry(
+                frozenset(firing), frozenset(resolved), now
+            )
+        group.flushed = True
+        group.next_flush = time.time() + opts.group_interval
+        # Resolved alerts leave the group once a flush has seen them.
+        group.fingerprints -= {a.fingerprint for a in members if not a.firing}
+        group.fingerprints &= set(self.alerts)
+        if not group.fingerprints:
+            del self.groups[group.key]
+
+    def _notifications(
+        self,
+        group: Group,
+        alerts: list[Alert],
+        firing: set[str],
+        resolved: set[str],
+        now: datetime,
+    ) -> list[Notification]:
+        cfg = self._config()
+        receiver = next((r for r in cfg.receivers if r.name == group.receiver), None)
+        if receiver is None:
+            log.warning("route %s names unknown receiver %s", group.route.key, group.receiver)
+            return []
+        # Firing first, then resolved, each oldest first: what a person reads top down.
+        ordered = sorted(alerts, key=lambda a: (not a.firing, a.starts_at, a.fingerprint))
+        status = "firing" if firing else "resolved"
+        out = []
+        for index, hook in enumerate(receiver.webhooks):
+            nid = Notification.new_id()
+            if hook.format == "alertmanager":
+                body = alertmanager_body(
+                    receiver=group.receiver,
+                    group_key=group.key,
+                    group_labels=group.labels,
+                    alerts=ordered,
+                    external_url=self.console_base,
+                    max_alerts=hook.max_alerts,
+                )
+            else:
+                body = rxsight_body(
+                    notification_id=nid,
+                    receiver=group.receiver,
+                    group_key=group.key,
+                    group_labels=group.labels,
+                    alerts=ordered,
+                    external_url=self.console_base,
+                    escalation=group.escalation,
+                    max_alerts=hook.max_alerts,
+                )
+            out.append(
+                Notification(
+                    notification_id=nid,
+                    receiver=group.receiver,
+                    target_url=hook.url,
+                    target_index=index,
+                    format=hook.format,
+                    group_key=group.key,
+                    alert_status=status,
+                    firing=tuple(sorted(firing)),
+                    resolved=tuple(sorted(resolved)),
+                    body=dumps(body),
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        return out
+
+    def _gc(self, now: datetime) -> None:
+        keep = timedelta(seconds=self._config().resolved_retention)
+        grouped = set().union(*(g.fingerprints for g in self.groups.values()))
+        for fp in [
+            fp
+            for fp, a in self.alerts.items()
+            if not a.firing and fp not in grouped and a.ends_at and a.ends_at < now - keep
+        ]:
+            alert = self.alerts.pop(fp)
+            self._routes.pop(fp, None)
+            if self._by_exception.get(alert.exception_id) == fp:
+                del self._by_exception[alert.exception_id]
+
+    # ------------------------------------------------------------------ reading
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every alert with its state: firing, suppressed (silenced / inhibited) or resolved."""
+        now = utcnow()
+        out = []
+        with self.lock:
+            for alert in self.alerts.values():
+                silenced, inhibited = self.muted_by(alert, now)
+                if not alert.firing:
+                    state = "resolved"
+                elif silenced or inhibited:
+                    state = "suppressed"
+                else:
+                    state = "firing"
+                escalated = any(
+                    g.escalation and alert.fingerprint in g.fingerprints
+                    for g in self.groups.values()
+                )
+                out.append(
+                    {
+                        **alert.as_json(),
+                        "receivers": sorted(alert.receivers),
+                        "escalated": escalated,
+                        "status": {
+                            "state": state,
+                            "silencedBy": silenced,
+                            "inhibitedBy": inhibited,
+                        },
+                    }
+                )
+        out.sort(key=lambda a: (a["startsAt"] or "", a["fingerprint"]))
+        return out

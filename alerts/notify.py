@@ -1,0 +1,221 @@
+"""Notifications: the two payload formats, Standard Webhooks signing, the webhook Notifier."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+import orjson
+
+from alerts.alert import Alert
+from rxsight import __version__
+from rxsight.timeutil import rfc3339, utcnow
+
+# Alertmanager writes this for alerts that have not ended.
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def secret_key(secret: str) -> bytes:
+    """Standard Webhooks: a `whsec_` secret is base64 after the prefix; others are raw bytes."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[6:])
+    return secret.encode()
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: v1,<base64 HMAC-SHA256 of "id.timestamp.body">."""
+    signed = msg_id.encode() + b"." + str(timestamp).encode() + b"." + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def _common(dicts: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not dicts:
+        return {}
+    first = dict(dicts[0])
+    return {k: v for k, v in first.items() if all(d.get(k) == v for d in dicts[1:])}
+
+
+def alertmanager_body(
+    *,
+    receiver: str,
+    group_key: str,
+    group_labels: Mapping[str, str],
+    alerts: Sequence[Alert],
+    external_url: str,
+    max_alerts: int = 0,
+) -> dict[str, Any]:
+    """Alertmanager's webhook payload, version 4, field for field."""
+    status = "firing" if any(a.firing for a in alerts) else "resolved"
+    sent = list(alerts) if not max_alerts else list(alerts)[:max_alerts]
+    return {
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": len(alerts) - len(sent),
+        "status": status,
+        "receiver": receiver,
+        "groupLabels": dict(group_labels),
+        "commonLabels": _common([a.labels for a in alerts]),
+        "commonAnnotations": _common([a.annotations for a in alerts]),
+        "externalURL": external_url,
+        "alerts": [
+            {
+                "status": "firing" if a.firing else "resolved",
+                "labels": dict(a.labels),
+                "annotations": dict(a.annotations),
+                "startsAt": rfc3339(a.starts_at),
+                "endsAt": rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
+                "generatorURL": a.console_url,
+                "fingerprint": a.fingerprint,
+            }
+            for a in sent
+        ],
+    }
+
+
+def rxsight_body(
+    *,
+    notification_id: str,
+    receiver: str,
+    group_key: str,
+    group_labels: Mapping[str, str],
+    alerts: Sequence[Alert],
+    external_url: str,
+    escalation: bool,
+    max_alerts: int = 0,
+) -> dict[str, Any]:
+    """rxsight's own JSON: one entry per exception, each with its console link."""
+    status = "firing" if any(a.firing for a in alerts) else "resolved"
+    sent = list(alerts) if not max_alerts else list(alerts)[:max_alerts]
+    return {
+        "type": "rxsight.alerts",
+        "version": "1",
+        "id": notification_id,
+        "status": status,
+        "escalation": escalation,
+        "receiver": receiver,
+        "group_key": group_key,
+        "group_labels": dict(group_labels),
+        "console_url": external_url,
+        "sent_at": rfc3339(utcnow()),
+        "truncated": len(alerts) - len(sent),
+        "alerts": [
+            {
+                "status": "firing" if a.firing else "resolved",
+                "exception_id": a.exception_id,
+                "fingerprint": a.fingerprint,
+                "family": a.labels.get("family"),
+                "reason": a.labels.get("reason"),
+                "severity": a.labels.get("severity"),
+                "owner": a.labels.get("owner"),
+                "site": a.labels.get("site"),
+                "summary": a.annotations.get("summary", ""),
+                "labels": dict(a.labels),
+                "annotations": dict(a.annotations),
+                "starts_at": rfc3339(a.starts_at),
+                "ends_at": rfc3339(a.ends_at),
+                "acknowledged": a.acknowledged,
+                "console_url": a.console_url,
+            }
+            for a in sent
+        ],
+    }
+
+
+def dumps(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(body)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One attempt at one webhook: the frozen body plus what identifies and signs it."""
+
+    notification_id: str
+    url: str
+    body: bytes
+    secret: str | None
+    headers: Mapping[str, str]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int  # 0 when no HTTP answer came back
+    latency_s: float
+    error: str
+    retry_after: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def retryable(self) -> bool:
+        # 5xx, 429 and no answer (timeouts, refused connections) are worth another try;
+        # any other 4xx means the receiver rejects this request as it is.
+        return self.status_code == 0 or self.status_code == 429 or self.status_code >= 500
+
+
+class Notifier(Protocol):
+    def notify(self, request: Request) -> Outcome: ...
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when: datetime = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class WebhookNotifier:
+    """POSTs signed JSON with httpx; never raises, every failure becomes an Outcome."""
+
+    def __init__(self) -> None:
+        self._client = httpx.Client(follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def notify(self, request: Request) -> Outcome:
+        ts = int(time.time())
+        headers = {
+            **request.headers,
+            "content-type": "application/json",
+            "user-agent": f"rxsight/{__version__}",
+            "webhook-id": request.notification_id,
+            "webhook-timestamp": str(ts),
+            "idempotency-key": request.notification_id,
+        }
+        if request.secret:
+            headers["webhook-signature"] = sign(
+                secret_key(request.secret), request.notification_id, ts, request.body
+            )
+        started = time.perf_counter()
+        try:
+            resp = self._client.post(
+                request.url, content=request.body, headers=headers, timeout=request.timeout
+            )
+        except httpx.TimeoutException as exc:
+            detail = str(exc) or type(exc).__name__
+            return Outcome(0, time.perf_counter() - started, f"timeout: {detail}")
+        except httpx.HTTPError as exc:
+            return Outcome(0, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        latency = time.perf_counter() - started
+        error = "" if resp.is_success else f"HTTP {resp.status_code}: {resp.text[:200]}"
+        retry_after = _retry_after(resp.headers.get("retry-after"))
+        return Outcome(resp.status_code, latency, error, retry_after)

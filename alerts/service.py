@@ -1,0 +1,181 @@
+"""The alerts stage as a service: config (with reload), silences, dispatcher and outbox."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from alerts import config as alerts_config
+from alerts.alert import Alert, fingerprint
+from alerts.config import AlertsConfig
+from alerts.dispatch import Dispatcher
+from alerts.notify import WebhookNotifier, alertmanager_body, dumps, rxsight_body
+from alerts.outbox import DeliveryMetrics, Notification, Outbox, audit
+from alerts.silence import Silences
+from rxsight.config import ConfigError
+from rxsight.runtime import Runtime
+from rxsight.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+# The config file is looked at this often; a changed file is reloaded.
+WATCH_EVERY_S = 2.0
+
+
+class _Gauges(Collector):
+    def __init__(self, service: AlertsService) -> None:
+        self._service = service
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        depth = GaugeMetricFamily(
+            "rxsight_alert_outbox_depth", "Notifications stored and not yet delivered or dead"
+        )
+        depth.add_metric([], self._service.outbox.depth)
+        yield depth
+        states = GaugeMetricFamily("rxsight_alerts", "Alerts by state", labels=["state"])
+        counts = {"firing": 0, "suppressed": 0, "resolved": 0}
+        for a in self._service.dispatcher.snapshot():
+            counts[a["status"]["state"]] += 1
+        for state, n in counts.items():
+            states.add_metric([state], n)
+        yield states
+
+
+class AlertsService:
+    def __init__(self, runtime: Runtime, cfg: AlertsConfig) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.store = runtime.store
+        self.config = cfg
+        self.last_reload_error: list[str] | None = None
+        self._config_mtime = self._mtime()
+        base = (
+            settings.config.console_url
+            or cfg.external_url
+            or f"http://{settings.host}:{settings.port}"
+        )
+        self.console_base = base.rstrip("/")
+        self.notifier = WebhookNotifier()
+        self.metrics = DeliveryMetrics(runtime.registry)
+        self.outbox = Outbox(self.store, self.notifier, lambda: self.config, self.metrics)
+        self.silences = Silences(self.store)
+        self.dispatcher = Dispatcher(
+            self.store, self.outbox, self.silences, lambda: self.config, self.console_base
+        )
+        runtime.registry.register(_Gauges(self))
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.silences.load()
+        pending = self.outbox.load()
+        if pending:
+            log.info("alerts: %d notifications pending from before the restart", pending)
+        self.dispatcher.load()
+        self.outbox.start()
+        self.dispatcher.start()
+        if self.runtime.settings.config_path is not None:
+            self._watcher = threading.Thread(target=self._watch, name="alerts-config", daemon=True)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.dispatcher.stop()
+        self.outbox.stop()
+        self.notifier.close()
+
+    # ------------------------------------------------------------------ config reload
+    def _mtime(self) -> float | None:
+        path = self.runtime.settings.config_path
+        try:
+            return os.stat(path).st_mtime if path else None
+        except OSError:
+            return None
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(WATCH_EVERY_S):
+            mtime = self._mtime()
+            if mtime is not None and mtime != self._config_mtime:
+                self._config_mtime = mtime
+                self.reload()
+
+    def reload(self) -> list[str]:
+        """Read the alerts section again; on any problem the running config stays active.
+        Returns the problems ("file: path: reason"), empty when the new config is live."""
+        try:
+            cfg = alerts_config.reread(self.runtime.settings)
+        except ConfigError as exc:
+            problems = [f"{exc.source}: {p}" for p in exc.problems]
+            self.last_reload_error = problems
+            log.error("alerts config rejected, previous config stays active: %s", problems)
+            return problems
+        self.config = cfg
+        self.last_reload_error = None
+        self.dispatcher.apply_config(cfg)
+        self.dispatcher.poke()
+        log.info("alerts config reloaded")
+        return []
+
+    # ------------------------------------------------------------------ test alerts
+    def send_test(self, receiver_name: str, actor: str) -> list[str]:
+        """A synthetic alert to every target of a receiver, through the outbox like any other."""
+        receiver = next((r for r in self.config.receivers if r.name == receiver_name), None)
+        if receiver is None:
+            raise KeyError(receiver_name)
+        now = utcnow()
+        labels = {"alertname": "rxsight_test", "receiver": receiver_name, "severity": "info"}
+        alert = Alert(
+            fingerprint=fingerprint(labels),
+            exception_id="test-" + uuid.uuid4().hex[:12],
+            labels=labels,
+            annotations={
+                "summary": f"Test notification for {receiver_name}, sent by {actor}",
+                "console": self.console_base,
+            },
+            starts_at=now,
+            ends_at=None,
+            updated_at=now,
+            version=0,
+            console_url=self.console_base,
+        )
+        group_key = '{}:{alertname="rxsight_test"}'
+        items = []
+        for index, hook in enumerate(receiver.webhooks):
+            nid = Notification.new_id()
+            common: dict[str, Any] = {
+                "receiver": receiver_name,
+                "group_key": group_key,
+                "group_labels": {"alertname": "rxsight_test"},
+                "alerts": [alert],
+                "external_url": self.console_base,
+            }
+            body = (
+                alertmanager_body(**common)
+                if hook.format == "alertmanager"
+                else rxsight_body(notification_id=nid, escalation=False, **common)
+            )
+            items.append(
+                Notification(
+                    notification_id=nid,
+                    receiver=receiver_name,
+                    target_url=hook.url,
+                    target_index=index,
+                    format=hook.format,
+                    group_key="",  # not part of the notification log
+                    alert_status="firing",
+                    firing=(alert.fingerprint,),
+                    resolved=(),
+                    body=dumps(body),
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        self.outbox.enqueue(items)
+        audit(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
+        return [n.notification_id for n in items]
