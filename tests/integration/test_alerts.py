@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -101,3 +101,261 @@ def test_grouping_signature_v4_payload_and_resolved(receiver: Receiver, stages) 
     assert len(receiver.delivered("/ap")) == 3  # and then silence
     states = {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}
     assert set(states.values()) == {"resolved"}
+
+
+def test_repeat_interval_and_continue(receiver: Receiver, stages) -> None:
+    cfg = config(
+        {
+            "default": [receiver.url("/default")],
+            "ap": [receiver.url("/ap")],
+            "audit": [{"url": receiver.url("/audit"), "format": "rxsight"}],
+        },
+        {
+            "receiver": "default",
+            "group_by": ["family"],
+            "routes": [
+                # continue: the audit trail sees it and routing goes on to the owner route.
+                {
+                    "matchers": ['severity=~"warning|critical"'],
+                    "receiver": "audit",
+                    "continue": True,
+                },
+                {
+                    "matchers": ["owner = accounts-payable"],
+                    "receiver": "ap",
+                    "repeat_interval": "1s",
+                },
+                {"matchers": ["owner != accounts-payable"], "receiver": "default"},
+            ],
+        },
+    )
+    stage = Stage(cfg)
+    stages.append(stage)
+    stage.exceptions(exception_row("INV-9", 1))
+    receiver.wait(1, "/ap")
+    receiver.wait(1, "/audit")
+    # repeat_interval 1s on the ap route: the unchanged group is sent again; audit (1h) is not.
+    hits = receiver.wait(3, "/ap", timeout=6)
+    gaps = [b.at - a.at for a, b in zip(hits, hits[1:], strict=False)]
+    assert all(g >= 0.9 for g in gaps), gaps
+    assert len({h.headers["webhook-id"] for h in hits}) == len(hits)
+    assert len(receiver.delivered("/audit")) == 1
+    assert receiver.delivered("/default") == []
+    audit = receiver.delivered("/audit")[0].json
+    assert audit["type"] == "rxsight.alerts" and audit["alerts"][0]["exception_id"] == "INV-9"
+    assert audit["alerts"][0]["console_url"] == "http://console/exceptions/INV-9"
+    assert verify(
+        SECRET, receiver.delivered("/audit")[0].headers, receiver.delivered("/audit")[0].body
+    )
+
+
+def test_silence_suppresses_and_expiry_unsuppresses(receiver: Receiver, stages) -> None:
+    cfg = config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["site"]})
+    stage = Stage(cfg)
+    stages.append(stage)
+    silences = stage.service.silences
+    now = datetime.now(UTC)
+    silence = silences.create(
+        {
+            "matchers": [{"name": "site", "value": "SITE-B"}],
+            "endsAt": iso(now + timedelta(seconds=2)),
+            "comment": "site B is migrating its ERP",
+        },
+        "tester",
+    )
+    stage.exceptions(exception_row("INV-A", 1), exception_row("INV-B", 1, site="SITE-B"))
+    first = receiver.wait(1, "/ap")[0].json
+    assert [a["labels"]["site"] for a in first["alerts"]] == ["SITE-A"]
+    state = {a["exception_id"]: a["status"] for a in stage.alerts()}
+    assert state["INV-B"]["state"] == "suppressed"
+    assert state["INV-B"]["silencedBy"] == [silence.id]
+    assert state["INV-A"]["state"] == "firing"
+    time.sleep(1.0)
+    assert len(receiver.delivered("/ap")) == 1
+    # The silence ends by itself: the alert is no longer suppressed and is notified.
+    second = receiver.wait(2, "/ap", timeout=6)[1].json
+    assert [a["labels"]["site"] for a in second["alerts"]] == ["SITE-B"]
+    assert {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}["INV-B"] == "firing"
+    assert silences.get(silence.id).state(datetime.now(UTC)) == "expired"
+
+    # A silence created while firing mutes it from then on; expiring it early lifts it.
+    s2 = silences.create(
+        {"matchers": ['site="SITE-A"'], "endsAt": iso(now + timedelta(hours=1)), "comment": "x"},
+        "tester",
+    )
+    stage.wait_for(
+        lambda: (
+            {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}["INV-A"]
+            == "suppressed"
+        )
+    )
+    silences.expire(s2.id, "tester")
+    stage.wait_for(
+        lambda: (
+            {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}["INV-A"] == "firing"
+        )
+    )
+
+
+def test_inhibition_suppresses_and_lifts(receiver: Receiver, stages) -> None:
+    cfg = config(
+        {"ap": [receiver.url("/ap")], "integration": [receiver.url("/int")]},
+        {
+            "receiver": "ap",
+            "group_by": ["family", "site"],
+            "routes": [{"matchers": ["family=sla_breach"], "receiver": "integration"}],
+        },
+        inhibit_rules=[
+            {
+                "source_matchers": ["family=sla_breach", "tier=1", 'flow=~"erp.*"'],
+                "target_matchers": ["family=unmatched_invoice"],
+                "equal": ["site"],
+            }
+        ],
+    )
+    stage = Stage(cfg)
+    stages.append(stage)
+    breach = dict(
+        family="sla_breach",
+        rule_id="sla_breach",
+        reason="error_rate",
+        owner="integration",
+        flow="erp-invoices",
+        tier="1",
+        severity="critical",
+    )
+    stage.exceptions(
+        exception_row("SLA-ERP-A", 1, **breach),
+        exception_row("INV-A1", 1),
+        exception_row("INV-B1", 1, site="SITE-B"),
+    )
+    receiver.wait(1, "/int")
+    first = receiver.wait(1, "/ap")
+    time.sleep(0.8)
+    ap = receiver.delivered("/ap")
+    # Only site B's invoice went out: site A's is inhibited by the ERP breach at site A.
+    assert [a["labels"]["exception_id"] for h in ap for a in h.json["alerts"]] == ["INV-B1"]
+    state = {a["exception_id"]: a["status"] for a in stage.alerts()}
+    assert state["INV-A1"]["state"] == "suppressed"
+    assert state["INV-A1"]["inhibitedBy"]
+    assert first
+    # The breach clears: the invoice alert is no longer inhibited and is sent.
+    stage.exceptions(exception_row("SLA-ERP-A", 2, "auto_resolved", **breach))
+    got = receiver.wait(len(ap) + 1, "/ap", timeout=6)[-1].json
+    assert [a["labels"]["exception_id"] for a in got["alerts"]] == ["INV-A1"]
+
+
+def test_escalation_and_acknowledgement(receiver: Receiver, stages) -> None:
+    cfg = config(
+        {"pharmacy": [receiver.url("/pharm")], "oncall": [receiver.url("/oncall")]},
+        {
+            "receiver": "pharmacy",
+            "group_by": ["exception_id"],
+            "escalate_after": "1s",
+            "escalation_receiver": "oncall",
+        },
+    )
+    stage = Stage(cfg)
+    stages.append(stage)
+    fam = dict(family="open_replenishment", rule_id="open_replenishment", reason="no_po")
+    stage.exceptions(exception_row("REP-1", 1, **fam), exception_row("REP-2", 1, **fam))
+    receiver.wait(2, "/pharm")
+    # REP-2 is acknowledged before escalate_after: only REP-1 escalates.
+    stage.exceptions(exception_row("REP-2", 2, "acknowledged", **fam))
+    esc = receiver.wait(1, "/oncall", timeout=6)
+    time.sleep(1.2)
+    escalated = [
+        a["labels"]["exception_id"] for h in receiver.delivered("/oncall") for a in h.json["alerts"]
+    ]
+    assert escalated == ["REP-1"], escalated
+    assert esc[0].json["status"] == "firing"
+    assert {a["exception_id"]: a["escalated"] for a in stage.alerts()} == {
+        "REP-1": True,
+        "REP-2": False,
+    }
+    # Resolving the escalated one tells the escalation receiver too.
+    stage.exceptions(exception_row("REP-1", 2, "resolved", **fam))
+    last = receiver.wait(2, "/oncall", timeout=6)[-1].json
+    assert last["status"] == "resolved"
+
+
+def test_retry_on_500_and_429_then_delivered_once_per_webhook_id(
+    receiver: Receiver, stages
+) -> None:
+    receiver.script["/flaky"] = [500, 429]
+    receiver.response_headers[429] = {"Retry-After": "1"}
+    cfg = config({"ap": [receiver.url("/flaky")]}, {"receiver": "ap"})
+    cfg["delivery"]["max_attempts"] = 5
+    stage = Stage(cfg)
+    stages.append(stage)
+    stage.exceptions(exception_row("INV-R", 1))
+    ok = receiver.wait(1, "/flaky", timeout=10)
+    time.sleep(0.5)
+    hits = [h for h in receiver.hits if h.path == "/flaky"]
+    assert [h.status for h in hits] == [500, 429, 200]
+    assert len({h.headers["webhook-id"] for h in hits}) == 1  # stable across retries
+    assert hits[2].at - hits[1].at >= 0.95  # Retry-After honoured
+    assert all(verify(SECRET, h.headers, h.body) for h in hits)
+    assert hits[0].body == hits[2].body
+    assert len(ok) == 1
+    nid = hits[0].headers["webhook-id"]
+    attempts = stage.store.query(
+        "SELECT attempt, status_code, outcome, latency_ms FROM alert_delivery_attempts "
+        "WHERE notification_id = {id:String} ORDER BY attempt",
+        {"id": nid},
+    )
+    assert [(a["attempt"], a["status_code"], a["outcome"]) for a in attempts] == [
+        (1, 500, "retry"),
+        (2, 429, "retry"),
+        (3, 200, "delivered"),
+    ]
+    assert all(a["latency_ms"] > 0 for a in attempts)
+    metrics = {
+        (s.labels.get("receiver"), s.labels.get("outcome")): s.value
+        for m in stage.registry.collect()
+        if m.name == "rxsight_alert_notifications"
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+    assert metrics[("ap", "delivered")] == 1 and metrics[("ap", "retry")] == 2
+
+
+def test_4xx_not_retried_and_dead_letter_replay(receiver: Receiver, stages) -> None:
+    receiver.script["/gone"] = [410]
+    down = Receiver()  # a port with nothing listening yet
+    cfg = config(
+        {"ap": [receiver.url("/gone")], "down": [down.url("/down")]},
+        {
+            "receiver": "ap",
+            "routes": [{"matchers": ["site=SITE-D"], "receiver": "down"}],
+        },
+    )
+    stage = Stage(cfg)
+    stages.append(stage)
+    stage.exceptions(exception_row("INV-G", 1), exception_row("INV-D", 1, site="SITE-D"))
+    outbox = stage.service.outbox
+
+    def dead() -> list[dict]:
+        return stage.store.query(
+            "SELECT notification_id, receiver, attempts FROM (SELECT * FROM alert_notifications "
+            "ORDER BY notification_id, version DESC LIMIT 1 BY notification_id) "
+            "WHERE status = 'dead' ORDER BY receiver"
+        )
+
+    rows = stage.wait_for(lambda: len(dead()) == 2 and dead(), timeout=10)
+    assert [(r["receiver"], r["attempts"]) for r in rows] == [("ap", 1), ("down", 3)]
+    assert len([h for h in receiver.hits if h.path == "/gone"]) == 1
+    assert outbox.depth == 0
+    # The receiver comes back; the dead letter is replayed with the same webhook-id.
+    down.start()
+    try:
+        down_id = rows[1]["notification_id"]
+        outbox.replay(down_id, "tester")
+        hit = down.wait(1, "/down")[0]
+        assert hit.headers["webhook-id"] == down_id
+        assert verify(SECRET, hit.headers, hit.body)
+        stage.wait_for(lambda: len(dead()) == 1)
+        with pytest.raises(ValueError):
+            outbox.replay(down_id, "tester")  # delivered now, nothing to replay
+    finally:
+        down.stop()
