@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from rules import config as _config
+from rules.api import router
+from rules.service import RulesService
+from rxsight.config import Settings
 from rxsight.runtime import Runtime, Service
 
-router = APIRouter(prefix="/api", tags=["rules"])
+__all__ = ["build", "check_config", "router"]
 
 
 def build(runtime: Runtime) -> Service | None:
-    return None
+    """The scheduler; raises RulesConfigError (file, path, reason) on a bad `rules:` section."""
+    return RulesService(runtime, _config.load(runtime.settings))
+
+
+def check_config(settings: Settings) -> list[str]:
+    return _config.check(settings)

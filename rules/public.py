@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rules import config as rules_config
+from rules import lifecycle
+from rules.engine import SQL as ENGINE_SQL
+from rules.engine import builtin_params, rule_defs
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
+from rxsight.timeutil import as_utc, jsonable, rfc3339, utcnow
 
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
 
@@ -27,12 +32,24 @@ def list_exceptions(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count."""
-    raise NotImplementedError
+    return lifecycle.list_exceptions(
+        store,
+        family=family,
+        reason=reason,
+        status=status,
+        site=site,
+        owner=owner,
+        since=since,
+        q=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
     """Current state plus "history": every change, oldest first; None when unknown."""
-    raise NotImplementedError
+    return lifecycle.get_exception(store, exception_id)
 
 
 def act(
@@ -46,21 +63,165 @@ def act(
 ) -> dict[str, Any]:
     """Apply a person's action (one of ACTIONS), audit-logged; returns the new state.
     KeyError: unknown exception. ValueError: the action does not apply (message says why)."""
-    raise NotImplementedError
+    return lifecycle.act(store, exception_id, action, actor, comment=comment, assignee=assignee)
 
 
 def open_replenishments(
     store: Store, settings: Settings, as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Every open replenishment request with its age and whether it is late."""
-    raise NotImplementedError
+    when = as_utc(as_of or utcnow())
+    cfg = rules_config.parse_rules_config(settings)
+    params = {**builtin_params(cfg, settings, when), "include_pending": 1}
+    out = []
+    for row in store.query(ENGINE_SQL["open_replenishment"], params):
+        details = dict(row["details"])
+        requested = row["since"]  # replaced below by the request time
+        requested = details.get("requested_at")
+        late = as_utc(row["since"]) <= when
+        out.append(
+            {
+                "correlation_id": row["correlation_id"],
+                "site": row["site"] or None,
+                "domain": row["domain"] or None,
+                "priority": details.get("priority"),
+                "item_id": details.get("item_id") or None,
+                "quantity": details.get("quantity"),
+                "requested_at": _iso(requested),
+                "age_s": _age(requested, when),
+                "po_numbers": [p for p in (details.get("po_numbers") or "").split(",") if p],
+                "ordered": details.get("ordered"),
+                "received": details.get("received"),
+                "stage": row["reason"],  # no_po or not_received: what it is waiting for
+                "due_at": rfc3339(row["since"]),
+                "late": late,
+                "reason": row["reason"] if late else None,
+            }
+        )
+    out.sort(key=lambda r: r["requested_at"] or "")
+    return out
+
+
+def _iso(ch_time: str | None) -> str | None:
+    if not ch_time:
+        return None
+    return ch_time.replace(" ", "T") + ("" if ch_time.endswith("Z") else "Z")
+
+
+def _age(ch_time: str | None, when: datetime) -> float | None:
+    iso = _iso(ch_time)
+    if iso is None:
+        return None
+    from rxsight.model import parse_rfc3339
+
+    return round((when - parse_rfc3339(iso)).total_seconds(), 3)
 
 
 def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Each flow: tier, volume, error rate, p95, last seen, status against its tier."""
-    raise NotImplementedError
+    when = as_utc(as_of or utcnow())
+    cfg = rules_config.parse_rules_config(settings)
+    params = {**builtin_params(cfg, settings, when), "include_ok": 1}
+    out = []
+    seen = set()
+    for row in store.query(ENGINE_SQL["sla_breach"], params):
+        n = int(row["window_spans"])
+        errs = int(row["window_errors"])
+        flow = row["flow"]
+        seen.add(flow)
+        conf = settings.config.flows.get(flow)
+        out.append(
+            {
+                "flow": flow,
+                "tier": int(row["tier"]),
+                "tier_source": "config" if conf and conf.tier else "span or default",
+                "owner": conf.owner if conf else None,
+                "window_s": params["window_ms"] / 1000,
+                "volume": n,
+                "errors": errs,
+                "error_rate": round(errs / n, 6) if n else None,
+                "p95_s": round(int(row["p95_ns"]) / 1e9, 6) if n else None,
+                "last_seen": rfc3339(row["last_seen"]),
+                "limits": {
+                    "p95_s": int(row["limit_ns"]) / 1e9,
+                    "error_rate": int(row["error_ppm"]) / 1e6,
+                    "silence_s": int(row["silence_ms"]) / 1000,
+                },
+                "status": row["reason"] or "ok",
+            }
+        )
+    for name, conf in settings.config.flows.items():
+        if name not in seen:
+            out.append(
+                {
+                    "flow": name,
+                    "tier": conf.tier or 3,
+                    "tier_source": "config" if conf.tier else "default",
+                    "owner": conf.owner,
+                    "volume": 0,
+                    "errors": 0,
+                    "error_rate": None,
+                    "p95_s": None,
+                    "last_seen": None,
+                    "status": "never_seen",
+                }
+            )
+    out.sort(key=lambda r: r["flow"])
+    return out
 
 
 def rule_status(runtime: Runtime) -> list[dict[str, Any]]:
     """Each rule: id, family, enabled, last run, duration, findings, last error."""
-    raise NotImplementedError
+    svc = runtime.stages.get("rules")
+    if svc is None:
+        loaded = rules_config.load(runtime.settings)
+        last_runs: dict[str, Any] = {}
+        last_at = None
+    else:
+        loaded = svc.loaded
+        last_runs = svc.last_runs
+        last_at = svc.last_run_at
+    out = []
+    active = {r.id for r in rule_defs(loaded)}
+    from rules.engine import BUILTIN_RULES
+
+    all_defs = list(BUILTIN_RULES) + [r for r in rule_defs(loaded) if r.custom is not None]
+    for c in loaded.custom:
+        if c.id not in active:
+            from rules.engine import RuleDef
+
+            all_defs.append(RuleDef(c.id, c.family, c.description, custom=c))
+    for rule in all_defs:
+        run = last_runs.get(rule.id)
+        out.append(
+            jsonable(
+                {
+                    "id": rule.id,
+                    "family": rule.family,
+                    "description": rule.description,
+                    "kind": "custom" if rule.custom else "builtin",
+                    "source": rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql",
+                    "enabled": rule.id in active,
+                    "last_run": rfc3339(last_at) if run else None,
+                    "duration_s": round(run.duration_s, 4) if run else None,
+                    "findings": run.findings if run else None,
+                    "last_error": run.error if run else None,
+                }
+            )
+        )
+    for problem in loaded.problems:
+        out.append(
+            {
+                "id": None,
+                "family": None,
+                "description": "custom rule file not loaded",
+                "kind": "custom",
+                "source": problem.split(":", 1)[0],
+                "enabled": False,
+                "last_run": None,
+                "duration_s": None,
+                "findings": None,
+                "last_error": problem,
+            }
+        )
+    return out

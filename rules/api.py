@@ -1,0 +1,173 @@
+"""HTTP API of the rules stage: evaluation, exceptions and their actions, replenishments, flows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules import lifecycle, public
+from rules.service import RulesService
+from rxsight.auth import Principal, require
+from rxsight.model import parse_rfc3339
+from rxsight.runtime import Runtime
+from rxsight.timeutil import rfc3339, utcnow
+
+router = APIRouter(prefix="/api", tags=["rules"])
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _service(request: Request) -> RulesService:
+    svc = _runtime(request).stages.get("rules")
+    if svc is None:
+        raise HTTPException(503, "the rules stage is not running")
+    return svc
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+
+
+@router.post("/rules/evaluate", summary="Evaluate every rule as of an instant")
+def evaluate(
+    request: Request,
+    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    persist: bool = Query(False, description="open/resolve exceptions from the findings"),
+    principal: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    if persist and not principal.can("operator"):
+        raise HTTPException(403, "persist=true needs the operator role")
+    when = _instant(as_of, "as_of") or utcnow()
+    result = _service(request).evaluate(when, persist_findings=persist)
+    return {
+        "as_of": rfc3339(result.as_of),
+        "persisted": persist,
+        "duration_s": round(result.duration_s, 4),
+        "findings": [f.as_json() for f in result.findings],
+        "errors": [{"rule_id": r.rule_id, "error": r.error} for r in result.runs if r.error],
+    }
+
+
+@router.get("/rules", summary="Each rule: last run, duration, findings, last error")
+def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
+    return {"rules": public.rule_status(_runtime(request))}
+
+
+@router.get("/exceptions", summary="Exceptions (current state), oldest first")
+def exceptions(
+    request: Request,
+    family: str | None = None,
+    reason: str | None = None,
+    status: str | None = Query(None, description="open, acknowledged, resolved or active"),
+    site: str | None = None,
+    owner: str | None = None,
+    since: str | None = Query(None, description="RFC 3339: only conditions true since then"),
+    q: str | None = None,
+    sort: str = Query("age", pattern="^(age|recent|severity)$"),
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    _: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    items, total = public.list_exceptions(
+        _runtime(request).store,
+        family=family,
+        reason=reason,
+        status=status,
+        site=site,
+        owner=owner,
+        since=_instant(since, "since"),
+        q=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(default=None, max_length=10_000)
+    assignee: str | None = Field(default=None, max_length=256)
+
+
+def _act(request: Request, exception_id: str, action: str, body: ActionBody | None, who: str):
+    body = body or ActionBody()
+    try:
+        return public.act(
+            _runtime(request).store,
+            exception_id,
+            action,
+            who,
+            comment=body.comment,
+            assignee=body.assignee,
+        )
+    except KeyError:
+        raise HTTPException(404, f"no exception {exception_id!r}") from None
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+def _action_route(action: str) -> None:
+    def handler(
+        request: Request,
+        exception_id: str,
+        body: ActionBody | None = Body(None),
+        principal: Principal = Depends(require("operator")),
+    ) -> dict[str, Any]:
+        return _act(request, exception_id, action, body, principal.name)
+
+    handler.__name__ = f"exception_{action}"
+    router.add_api_route(
+        f"/exceptions/{{exception_id:path}}/{action}",
+        handler,
+        methods=["POST"],
+        summary=f"{action.capitalize()} an exception (audit-logged)",
+    )
+
+
+for _action in lifecycle.ACTIONS:
+    _action_route(_action)
+
+
+@router.get("/exceptions/{exception_id:path}", summary="One exception with its full history")
+def exception_detail(
+    request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
+) -> dict[str, Any]:
+    found = public.get_exception(_runtime(request).store, exception_id)
+    if found is None:
+        raise HTTPException(404, f"no exception {exception_id!r}")
+    return found
+
+
+@router.get("/replenishments/open", summary="Every open replenishment request, late or not")
+def replenishments_open(
+    request: Request,
+    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    rt = _runtime(request)
+    when = _instant(as_of, "as_of") or utcnow()
+    items = public.open_replenishments(rt.store, rt.settings, when)
+    return {"as_of": rfc3339(when), "items": items}
+
+
+@router.get("/flows", summary="Each flow: tier, volume, error rate, p95, last seen, status")
+def flows(
+    request: Request,
+    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    rt = _runtime(request)
+    when = _instant(as_of, "as_of") or utcnow()
+    return {"as_of": rfc3339(when), "flows": public.flows(rt.store, rt.settings, when)}

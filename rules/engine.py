@@ -1,0 +1,387 @@
+"""As-of evaluation: runs every built-in and custom rule as SQL in ClickHouse, makes findings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rules.config import (
+    DEFAULT_SEVERITY,
+    CustomRule,
+    LoadedRules,
+    RulesConfig,
+    threshold_arrays,
+    tier_limits,
+)
+from rxsight.config import Settings
+from rxsight.store import SqlFiles, Store
+from rxsight.timeutil import as_utc, rfc3339
+
+log = logging.getLogger(__name__)
+SQL = SqlFiles(__file__)
+
+ENTITY_FIELDS = (
+    "correlation_id",
+    "site",
+    "po_number",
+    "invoice_number",
+    "supplier_id",
+    "receipt_id",
+    "flow",
+)
+# Columns a rule query may return; `reason` is required, the rest default to empty.
+FINDING_COLUMNS = (
+    "reason",
+    "since",
+    "entity",
+    "domain",
+    "tier",
+    "summary",
+    "details",
+    "severity",
+    "owner",
+    *ENTITY_FIELDS,
+)
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    id: str
+    family: str
+    description: str
+    sql_name: str | None = None  # built-in: file under rules/sql
+    custom: CustomRule | None = None
+
+
+BUILTIN_RULES = (
+    RuleDef(
+        "open_replenishment",
+        "open_replenishment",
+        "Replenishment requests without a PO, or not fully received, past their priority's limit",
+        "open_replenishment",
+    ),
+    RuleDef(
+        "unmatched_invoice",
+        "unmatched_invoice",
+        "Supplier invoices that do not match a PO and receipt (duplicate, no PO, price, "
+        "receipt, quantity)",
+        "unmatched_invoice",
+    ),
+    RuleDef(
+        "delayed_receipt",
+        "delayed_receipt",
+        "POs past their promised (else expected) date plus grace, not fully received",
+        "delayed_receipt",
+    ),
+    RuleDef(
+        "receipt_posting",
+        "delayed_receipt",
+        "Goods receipts not posted to the ERP within the posting limit (reason not_posted)",
+        "not_posted",
+    ),
+    RuleDef(
+        "sla_breach",
+        "sla_breach",
+        "Integration flows breaching their tier: silence, error rate, p95 latency",
+        "sla_breach",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    family: str
+    reason: str
+    key: str
+    severity: str
+    owner: str
+    since: datetime
+    summary: str
+    details: dict[str, Any]
+    correlation_id: str | None
+    site: str | None
+    po_number: str | None
+    invoice_number: str | None
+    supplier_id: str | None
+    receipt_id: str | None
+    flow: str | None
+    domain: str | None
+    tier: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "family": self.family,
+            "reason": self.reason,
+            "key": self.key,
+            "severity": self.severity,
+            "owner": self.owner,
+            "since": rfc3339(self.since),
+            "summary": self.summary,
+            "details": self.details,
+            **{f: getattr(self, f) for f in ENTITY_FIELDS},
+            "domain": self.domain,
+            "tier": self.tier,
+        }
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    rule_id: str
+    family: str
+    duration_s: float
+    findings: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    as_of: datetime
+    findings: tuple[Finding, ...]
+    runs: tuple[RuleRun, ...]
+    duration_s: float
+    # Rules that produced nothing this time (failed); their exceptions must not auto-resolve.
+    failed_rules: frozenset[str] = field(default_factory=frozenset)
+
+
+def rule_defs(loaded: LoadedRules) -> list[RuleDef]:
+    defs = [r for r in BUILTIN_RULES if r.id not in loaded.config.disabled]
+    for c in loaded.custom:
+        if c.enabled and c.id not in loaded.config.disabled:
+            defs.append(RuleDef(c.id, c.family, c.description, custom=c))
+    return defs
+
+
+def _ch_time(dt: datetime) -> str:
+    return as_utc(dt).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dict[str, Any]:
+    keys, values = threshold_arrays(cfg)
+    tiers = tier_limits(cfg)
+    sla = cfg.thresholds.sla_breach
+    flows = {name: f.tier for name, f in settings.config.flows.items() if f.tier}
+    return {
+        "as_of": _ch_time(as_of),
+        "tk": keys,
+        "tv": values,
+        "include_pending": 0,
+        "include_ok": 0,
+        "window_ms": int(sla.window_minutes * 60_000),
+        "min_spans": sla.min_spans,
+        "silence_ms": [int(tiers[t]["silence_minutes"] * 60_000) for t in (1, 2, 3)],
+        "error_ppm": [int(Decimal(str(tiers[t]["error_rate_pct"])) * 10_000) for t in (1, 2, 3)],
+        "p95_ns": [int(Decimal(str(tiers[t]["p95_seconds"])) * 10**9) for t in (1, 2, 3)],
+        "cfg_flows": list(flows),
+        "cfg_tiers": list(flows.values()),
+    }
+
+
+def run_rule(
+    store: Store, rule: RuleDef, params: dict[str, Any], as_of: datetime
+) -> list[dict[str, Any]]:
+    if rule.custom is not None:
+        custom_params = {**rule.custom.params, "as_of": params["as_of"]}
+        return store.query(rule.custom.sql, custom_params)
+    assert rule.sql_name is not None
+    return store.query(SQL[rule.sql_name], params)
+
+
+def evaluate(
+    store: Store,
+    loaded: LoadedRules,
+    settings: Settings,
+    as_of: datetime,
+    *,
+    only: set[str] | None = None,
+) -> Evaluation:
+    started = time.perf_counter()
+    params = builtin_params(loaded.config, settings, as_of)
+    findings: list[Finding] = []
+    runs: list[RuleRun] = []
+    failed: set[str] = set()
+    for rule in rule_defs(loaded):
+        if only is not None and rule.id not in only:
+            continue
+        t0 = time.perf_counter()
+        try:
+            rows = run_rule(store, rule, params, as_of)
+            made = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
+            error = None
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
+            where = rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql"
+            error = f"{where}: {_engine_message(exc)}"
+            log.warning("rule %s failed: %s", rule.id, error)
+            made = []
+            failed.add(rule.id)
+        findings.extend(made)
+        runs.append(RuleRun(rule.id, rule.family, time.perf_counter() - t0, len(made), error))
+    # One finding per entity and family: a custom rule cannot shadow a built-in twice over.
+    unique: dict[str, Finding] = {}
+    for f in findings:
+        unique.setdefault(f.key, f)
+    return Evaluation(
+        as_of=as_utc(as_of),
+        findings=tuple(unique.values()),
+        runs=tuple(runs),
+        duration_s=time.perf_counter() - started,
+        failed_rules=frozenset(failed),
+    )
+
+
+def _engine_message(exc: Exception) -> str:
+    text = str(exc).strip()
+    # The engine's message is what helps; drop the driver's repetition of the query.
+    for marker in ("\nSQL:", " SQL:"):
+        if marker in text:
+            text = text.split(marker)[0]
+    return " ".join(text.split())[:800]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value)
+    return s or None
+
+
+def _finding(
+    rule: RuleDef, row: dict[str, Any], cfg: RulesConfig, settings: Settings, as_of: datetime
+) -> Finding:
+    if "reason" not in row:
+        raise ValueError("the query must return a `reason` column")
+    reason = str(row["reason"])
+    since_raw = row.get("since")
+    since = as_utc(since_raw) if isinstance(since_raw, datetime) else as_utc(as_of)
+    entity_values = {f: _text(row.get(f)) for f in ENTITY_FIELDS}
+    entity = _text(row.get("entity")) or "/".join(v for v in entity_values.values() if v)
+    details_raw = row.get("details") or {}
+    if isinstance(details_raw, str):
+        try:
+            details = json.loads(details_raw)
+        except ValueError:
+            details = {"text": details_raw}
+    else:
+        details = {str(k): _detail_value(v) for k, v in dict(details_raw).items()}
+    family = rule.family
+    fields = {
+        "family": family,
+        "reason": reason,
+        "rule_id": rule.id,
+        "domain": _text(row.get("domain")),
+        **entity_values,
+    }
+    if rule.custom is not None:
+        severity = _text(row.get("severity")) or rule.custom.severity
+        owner = _text(row.get("owner")) or rule.custom.owner or owner_for(cfg, settings, fields)
+    else:
+        severity = severity_for(cfg, family, reason, details)
+        owner = owner_for(cfg, settings, fields)
+    summary = _text(row.get("summary")) or summarize(family, reason, entity_values, details)
+    return Finding(
+        rule_id=rule.id,
+        family=family,
+        reason=reason,
+        key=f"{rule.id}:{entity}",
+        severity=severity,
+        owner=owner,
+        since=since,
+        summary=summary,
+        details=details,
+        domain=fields["domain"],
+        tier=_text(row.get("tier")),
+        **entity_values,
+    )
+
+
+def _detail_value(v: Any) -> Any:
+    if isinstance(v, str) and v[:1] in "[{":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    if isinstance(v, datetime):
+        return rfc3339(v)
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def severity_for(cfg: RulesConfig, family: str, reason: str, details: dict[str, Any]) -> str:
+    for key in (f"{family}.{reason}", family):
+        if key in cfg.severities:
+            return cfg.severities[key]
+    if family == "open_replenishment" and details.get("priority") == "stat":
+        return "critical"
+    return DEFAULT_SEVERITY.get(family, "warning")
+
+
+_DEFAULT_OWNERS = {
+    "open_replenishment": "pharmacy",
+    "unmatched_invoice": "accounts-payable",
+    "delayed_receipt": "receiving",
+    "sla_breach": "integration",
+}
+
+
+def owner_for(cfg: RulesConfig, settings: Settings, f: dict[str, Any]) -> str:
+    """Configured owner rules first (first match wins), then the flow's owner from `flows:`,
+    then `default_owner`, then the family's team."""
+    for rule in cfg.owners:
+        if all(
+            getattr(rule, attr) is None or getattr(rule, attr) == f.get(attr)
+            for attr in ("family", "reason", "site", "domain", "flow")
+        ):
+            try:
+                return rule.owner.format(**{k: (v or "") for k, v in f.items()})
+            except (KeyError, IndexError, ValueError):
+                return rule.owner
+    flow = f.get("flow")
+    if flow and flow in settings.config.flows and settings.config.flows[flow].owner:
+        return settings.config.flows[flow].owner  # type: ignore[return-value]
+    if cfg.default_owner:
+        return cfg.default_owner
+    return _DEFAULT_OWNERS.get(f["family"], "operations")
+
+
+def summarize(family: str, reason: str, e: dict[str, str | None], d: dict[str, Any]) -> str:
+    if family == "open_replenishment":
+        what = f"{d.get('priority', 'routine')} request {e['correlation_id']}"
+        where = f" at {e['site']}" if e.get("site") else ""
+        if reason == "no_po":
+            return f"{what}{where}: no PO within {d.get('limit_hours')} h"
+        return (
+            f"{what}{where}: PO {d.get('po_numbers') or ''} not fully received within "
+            f"{d.get('limit_hours')} h ({d.get('received')} of {d.get('ordered')})"
+        )
+    if family == "unmatched_invoice":
+        inv = f"invoice {e['invoice_number']} from {e['supplier_id']}"
+        text = {
+            "duplicate": "received more than once",
+            "no_po": f"PO {e.get('po_number') or '(none)'} unknown or a line is not on it",
+            "price_variance": "a line's price differs from the PO by more than the tolerance",
+            "no_receipt": "nothing received on the billed lines",
+            "quantity_mismatch": "invoiced quantity exceeds received quantity",
+        }.get(reason, reason)
+        return f"{inv}: {text}"
+    if family == "delayed_receipt":
+        if reason == "not_posted":
+            return f"receipt {e['receipt_id']} not posted to the ERP"
+        return (
+            f"PO {e['po_number']} late ({reason.replace('_', ' ')}): received "
+            f"{d.get('received')} of {d.get('ordered')}, due {d.get('due')}"
+        )
+    if family == "sla_breach":
+        tier = d.get("tier")
+        if reason == "silence":
+            return f"flow {e['flow']} (tier {tier}) silent since {d.get('last_seen')}"
+        if reason == "error_rate":
+            return f"flow {e['flow']} (tier {tier}): {d.get('errors')} errors in {d.get('spans')}"
+        return f"flow {e['flow']} (tier {tier}): p95 {d.get('p95_ms')} ms over its limit"
+    return f"{family}: {reason}"

@@ -1,0 +1,312 @@
+"""Exception lifecycle: findings to append-only exception_history versions, people's actions."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from rules.engine import Evaluation, Finding
+from rxsight.store import SqlFiles, Store
+from rxsight.timeutil import as_utc, jsonable, utcnow
+
+SQL = SqlFiles(__file__)
+ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
+COLUMNS = (
+    "exception_id",
+    "version",
+    "at",
+    "change",
+    "status",
+    "actor",
+    "comment",
+    "assignee",
+    "rule_id",
+    "family",
+    "reason",
+    "severity",
+    "owner",
+    "site",
+    "domain",
+    "flow",
+    "tier",
+    "correlation_id",
+    "po_number",
+    "invoice_number",
+    "supplier_id",
+    "receipt_id",
+    "since",
+    "opened_at",
+    "summary",
+    "details",
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Versions are read-then-written; one writer at a time in this process keeps them dense.
+# (With several processes, only the scheduler's process should take people's actions.)
+_WRITE_LOCK = threading.Lock()
+
+
+def _finding_fields(f: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": f.rule_id,
+        "family": f.family,
+        "reason": f.reason,
+        "severity": f.severity,
+        "owner": f.owner,
+        "site": f.site or "",
+        "domain": f.domain or "",
+        "flow": f.flow or "",
+        "tier": f.tier or "",
+        "correlation_id": f.correlation_id or "",
+        "po_number": f.po_number or "",
+        "invoice_number": f.invoice_number or "",
+        "supplier_id": f.supplier_id or "",
+        "receipt_id": f.receipt_id or "",
+        "since": f.since,
+        "summary": f.summary,
+        "details": json.dumps(jsonable(f.details), sort_keys=True),
+    }
+
+
+def _write(store: Store, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        store.insert_rows(
+            "exception_history", [[r[c] for c in COLUMNS] for r in rows], list(COLUMNS)
+        )
+
+
+def _next(current: dict[str, Any], at: datetime, **changes: Any) -> dict[str, Any]:
+    row = {c: current[c] for c in COLUMNS}
+    row.update(changes)
+    row["version"] = int(current["version"]) + 1
+    row["at"] = at
+    row.setdefault("comment", "")
+    if "comment" not in changes:
+        row["comment"] = ""
+    return row
+
+
+def persist(store: Store, evaluation: Evaluation, actor: str = "rules") -> dict[str, int]:
+    """Open, update, reopen and auto-resolve exceptions from one evaluation's findings.
+    Exceptions of rules that failed this time are left as they are."""
+    now = utcnow()
+    by_key = {f.key: f for f in evaluation.findings}
+    ran = {r.rule_id for r in evaluation.runs} - set(evaluation.failed_rules)
+    counts = {"opened": 0, "updated": 0, "reopened": 0, "auto_resolved": 0}
+    with _WRITE_LOCK:
+        current = {
+            r["exception_id"]: r
+            for r in store.query(SQL["exceptions_for_persist"], {"ids": list(by_key)})
+        }
+        rows: list[dict[str, Any]] = []
+        for key, f in by_key.items():
+            fields = _finding_fields(f)
+            cur = current.get(key)
+            if cur is None:
+                rows.append(
+                    {
+                        "exception_id": key,
+                        "version": 1,
+                        "at": now,
+                        "change": "opened",
+                        "status": "open",
+                        "actor": actor,
+                        "comment": "",
+                        "assignee": "",
+                        "opened_at": now,
+                        **fields,
+                    }
+                )
+                counts["opened"] += 1
+                continue
+            if cur["status"] == "resolved":
+                returned = cur["change"] != "resolved" or (
+                    cur["reason"] != f.reason or as_utc(cur["since"]) != as_utc(f.since)
+                )
+                # A person's resolve holds while the very same condition persists; a new
+                # occurrence (or a different reason) reopens it.
+                if returned:
+                    rows.append(
+                        _next(
+                            cur,
+                            now,
+                            change="reopened",
+                            status="open",
+                            actor=actor,
+                            comment=f"condition returned: {f.reason}",
+                            opened_at=now,
+                            **fields,
+                        )
+                    )
+                    counts["reopened"] += 1
+                continue
+            if (cur["reason"], cur["severity"], cur["owner"]) != (f.reason, f.severity, f.owner):
+                rows.append(_next(cur, now, change="updated", actor=actor, **fields))
+                counts["updated"] += 1
+        for key, cur in current.items():
+            if key in by_key or cur["status"] == "resolved" or cur["rule_id"] not in ran:
+                continue
+            rows.append(
+                _next(
+                    cur,
+                    now,
+                    change="auto_resolved",
+                    status="resolved",
+                    actor=actor,
+                    comment=(
+                        f"condition cleared: {cur['reason']} no longer applies as of "
+                        f"{jsonable(evaluation.as_of)}"
+                    ),
+                )
+            )
+            counts["auto_resolved"] += 1
+        _write(store, rows)
+    return counts
+
+
+def _current(store: Store, exception_id: str) -> dict[str, Any] | None:
+    rows = store.query(SQL["exception_history"], {"exception_id": exception_id})
+    return rows[-1] if rows else None
+
+
+def present(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A stored row for callers: JSON-ready, details parsed, age in seconds."""
+    now = now or utcnow()
+    out = jsonable(dict(row))
+    try:
+        out["details"] = json.loads(row.get("details") or "{}")
+    except ValueError:
+        out["details"] = {"text": row.get("details")}
+    since = row.get("since")
+    out["age_s"] = round((now - as_utc(since)).total_seconds(), 3) if since else None
+    return out
+
+
+def act(
+    store: Store,
+    exception_id: str,
+    action: str,
+    actor: str,
+    *,
+    comment: str | None = None,
+    assignee: str | None = None,
+) -> dict[str, Any]:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    comment = (comment or "").strip()
+    assignee = (assignee or "").strip()
+    with _WRITE_LOCK:
+        cur = _current(store, exception_id)
+        if cur is None:
+            raise KeyError(exception_id)
+        status = cur["status"]
+        now = utcnow()
+        if action == "ack":
+            if status != "open":
+                raise ValueError(f"cannot acknowledge: the exception is {status}")
+            row = _next(
+                cur, now, change="acknowledged", status="acknowledged", actor=actor, comment=comment
+            )
+        elif action == "assign":
+            if not assignee:
+                raise ValueError("assign needs an assignee")
+            if status == "resolved":
+                raise ValueError("cannot assign: the exception is resolved; reopen it first")
+            row = _next(
+                cur, now, change="assigned", actor=actor, assignee=assignee, comment=comment
+            )
+        elif action == "comment":
+            if not comment:
+                raise ValueError("comment needs a non-empty comment")
+            row = _next(cur, now, change="commented", actor=actor, comment=comment)
+        elif action == "resolve":
+            if status == "resolved":
+                raise ValueError("cannot resolve: the exception is already resolved")
+            if not comment:
+                raise ValueError("resolve needs a comment saying what was done")
+            row = _next(
+                cur, now, change="resolved", status="resolved", actor=actor, comment=comment
+            )
+        else:
+            if status != "resolved":
+                raise ValueError(f"cannot reopen: the exception is {status}")
+            row = _next(
+                cur,
+                now,
+                change="reopened",
+                status="open",
+                actor=actor,
+                comment=comment,
+                opened_at=now,
+            )
+        _write(store, [row])
+        store.insert_rows(
+            "audit_log",
+            [
+                [
+                    now,
+                    actor,
+                    f"exception.{action}",
+                    "exception",
+                    exception_id,
+                    json.dumps(
+                        {
+                            "from": status,
+                            "to": row["status"],
+                            "version": row["version"],
+                            "comment": comment or None,
+                            "assignee": assignee or None,
+                        }
+                    ),
+                ]
+            ],
+            ["at", "actor", "action", "object_type", "object_id", "detail"],
+        )
+    return present(row, now)
+
+
+def list_exceptions(
+    store: Store,
+    *,
+    family: str | None = None,
+    reason: str | None = None,
+    status: str | None = None,
+    site: str | None = None,
+    owner: str | None = None,
+    since: datetime | None = None,
+    q: str | None = None,
+    sort: str = "age",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    params = {
+        "family": family or "",
+        "reason": reason or "",
+        "status": status or "",
+        "site": site or "",
+        "owner": owner or "",
+        "since": _ch(since or _EPOCH),
+        "q": (q or "").strip(),
+        "sort": sort,
+        "limit": max(0, min(int(limit), 10_000)),
+        "offset": max(0, int(offset)),
+    }
+    rows = store.query(SQL["exceptions_current"], params)
+    total = int(store.query_value(SQL["exceptions_count"], params) or 0)
+    now = utcnow()
+    return [present(r, now) for r in rows], total
+
+
+def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
+    rows = store.query(SQL["exception_history"], {"exception_id": exception_id})
+    if not rows:
+        return None
+    now = utcnow()
+    out = present(rows[-1], now)
+    out["history"] = [present(r, now) for r in rows]
+    return out
+
+
+def _ch(dt: datetime) -> str:
+    return as_utc(dt).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

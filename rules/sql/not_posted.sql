@@ -1,0 +1,44 @@
+-- delayed_receipt / not_posted as of {as_of}: a goods.received whose receipt_id has no
+-- receipt.posted, once the posting limit after the receipt has passed.
+WITH
+    {as_of:DateTime64(3, 'UTC')} AS T,
+    receipts AS (
+        SELECT receipt_id,
+            minIf(occurred_at, kind = 'goods.received') AS received_at,
+            argMinIf(site, (occurred_at, event_id), kind = 'goods.received') AS site,
+            argMinIf(domain, (occurred_at, event_id), kind = 'goods.received') AS domain,
+            argMinIf(po_number, (occurred_at, event_id), kind = 'goods.received') AS po_number,
+            argMinIf(supplier_id, (occurred_at, event_id), kind = 'goods.received') AS supplier_id,
+            argMinIf(correlation_id, (occurred_at, event_id), kind = 'goods.received') AS correlation_id,
+            countIf(kind = 'goods.received') AS n_received,
+            countIf(kind = 'receipt.posted') AS n_posted
+        FROM rules_receipts FINAL
+        WHERE occurred_at <= T
+        GROUP BY receipt_id
+        HAVING n_received > 0 AND n_posted = 0
+    ),
+    judged AS (
+        SELECT *,
+            {tv:Array(Int64)}[if(has({tk:Array(String)}, concat('delayed.posting_ms|', site)),
+                indexOf({tk:Array(String)}, concat('delayed.posting_ms|', site)),
+                indexOf({tk:Array(String)}, 'delayed.posting_ms|*'))] AS posting_ms,
+            received_at + toIntervalMillisecond(posting_ms) AS since
+        FROM receipts
+    )
+SELECT
+    'delayed_receipt' AS family,
+    'not_posted' AS reason,
+    since,
+    receipt_id AS entity,
+    correlation_id,
+    site,
+    domain,
+    po_number,
+    '' AS invoice_number,
+    supplier_id,
+    receipt_id,
+    '' AS flow,
+    '' AS tier,
+    map('received_at', toString(received_at)) AS details
+FROM judged
+WHERE since <= T
