@@ -139,6 +139,7 @@ class Silences:
 
     def create(self, body: Mapping[str, Any], actor: str) -> Silence:
         now = utcnow()
+        matchers = _check_matchers(body.get("matchers") or [])
         starts = _parse_time(body.get("startsAt"), "startsAt") or now
         ends = _parse_time(body.get("endsAt"), "endsAt")
         if ends is None:
@@ -149,7 +150,7 @@ class Silences:
             raise SilenceError("endsAt: must be in the future")
         silence = Silence(
             id=str(uuid.uuid4()),
-            matchers=_check_matchers(body.get("matchers") or []),
+            matchers=matchers,
             starts_at=starts,
             ends_at=ends,
             created_by=str(body.get("createdBy") or actor),
