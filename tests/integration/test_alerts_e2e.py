@@ -1,0 +1,157 @@
+"""End to end: business events posted to /v1/events make a rule true, the rules scheduler opens
+an exception, and the owner's receiver gets a signed webhook; acknowledgement stops escalation;
+a person resolving it sends the resolved notification."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from tests.integration.test_alerts_kit import SECRET, Receiver, config, verify
+from tests.support import Server
+
+TOKEN = "alerts-e2e-admin-token-0123456789"
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def invoice_events(n: int, now: datetime) -> list[dict]:
+    """PO, full receipt and an invoice 10 % over the PO price: price_variance, no grace."""
+    out = []
+    for i in range(n):
+        po, inv, corr = f"PO-E2E-{i}", f"INV-E2E-{i}", f"corr-e2e-{i}"
+        line = {"line_no": 1, "item_id": "NDC-1", "quantity": 10}
+        base = {"correlation_id": corr, "po_number": po, "supplier_id": "SUP-E2E"}
+        out += [
+            {
+                **base,
+                "event_id": str(uuid.uuid4()),
+                "event_type": "po.created",
+                "occurred_at": iso(now - timedelta(hours=3)),
+                "source_system": "erp",
+                "site": "mercy-east",
+                "lines": [{**line, "unit_price": "10.00"}],
+                "expected_at": iso(now + timedelta(days=1)),
+            },
+            {
+                **base,
+                "event_id": str(uuid.uuid4()),
+                "event_type": "goods.received",
+                "occurred_at": iso(now - timedelta(hours=2)),
+                "source_system": "dock",
+                "site": "mercy-east",
+                "receipt_id": f"GR-E2E-{i}",
+                "lines": [line],
+            },
+            {
+                **base,
+                "event_id": str(uuid.uuid4()),
+                "event_type": "receipt.posted",
+                "occurred_at": iso(now - timedelta(hours=2) + timedelta(minutes=5)),
+                "source_system": "erp",
+                "site": "mercy-east",
+                "receipt_id": f"GR-E2E-{i}",
+            },
+            {
+                **base,
+                "event_id": str(uuid.uuid4()),
+                "event_type": "invoice.received",
+                "occurred_at": iso(now - timedelta(minutes=5)),
+                "source_system": "ap-inbox",
+                "invoice_number": inv,
+                "lines": [{**line, "unit_price": "11.00"}],
+                "amount": "110.00",
+            },
+        ]
+    return out
+
+
+def test_events_to_rule_to_signed_webhook_ack_escalation_resolve() -> None:
+    receiver = Receiver().start()
+    alerts = config(
+        {
+            "ops": [receiver.url("/ops")],
+            "ap": [receiver.url("/ap")],
+            "oncall": [{"url": receiver.url("/oncall"), "format": "rxsight"}],
+        },
+        {
+            "receiver": "ops",
+            "group_by": ["family"],
+            "group_wait": "0.2s",
+            "routes": [
+                {
+                    "matchers": ["owner=accounts-payable"],
+                    "receiver": "ap",
+                    "escalate_after": "4s",
+                    "escalation_receiver": "oncall",
+                }
+            ],
+        },
+    )
+    cfg = {
+        "rules": {
+            "interval_s": 1,
+            "owners": [{"family": "unmatched_invoice", "owner": "accounts-payable"}],
+        },
+        "alerts": alerts,
+    }
+    srv = Server(cfg, admin_token=TOKEN)
+    try:
+        srv.start()
+        status, body = srv.request("POST", "/v1/events", invoice_events(2, datetime.now(UTC)))
+        assert status == 200 and body["accepted"] == 8, body
+        first = receiver.wait(1, "/ap", timeout=30)[0]
+        assert verify(SECRET, first.headers, first.body)
+        payload = first.json
+        assert payload["version"] == "4" and payload["status"] == "firing"
+        got = {
+            a["labels"]["invoice_number"]
+            if "invoice_number" in a["labels"]
+            else a["annotations"]["invoice_number"]: a
+            for a in payload["alerts"]
+        }
+        assert set(got) == {"INV-E2E-0", "INV-E2E-1"}, payload
+        for alert in payload["alerts"]:
+            assert alert["labels"]["family"] == "unmatched_invoice"
+            assert alert["labels"]["reason"] == "price_variance"
+            assert alert["labels"]["owner"] == "accounts-payable"
+            assert alert["annotations"]["summary"]
+        assert receiver.delivered("/ops") == []
+        # AP acknowledges the first invoice: only the second escalates to on-call.
+        ack_id = got["INV-E2E-0"]["labels"]["exception_id"]
+        other_id = got["INV-E2E-1"]["labels"]["exception_id"]
+        status, _ = srv.request("POST", f"/api/exceptions/{quote(ack_id, safe='')}/ack", {})
+        assert status == 200
+        esc = receiver.wait(1, "/oncall", timeout=15)[0].json
+        assert esc["escalation"] is True
+        assert [a["exception_id"] for a in esc["alerts"]] == [other_id]
+        assert esc["alerts"][0]["console_url"].endswith(quote(other_id, safe=""))
+        state = {a["exception_id"]: a for a in srv.request("GET", "/api/alerts")[1]["alerts"]}
+        assert state[ack_id]["acknowledged"] and not state[ack_id]["escalated"]
+        assert state[other_id]["escalated"]
+        # A person resolves it: the owner and on-call hear it is resolved.
+        status, _ = srv.request(
+            "POST",
+            f"/api/exceptions/{quote(other_id, safe='')}/resolve",
+            {"comment": "credit note"},
+        )
+        assert status == 200
+
+        def resolved_at(path: str) -> bool:
+            for hit in receiver.delivered(path):
+                for a in hit.json["alerts"]:
+                    ex = a.get("exception_id") or a.get("labels", {}).get("exception_id")
+                    if ex == other_id and a["status"] == "resolved":
+                        return True
+            return False
+
+        srv.wait_for(lambda: resolved_at("/ap") and resolved_at("/oncall"), timeout=15)
+        time.sleep(0.5)
+        assert srv.request("GET", "/api/alerts?state=resolved")[1]["count"] == 1
+    finally:
+        srv.cleanup()
+        receiver.stop()
