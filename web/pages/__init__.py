@@ -1,0 +1,1 @@
+"""The console pages, one router per area (sign-in, overview, exceptions, ...)."""

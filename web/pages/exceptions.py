@@ -1,0 +1,239 @@
+"""Exceptions pages: the filtered, sorted, paged list; one exception with history and actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+import rules.public as rules_public
+from rxsight.auth import Principal
+from rxsight.timeutil import utcnow
+from web import data
+from web.deps import ConsoleError, console_user, redirect, render, store_of
+from web.views import ENTITY_FIELDS, details_of, entity_label, search_key
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+# "active" = open or acknowledged: what still needs someone.
+STATUSES = ("active", "open", "acknowledged", "resolved")
+# Age filter: exceptions whose condition started within this long (rules.list_exceptions
+# filters `since >= now - age`).
+AGES = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "24h": timedelta(days=1),
+    "72h": timedelta(days=3),
+    "7d": timedelta(days=7),
+}
+# The orders rules.list_exceptions offers.
+SORTS = {
+    "age": "oldest first",
+    "recent": "recently changed first",
+    "severity": "most severe first",
+}
+ACTION_DONE = {
+    "ack": "Acknowledged.",
+    "assign": "Assigned.",
+    "comment": "Comment added.",
+    "resolve": "Resolved.",
+    "reopen": "Reopened.",
+}
+
+
+def exception_url(exception_id: str) -> str:
+    return "/exceptions/" + quote(exception_id, safe="")
+
+
+def may_act(principal: Principal, exc: dict[str, Any]) -> tuple[bool, str | None]:
+    """Operators and admins act; a user with an owner scope acts only on that owner's."""
+    if not principal.can("operator"):
+        return False, f"Your role ({principal.role}) can read exceptions but not change them."
+    if principal.owner and exc.get("owner") != principal.owner:
+        return False, (
+            f"This exception belongs to {exc.get('owner') or 'no owner'}; "
+            f"you can act only on {principal.owner}'s exceptions."
+        )
+    return True, None
+
+
+@router.get("/exceptions", response_class=HTMLResponse)
+def exceptions_list(
+    request: Request,
+    family: str = "",
+    reason: str = "",
+    site: str = "",
+    owner: str | None = None,
+    status: str = "active",
+    age: str = "",
+    q: str = "",
+    sort: str = "age",
+    page: int = 1,
+    principal: Principal = Depends(console_user("viewer")),
+) -> HTMLResponse:
+    store = store_of(request)
+    problems = []
+    if status and status not in STATUSES and status != "any":
+        problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+        status = "active"
+    if age and age not in AGES:
+        problems.append(f"age: {age!r} is not one of {', '.join(AGES)}")
+        age = ""
+    if sort not in SORTS:
+        problems.append(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        sort = "age"
+    page = max(page, 1)
+    # A user with an owner scope sees that owner's exceptions unless they ask for all.
+    if owner is None:
+        owner = principal.owner or "all"
+    owner_filter = None if owner in ("all", "") else owner
+    outcome = data.attempt(
+        "The exception list",
+        rules_public.list_exceptions,
+        store,
+        family=family or None,
+        reason=reason or None,
+        status=None if status in ("any", "") else status,
+        site=site or None,
+        owner=owner_filter,
+        since=(utcnow() - AGES[age]) if age else None,
+        q=q.strip() or None,
+        sort=sort,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    rows, total = outcome.value if outcome.value is not None else ([], 0)
+    facets = data.attempt("Filter choices", data.exception_facets, store)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    context = {
+        "rows": [
+            {**r, "entity": entity_label(r), "url": exception_url(r["exception_id"])} for r in rows
+        ],
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "page_size": PAGE_SIZE,
+        "error": outcome.error,
+        "problems": problems,
+        "facets": facets.value or {"families": [], "reasons": [], "sites": [], "owners": []},
+        "f": {
+            "family": family,
+            "reason": reason,
+            "site": site,
+            "owner": owner,
+            "status": status,
+            "age": age,
+            "q": q,
+            "sort": sort,
+        },
+        "statuses": STATUSES,
+        "ages": AGES,
+        "sorts": SORTS,
+    }
+    return render(request, "exceptions.html", context, principal=principal)
+
+
+@router.get("/exceptions/{exception_id:path}", response_class=HTMLResponse)
+def exception_detail(
+    request: Request,
+    exception_id: str,
+    principal: Principal = Depends(console_user("viewer")),
+) -> HTMLResponse:
+    store = store_of(request)
+    found = data.attempt("The exception", rules_public.get_exception, store, exception_id)
+    if found.error:
+        raise ConsoleError(503, found.error)
+    exc = found.value
+    if exc is None:
+        raise ConsoleError(
+            404,
+            f"No exception with id {exception_id!r}.",
+            hint="It may have been mistyped; find it from the exceptions list.",
+        )
+    allowed, why_not = may_act(principal, exc)
+    history = list(exc.get("history") or [])
+    audit = None
+    if principal.can("admin"):
+        audit = data.attempt(
+            "The audit log",
+            data.audit_entries,
+            store,
+            actor="",
+            action="",
+            object_id=exception_id,
+            limit=50,
+            offset=0,
+        )
+    users = sorted(u.username for u in request.app.state.settings.config.users)
+    context = {
+        "exc": exc,
+        "entity": entity_label(exc),
+        "details": details_of(exc),
+        "entity_fields": [
+            (label, key, exc.get(key)) for key, label in ENTITY_FIELDS if exc.get(key)
+        ],
+        "timeline_q": search_key(exc),
+        "history": history,
+        "comments": [h for h in history if h.get("comment")],
+        "may_act": allowed,
+        "why_not": why_not,
+        "audit": audit.value[0] if audit and audit.value else None,
+        "audit_error": audit.error if audit else None,
+        "users": users,
+        "action_url": exception_url(exception_id) + "/actions",
+    }
+    return render(request, "exception.html", context, principal=principal)
+
+
+@router.post("/exceptions/{exception_id:path}/actions")
+def exception_action(
+    request: Request,
+    exception_id: str,
+    action: str = Form(...),
+    comment: str = Form(""),
+    assignee: str = Form(""),
+    principal: Principal = Depends(console_user("operator")),
+) -> Response:
+    store = store_of(request)
+    back = exception_url(exception_id)
+    if action not in rules_public.ACTIONS:
+        choices = ", ".join(rules_public.ACTIONS)
+        raise ConsoleError(400, f"action: {action!r} is not one of {choices}")
+    found = data.attempt("The exception", rules_public.get_exception, store, exception_id)
+    if found.error:
+        raise ConsoleError(503, found.error)
+    if found.value is None:
+        raise ConsoleError(404, f"No exception with id {exception_id!r}.")
+    allowed, why_not = may_act(principal, found.value)
+    if not allowed:
+        raise ConsoleError(403, why_not or "not allowed")
+    comment = comment.strip()
+    assignee = assignee.strip()
+    if action == "comment" and not comment:
+        return redirect(back, error="Write a comment before adding it.")
+    if action == "resolve" and not comment:
+        return redirect(back, error="Say what was done before resolving.")
+    if action == "assign" and not assignee:
+        return redirect(back, error="Choose who to assign it to.")
+    try:
+        rules_public.act(
+            store,
+            exception_id,
+            action,
+            principal.name,
+            comment=comment or None,
+            assignee=assignee or None,
+        )
+    except KeyError as exc:
+        raise ConsoleError(404, f"No exception with id {exception_id!r}.") from exc
+    except ValueError as exc:
+        return redirect(back, error=f"Could not {action}: {exc}")
+    except NotImplementedError as exc:
+        raise ConsoleError(
+            503, "Actions are not available: the rules stage is not running yet."
+        ) from exc
+    return redirect(back, flash=ACTION_DONE[action])

@@ -1,0 +1,89 @@
+"""Transaction pages: search by correlation ID, PO, invoice or receipt; one timeline."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from rxsight.auth import Principal
+from web import data, timeline
+from web.deps import ConsoleError, console_user, render, store_of
+from web.pages.exceptions import exception_url
+from web.transactions import search, transaction
+from web.views import entity_label
+
+router = APIRouter()
+
+# The transaction that starts a chain is the one to show when a key names several.
+ORIGIN_TYPES = ("replenishment.requested", "po.created")
+
+
+def _pick(results: list[dict]) -> str | None:
+    ids = {r["correlation_id"] for r in results}
+    if len(ids) == 1:
+        return next(iter(ids))
+    for etype in ORIGIN_TYPES:
+        origins = {r["correlation_id"] for r in results if etype in (r.get("event_types") or [])}
+        if len(origins) == 1:
+            return next(iter(origins))
+    return None
+
+
+@router.get("/transactions", response_class=HTMLResponse)
+def transactions_search(
+    request: Request, q: str = "", principal: Principal = Depends(console_user("viewer"))
+) -> Response:
+    q = q.strip()
+    results: list[dict] = []
+    if q:
+        if len(q) > 256:
+            raise ConsoleError(400, "The search text is longer than 256 characters.")
+        results = search(store_of(request), q)
+        chosen = _pick(results)
+        if chosen is not None and request.query_params.get("list") is None:
+            return RedirectResponse(
+                f"/transactions/{quote(chosen, safe='')}?q={quote(q, safe='')}", status_code=303
+            )
+    return render(request, "transactions.html", {"q": q, "results": results}, principal=principal)
+
+
+@router.get("/transactions/{correlation_id:path}", response_class=HTMLResponse)
+def transaction_page(
+    request: Request,
+    correlation_id: str,
+    q: str = "",
+    principal: Principal = Depends(console_user("viewer")),
+) -> HTMLResponse:
+    if len(correlation_id) > 256:
+        raise ConsoleError(400, "The correlation ID is longer than 256 characters.")
+    store = store_of(request)
+    tx = transaction(store, correlation_id)
+    if not tx["events"] and not tx["spans"]:
+        raise ConsoleError(
+            404,
+            f"Nothing is stored for correlation ID {correlation_id!r}.",
+            hint="Search by PO, invoice or receipt number instead, or check that the systems "
+            "send this correlation ID.",
+        )
+    view = timeline.build(tx)
+    exceptions = data.attempt(
+        "Exceptions for this transaction",
+        data.transaction_exceptions,
+        store,
+        correlation_id,
+        view.keys["po_number"],
+        view.keys["invoice_number"],
+        view.keys["receipt_id"],
+    )
+    exc_rows = [
+        {**e, "entity": entity_label(e), "url": exception_url(e["exception_id"])}
+        for e in exceptions.value or []
+    ]
+    return render(
+        request,
+        "transaction.html",
+        {"tx": view, "q": q, "exceptions": exc_rows, "exceptions_error": exceptions.error},
+        principal=principal,
+    )

@@ -1,0 +1,448 @@
+"""The transaction timeline: events and spans on one time axis, the procure-to-pay steps with
+the missing one called out, and ordered / received / invoiced quantities side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from web.ui import to_datetime
+
+# The procure-to-pay chain in order: (step, event type, label, optional). Optional steps are
+# shown when present but are never reported missing (not every supplier sends an ASN).
+STEPS = (
+    ("requested", "replenishment.requested", "Requested", False),
+    ("po", "po.created", "PO created", False),
+    ("transmitted", "po.transmitted", "Sent to supplier", False),
+    ("acknowledged", "po.acknowledged", "Acknowledged", False),
+    ("shipped", "shipment.notified", "Shipped (ASN)", True),
+    ("received", "goods.received", "Goods received", False),
+    ("posted", "receipt.posted", "Posted to ERP", False),
+    ("invoiced", "invoice.received", "Invoiced", False),
+    ("matched", "invoice.matched", "Invoice matched", False),
+    ("scheduled", "payment.scheduled", "Payment scheduled", False),
+    ("paid", "payment.sent", "Paid", True),
+)
+
+DOMAIN_OF_SOURCE = {"pharmacy": "pharmacy", "erp": "supply", "ap": "finance", "gl": "finance"}
+
+
+def dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+@dataclass
+class Step:
+    key: str
+    label: str
+    at: datetime | None = None
+    state: str = "later"  # done | missing | later | skipped
+    optional: bool = False
+    note: str | None = None
+    gap_s: float | None = None  # time since the previous step that happened
+
+
+@dataclass
+class Issue:
+    """A missing or incomplete step, phrased as a person would say it."""
+
+    text: str  # "{at}" marks where the time goes, rendered in the site's zone
+    at: datetime | None
+    site: str | None = None
+    step: str | None = None
+
+    def parts(self) -> tuple[str, str | None]:
+        before, sep, after = self.text.partition("{at}")
+        return (before, after) if sep else (self.text, None)
+
+
+@dataclass
+class LineQty:
+    po_number: str
+    line: str
+    item_id: str | None = None
+    ordered: Decimal | None = None
+    po_price: Decimal | None = None
+    received: Decimal = Decimal(0)
+    invoiced: Decimal = Decimal(0)
+    invoice_price: Decimal | None = None
+    uom: str | None = None
+
+    @property
+    def short(self) -> bool:
+        return self.ordered is not None and self.received < self.ordered
+
+    @property
+    def over_invoiced(self) -> bool:
+        return self.invoiced > self.received
+
+    @property
+    def price_off(self) -> bool:
+        if self.po_price is None or self.invoice_price is None or not self.po_price:
+            return False
+        return abs(self.invoice_price - self.po_price) > self.po_price * Decimal("0.02")
+
+
+@dataclass
+class Totals:
+    ordered_amount: Decimal = Decimal(0)
+    received_amount: Decimal = Decimal(0)
+    invoiced_amount: Decimal = Decimal(0)
+    currency: str = "USD"
+
+
+@dataclass
+class Mark:
+    """One thing on the time axis: an event (a point) or a span (a bar)."""
+
+    kind: str  # event | span
+    lane: str
+    label: str
+    at: datetime
+    end: datetime | None = None
+    left: float = 0.0
+    width: float = 0.0
+    error: bool = False
+    linked: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Timeline:
+    correlation_id: str
+    site: str | None
+    events: list[dict[str, Any]]
+    linked_events: list[dict[str, Any]]
+    spans: list[dict[str, Any]]
+    steps: list[Step]
+    issues: list[Issue]
+    lines: list[LineQty]
+    totals: Totals
+    lanes: list[tuple[str, list[Mark]]]
+    marks: list[Mark]
+    ticks: list[tuple[float, datetime]]
+    start: datetime | None
+    end: datetime | None
+    keys: dict[str, list[str]]
+
+
+def _line_key(line: dict[str, Any]) -> str:
+    if line.get("line_no") is not None:
+        return f"#{line['line_no']}"
+    return str(line.get("item_id") or "?")
+
+
+def _lines_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = event.get("lines") or []
+    if lines:
+        return lines
+    # An event without lines but with a header quantity counts as one line of its item.
+    if event.get("quantity") is not None:
+        return [
+            {
+                "line_no": None,
+                "item_id": event.get("item_id"),
+                "quantity": event.get("quantity"),
+                "unit_price": event.get("unit_price"),
+            }
+        ]
+    return []
+
+
+def quantities(events: list[dict[str, Any]]) -> tuple[list[LineQty], Totals]:
+    """Per PO line: ordered (po.created), received (goods.received carrying the PO number),
+    invoiced (invoice.received; a duplicate invoice number is not counted twice)."""
+    by_key: dict[tuple[str, str], LineQty] = {}
+    item_index: dict[tuple[str, str], tuple[str, str]] = {}
+    totals = Totals()
+    ordered_pos = set()
+    for ev in events:
+        if ev["event_type"] != "po.created" or not ev.get("po_number"):
+            continue
+        po = ev["po_number"]
+        if po in ordered_pos:
+            continue
+        ordered_pos.add(po)
+        totals.currency = ev.get("currency") or totals.currency
+        for line in _lines_of(ev):
+            key = (po, _line_key(line))
+            row = by_key.setdefault(key, LineQty(po_number=po, line=key[1]))
+            row.item_id = line.get("item_id")
+            row.ordered = (row.ordered or Decimal(0)) + (dec(line.get("quantity")) or 0)
+            row.po_price = dec(line.get("unit_price"))
+            row.uom = line.get("uom")
+            if row.item_id:
+                item_index[(po, row.item_id)] = key
+            if row.po_price is not None:
+                totals.ordered_amount += (dec(line.get("quantity")) or 0) * row.po_price
+
+    def find(po: str, line: dict[str, Any]) -> LineQty:
+        key = (po, _line_key(line))
+        if key not in by_key and line.get("item_id") and (po, line["item_id"]) in item_index:
+            key = item_index[(po, line["item_id"])]
+        if key not in by_key:
+            by_key[key] = LineQty(po_number=po, line=key[1], item_id=line.get("item_id"))
+        return by_key[key]
+
+    seen_invoices: set[tuple[str, str]] = set()
+    for ev in events:
+        po = ev.get("po_number")
+        if not po:
+            continue
+        if ev["event_type"] == "goods.received":
+            for line in _lines_of(ev):
+                row = find(po, line)
+                qty = dec(line.get("quantity")) or Decimal(0)
+                row.received += qty
+                if row.po_price is not None:
+                    totals.received_amount += qty * row.po_price
+        elif ev["event_type"] == "invoice.received":
+            ident = (ev.get("supplier_id") or "", ev.get("invoice_number") or ev["event_id"])
+            if ident in seen_invoices:
+                continue
+            seen_invoices.add(ident)
+            if dec(ev.get("amount")) is not None:
+                totals.invoiced_amount += dec(ev.get("amount")) or 0
+            for line in _lines_of(ev):
+                row = find(po, line)
+                qty = dec(line.get("quantity")) or Decimal(0)
+                row.invoiced += qty
+                row.invoice_price = dec(line.get("unit_price"))
+                if dec(ev.get("amount")) is None and row.invoice_price is not None:
+                    totals.invoiced_amount += qty * row.invoice_price
+    return sorted(by_key.values(), key=lambda r: (r.po_number, r.line)), totals
+
+
+def _first(events: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
+    return next((e for e in events if e["event_type"] == event_type), None)
+
+
+def steps_and_issues(
+    events: list[dict[str, Any]], lines: list[LineQty]
+) -> tuple[list[Step], list[Issue]]:
+    """The chain with each step's first time; the first step not reached after the last one
+    reached is `missing`. Issues add what the chain cannot say (one receipt of several not
+    posted, a short receipt, an unmatched invoice)."""
+    steps = []
+    for key, etype, label, optional in STEPS:
+        ev = _first(events, etype)
+        steps.append(
+            Step(key, label, to_datetime(ev["occurred_at"]) if ev else None, optional=optional)
+        )
+    reached = [i for i, s in enumerate(steps) if s.at is not None]
+    cancelled = _first(events, "replenishment.cancelled")
+    issues: list[Issue] = []
+    if reached:
+        first, last = reached[0], reached[-1]
+        previous_at = None
+        for i, step in enumerate(steps):
+            if step.at is not None:
+                step.state = "done"
+                if previous_at is not None:
+                    step.gap_s = (step.at - previous_at).total_seconds()
+                previous_at = step.at
+            elif i < first:
+                step.state = "skipped"
+            elif i < last:
+                # Skipped over: later steps happened without it (e.g. invoice before receipt).
+                step.state = "skipped" if step.optional else "missing"
+            else:
+                step.state = "later"
+        if cancelled is None:
+            nxt = next((s for s in steps[last + 1 :] if not s.optional), None)
+            if nxt is not None:
+                nxt.state = "missing"
+    if cancelled is not None:
+        issues.append(
+            Issue(
+                "Request cancelled; nothing further expected.",
+                to_datetime(cancelled["occurred_at"]),
+            )
+        )
+    issues.extend(_receipt_issues(events))
+    issues.extend(_invoice_issues(events))
+    for row in lines:
+        if row.short and row.ordered:
+            what = f"{row.po_number} line {row.line}"
+            if row.item_id:
+                what += f" ({row.item_id})"
+            issues.append(
+                Issue(
+                    f"{what}: {_q(row.received)} of {_q(row.ordered)} received.",
+                    None,
+                    step="received",
+                )
+            )
+    ack = [e for e in events if e["event_type"] == "po.acknowledged"]
+    if ack and ack[-1].get("status") in ("backordered", "substituted", "rejected"):
+        last_ack = ack[-1]
+        issues.append(
+            Issue(
+                f"Supplier acknowledged PO {last_ack.get('po_number') or ''} "
+                f"as {last_ack['status']}.",
+                to_datetime(last_ack["occurred_at"]),
+                site=last_ack.get("site"),
+                step="acknowledged",
+            )
+        )
+    # The first missing step, if the chain has one, leads the list.
+    for step in steps:
+        if step.state == "missing":
+            prev = next((s for s in reversed(steps[: steps.index(step)]) if s.at), None)
+            text = f"{step.label}: not yet"
+            if prev is not None:
+                text = f"{prev.label} {{at}}, then no “{step.label.lower()}”."
+            issues.insert(0, Issue(text, prev.at if prev else None, step=step.key))
+            break
+    return steps, issues
+
+
+def _q(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _receipt_issues(events: list[dict[str, Any]]) -> list[Issue]:
+    posted = {e.get("receipt_id") for e in events if e["event_type"] == "receipt.posted"}
+    out = []
+    for ev in events:
+        if ev["event_type"] == "goods.received" and ev.get("receipt_id") not in posted:
+            out.append(
+                Issue(
+                    f"Goods received {{at}} (receipt {ev.get('receipt_id') or '?'}), "
+                    "not posted to ERP.",
+                    to_datetime(ev["occurred_at"]),
+                    site=ev.get("site"),
+                    step="posted",
+                )
+            )
+    return out
+
+
+def _invoice_issues(events: list[dict[str, Any]]) -> list[Issue]:
+    matched = {
+        (e.get("supplier_id"), e.get("invoice_number"))
+        for e in events
+        if e["event_type"] == "invoice.matched"
+    }
+    out, seen = [], set()
+    for ev in events:
+        if ev["event_type"] != "invoice.received":
+            continue
+        ident = (ev.get("supplier_id"), ev.get("invoice_number"))
+        if ident in seen:
+            out.append(
+                Issue(
+                    f"Invoice {ev.get('invoice_number')} received again {{at}} (duplicate).",
+                    to_datetime(ev["occurred_at"]),
+                    site=ev.get("site"),
+                    step="invoiced",
+                )
+            )
+            continue
+        seen.add(ident)
+        if ident not in matched:
+            out.append(
+                Issue(
+                    f"Invoice {ev.get('invoice_number')} received {{at}}, not matched.",
+                    to_datetime(ev["occurred_at"]),
+                    site=ev.get("site"),
+                    step="matched",
+                )
+            )
+    return out
+
+
+Ticks = list[tuple[float, datetime]]
+
+
+def _axis(marks: list[Mark]) -> tuple[datetime | None, datetime | None, Ticks]:
+    if not marks:
+        return None, None, []
+    start = min(m.at for m in marks)
+    end = max((m.end or m.at) for m in marks)
+    total = (end - start).total_seconds() or 1.0
+    for m in marks:
+        m.left = (m.at - start).total_seconds() / total * 100
+        if m.end is not None:
+            m.width = max((m.end - m.at).total_seconds() / total * 100, 0.4)
+    ticks = [(i * 25.0, start + (end - start) * (i / 4)) for i in range(5)]
+    return start, end, ticks
+
+
+def build(tx: dict[str, Any]) -> Timeline:
+    """`tx` is what `web.transactions.transaction` returns."""
+    events = tx["events"]
+    linked = tx.get("linked_events") or []
+    spans = tx["spans"]
+    # The transaction as the business sees it: its own events and those linked by key.
+    all_events = sorted(
+        [*events, *({**e, "linked": True} for e in linked)],
+        key=lambda e: (e["occurred_at"] or "", e["event_id"]),
+    )
+    site = next((e["site"] for e in all_events if e.get("site")), None)
+    lines, totals = quantities(all_events)
+    steps, issues = steps_and_issues(all_events, lines)
+    marks: list[Mark] = []
+    for ev in all_events:
+        at = to_datetime(ev["occurred_at"])
+        if at is None:
+            continue
+        marks.append(
+            Mark(
+                kind="event",
+                lane=ev.get("source_system") or "?",
+                label=ev["event_type"],
+                at=at,
+                linked=bool(ev.get("linked")),
+                detail=ev,
+            )
+        )
+    for sp in spans:
+        at = to_datetime(sp["start"])
+        if at is None:
+            continue
+        end = at + timedelta(microseconds=int(sp.get("duration_ns") or 0) / 1000)
+        marks.append(
+            Mark(
+                kind="span",
+                lane=f"{sp.get('flow') or sp.get('service') or '?'}",
+                label=sp.get("name") or "span",
+                at=at,
+                end=end,
+                error=str(sp.get("status_code", "")).lower() in ("error", "status_code_error"),
+                detail=sp,
+            )
+        )
+    start, end, ticks = _axis(marks)
+    marks.sort(key=lambda m: m.at)
+    lanes: dict[str, list[Mark]] = {}
+    for m in marks:
+        lanes.setdefault(m.lane, []).append(m)
+    keys = {
+        k: sorted({e[k] for e in all_events if e.get(k)})
+        for k in ("po_number", "receipt_id", "invoice_number")
+    }
+    return Timeline(
+        correlation_id=tx["correlation_id"],
+        site=site,
+        events=events,
+        linked_events=linked,
+        spans=spans,
+        steps=steps,
+        issues=issues,
+        lines=lines,
+        totals=totals,
+        lanes=list(lanes.items()),
+        marks=marks,
+        ticks=ticks,
+        start=start,
+        end=end,
+        keys=keys,
+    )
