@@ -140,6 +140,13 @@ for _action in lifecycle.ACTIONS:
     _action_route(_action)
 
 
+@router.get("/exceptions/{exception_id:path}/audit", summary="People's changes to one exception")
+def exception_audit(
+    request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
+) -> dict[str, Any]:
+    return {"items": lifecycle.audit_entries(_runtime(request).store, exception_id)}
+
+
 @router.get("/exceptions/{exception_id:path}", summary="One exception with its full history")
 def exception_detail(
     request: Request, exception_id: str, _: Principal = Depends(require("viewer"))

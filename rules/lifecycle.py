@@ -310,3 +310,17 @@ def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
 
 def _ch(dt: datetime) -> str:
     return as_utc(dt).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def audit_entries(store: Store, exception_id: str) -> list[dict[str, Any]]:
+    """The audit log rows about one exception, oldest first."""
+    rows = store.query(SQL["audit_for_object"], {"object_id": exception_id})
+    out = []
+    for r in rows:
+        item = jsonable(dict(r))
+        try:
+            item["detail"] = json.loads(r["detail"])
+        except ValueError:
+            pass
+        out.append(item)
+    return out

@@ -142,11 +142,12 @@ def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> li
                 "error_rate": round(errs / n, 6) if n else None,
                 "p95_s": round(int(row["p95_ns"]) / 1e9, 6) if n else None,
                 "last_seen": rfc3339(row["last_seen"]),
-                "limits": {
-                    "p95_s": int(row["limit_ns"]) / 1e9,
+                "objective": {
+                    "p95_ms": int(row["limit_ns"]) / 1e6,
                     "error_rate": int(row["error_ppm"]) / 1e6,
                     "silence_s": int(row["silence_ms"]) / 1000,
                 },
+                "reason": row["reason"] or None,
                 "status": row["reason"] or "ok",
             }
         )

@@ -1,0 +1,314 @@
+"""Rules over HTTP: exception lifecycle and audit, per-site thresholds, custom rules, metrics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+import yaml
+
+from tests.support import Server
+
+TOKEN = "rules-admin-token-0123456789abcdef"
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+T1 = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+
+CONFIG = {
+    "rules": {
+        # The tests drive evaluation through the API at fixed instants.
+        "interval_s": 3600,
+        "sites": {"site-b": {"open_replenishment": {"po_hours": {"stat": 0.5}}}},
+        "owners": [
+            {"family": "open_replenishment", "site": "site-b", "owner": "{site}-pharmacy"},
+        ],
+        "custom": ["custom-rules"],
+    }
+}
+GOOD_RULE = {
+    "id": "big_invoice",
+    "family": "big_invoice",
+    "description": "Invoices above an amount need a controller's look",
+    "severity": "critical",
+    "owner": "finance-controller",
+    "params": {"min_amount": "10000"},
+    "sql": """
+SELECT 'over_limit' AS reason, min(occurred_at) AS since,
+    concat(supplier_id, '/', invoice_number) AS entity,
+    supplier_id, invoice_number, any(po_number) AS po_number
+FROM business_events
+WHERE event_type = 'invoice.received'
+    AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    AND amount > toDecimal64({min_amount:String}, 4)
+GROUP BY supplier_id, invoice_number
+""",
+}
+BROKEN_RULE = {
+    "id": "broken_rule",
+    "severity": "warning",
+    "sql": "SELECT 'x' AS reason FROM no_such_table_anywhere WHERE",
+}
+
+
+def ts(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module")
+def srv() -> Iterator[Server]:
+    server = Server(CONFIG, admin_token=TOKEN)
+    rules_dir = server.data_dir / "custom-rules"
+    rules_dir.mkdir()
+    (rules_dir / "big_invoice.yaml").write_text(yaml.safe_dump(GOOD_RULE))
+    (rules_dir / "broken.yaml").write_text(yaml.safe_dump(BROKEN_RULE))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def send(srv: Server, *events: dict[str, Any]) -> None:
+    body = [
+        {"event_id": str(uuid.uuid4()), "source_system": "test", **e, "occurred_at": ts(e["at"])}
+        for e in events
+    ]
+    for item in body:
+        item.pop("at")
+    status, answer = srv.request("POST", "/v1/events", body)
+    assert status == 200 and answer["accepted"] == len(body), answer
+
+
+def evaluate(srv: Server, as_of: datetime, persist: bool = False) -> dict[str, Any]:
+    query = urlencode({"as_of": ts(as_of), "persist": str(persist).lower()})
+    # Accepted data becomes visible within a second; retry briefly rather than sleep blindly.
+    status, body = srv.request("POST", f"/api/rules/evaluate?{query}", {})
+    assert status == 200, body
+    return body
+
+
+def findings_for(body: dict[str, Any], **match: str) -> list[dict[str, Any]]:
+    return [f for f in body["findings"] if all(f.get(k) == v for k, v in match.items())]
+
+
+def wait_finding(srv: Server, as_of: datetime, **match: str) -> dict[str, Any]:
+    found = srv.wait_for(lambda: findings_for(evaluate(srv, as_of), **match), timeout=10)
+    return found[0]
+
+
+def action(srv: Server, exc_id: str, name: str, **body: str) -> tuple[int, Any]:
+    return srv.request("POST", f"/api/exceptions/{quote(exc_id, safe='')}/{name}", body)
+
+
+def current(srv: Server, exc_id: str) -> dict[str, Any]:
+    status, body = srv.request("GET", f"/api/exceptions/{quote(exc_id, safe='')}")
+    assert status == 200, body
+    return body
+
+
+def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server) -> None:
+    cid = "life-1"
+    send(
+        srv,
+        {
+            "event_type": "replenishment.requested",
+            "at": T0,
+            "correlation_id": cid,
+            "site": "site-a",
+            "priority": "stat",
+            "item_id": "NDC-1",
+            "quantity": 5,
+        },
+    )
+    wait_finding(srv, T0 + timedelta(hours=2), family="open_replenishment", correlation_id=cid)
+    body = evaluate(srv, T0 + timedelta(hours=2), persist=True)
+    assert body["persisted"] is True
+    exc_id = f"open_replenishment:{cid}"
+
+    status, listed = srv.request("GET", "/api/exceptions?family=open_replenishment&status=open")
+    assert status == 200
+    mine = [e for e in listed["items"] if e["exception_id"] == exc_id]
+    assert len(mine) == 1 and listed["total"] >= 1
+    exc = mine[0]
+    assert exc["status"] == "open" and exc["reason"] == "no_po"
+    assert exc["since"] == "2026-03-02T09:00:00.000Z"
+    assert exc["owner"] == "pharmacy" and exc["site"] == "site-a"
+    assert exc["age_s"] > 0
+
+    status, acked = action(srv, exc_id, "ack")
+    assert status == 200 and acked["status"] == "acknowledged"
+    status, again = action(srv, exc_id, "ack")
+    assert status == 409, again
+    status, assigned = action(srv, exc_id, "assign", assignee="dana")
+    assert status == 200 and assigned["assignee"] == "dana"
+    status, _ = action(srv, exc_id, "comment", comment="calling the buyer")
+    assert status == 200
+    assert action(srv, "open_replenishment:nope", "ack")[0] == 404
+
+    # The PO comes and the goods arrive in full: the condition clears by itself.
+    send(
+        srv,
+        {
+            "event_type": "po.created",
+            "at": T0 + timedelta(hours=2, minutes=30),
+            "correlation_id": cid,
+            "po_number": "PO-L1",
+            "supplier_id": "SUP-L",
+            "site": "site-a",
+            "expected_at": ts(T0 + timedelta(hours=6)),
+            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5, "unit_price": "3.10"}],
+        },
+        {
+            "event_type": "goods.received",
+            "at": T0 + timedelta(hours=3),
+            "correlation_id": cid,
+            "po_number": "PO-L1",
+            "receipt_id": "GR-L1",
+            "site": "site-a",
+            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
+        },
+    )
+    later = T0 + timedelta(hours=4)
+    srv.wait_for(
+        lambda: (
+            not findings_for(evaluate(srv, later), family="open_replenishment", correlation_id=cid)
+        ),
+        timeout=10,
+    )
+    evaluate(srv, later, persist=True)
+    exc = current(srv, exc_id)
+    assert exc["status"] == "resolved"
+    assert exc["history"][-1]["change"] == "auto_resolved"
+    assert "no_po" in exc["history"][-1]["comment"]
+    assert exc["assignee"] == "dana"
+
+    # Replaying the earlier instant brings the condition back: the exception reopens.
+    evaluate(srv, T0 + timedelta(hours=2), persist=True)
+    exc = current(srv, exc_id)
+    assert exc["status"] == "open" and exc["history"][-1]["change"] == "reopened"
+
+    status, refused = action(srv, exc_id, "resolve")
+    assert status == 409 and "comment" in refused["detail"]
+    status, resolved = action(srv, exc_id, "resolve", comment="PO raised by phone")
+    assert status == 200 and resolved["status"] == "resolved"
+    # A person's resolve holds while the same condition persists.
+    evaluate(srv, T0 + timedelta(hours=2), persist=True)
+    assert current(srv, exc_id)["status"] == "resolved"
+    status, reopened = action(srv, exc_id, "reopen", comment="not fixed after all")
+    assert status == 200 and reopened["status"] == "open"
+
+    exc = current(srv, exc_id)
+    changes = [h["change"] for h in exc["history"]]
+    assert changes == [
+        "opened",
+        "acknowledged",
+        "assigned",
+        "commented",
+        "auto_resolved",
+        "reopened",
+        "resolved",
+        "reopened",
+    ]
+    assert [h["version"] for h in exc["history"]] == list(range(1, 9))
+    people = [h for h in exc["history"] if h["actor"] == "admin-token"]
+    assert {h["change"] for h in people} == {
+        "acknowledged",
+        "assigned",
+        "commented",
+        "resolved",
+    } | {"reopened"}
+
+    status, audit = srv.request("GET", f"/api/exceptions/{quote(exc_id, safe='')}/audit")
+    assert status == 200
+    actions = [(a["actor"], a["action"]) for a in audit["items"]]
+    assert actions == [
+        ("admin-token", "exception.ack"),
+        ("admin-token", "exception.assign"),
+        ("admin-token", "exception.comment"),
+        ("admin-token", "exception.resolve"),
+        ("admin-token", "exception.reopen"),
+    ]
+    assert audit["items"][3]["detail"]["comment"] == "PO raised by phone"
+
+
+def test_per_site_thresholds(srv: Server) -> None:
+    base = {"event_type": "replenishment.requested", "at": T1, "priority": "stat", "quantity": 1}
+    send(
+        srv,
+        {**base, "correlation_id": "site-a-1", "site": "site-a"},
+        {**base, "correlation_id": "site-b-1", "site": "site-b"},
+    )
+    at_45 = T1 + timedelta(minutes=45)
+    b = wait_finding(srv, at_45, correlation_id="site-b-1")
+    assert b["reason"] == "no_po" and b["since"] == "2026-03-09T08:30:00.000Z"
+    assert b["owner"] == "site-b-pharmacy"
+    assert not findings_for(evaluate(srv, at_45), correlation_id="site-a-1")
+    # Boundary: at exactly the default limit the site-a request is late.
+    exactly = evaluate(srv, T1 + timedelta(hours=1))
+    a = findings_for(exactly, correlation_id="site-a-1")
+    assert a and a[0]["since"] == "2026-03-09T09:00:00.000Z"
+    before = evaluate(srv, T1 + timedelta(hours=1) - timedelta(milliseconds=1))
+    assert not findings_for(before, correlation_id="site-a-1")
+
+    status, open_list = srv.request(
+        "GET", f"/api/replenishments/open?as_of={ts(T1 + timedelta(minutes=45))}"
+    )
+    assert status == 200
+    rows = {r["correlation_id"]: r for r in open_list["items"]}
+    assert rows["site-b-1"]["late"] is True and rows["site-a-1"]["late"] is False
+    assert rows["site-a-1"]["age_s"] == 45 * 60
+
+
+def test_custom_rule_and_broken_rule(srv: Server) -> None:
+    send(
+        srv,
+        {
+            "event_type": "invoice.received",
+            "at": T1,
+            "correlation_id": "big-1",
+            "supplier_id": "SUP-BIG",
+            "invoice_number": "INV-BIG-1",
+            "po_number": "PO-BIG",
+            "amount": "25000.00",
+            "lines": [{"line_no": 1, "item_id": "X", "quantity": 1, "unit_price": "25000.00"}],
+        },
+    )
+    at = T1 + timedelta(hours=5)  # past the no_po grace of the built-in rule
+    f = wait_finding(srv, at, family="big_invoice")
+    assert f["rule_id"] == "big_invoice" and f["reason"] == "over_limit"
+    assert f["severity"] == "critical" and f["owner"] == "finance-controller"
+    assert f["invoice_number"] == "INV-BIG-1" and f["key"] == "big_invoice:SUP-BIG/INV-BIG-1"
+    body = evaluate(srv, at)
+    # The broken rule is reported with its file and the engine's message ...
+    errors = {e["rule_id"]: e["error"] for e in body["errors"]}
+    assert "broken.yaml" in errors["broken_rule"]
+    assert "Syntax error" in errors["broken_rule"]
+    # ... and the other rules still ran.
+    assert findings_for(body, family="open_replenishment")
+    assert findings_for(body, family="unmatched_invoice", invoice_number="INV-BIG-1")
+
+    status, listing = srv.request("GET", "/api/rules")
+    assert status == 200
+    by_id = {r["id"]: r for r in listing["rules"]}
+    assert {"open_replenishment", "unmatched_invoice", "delayed_receipt", "sla_breach"} <= set(
+        by_id
+    )
+    assert by_id["big_invoice"]["kind"] == "custom" and by_id["big_invoice"]["findings"] >= 1
+    assert "Syntax error" in by_id["broken_rule"]["last_error"]
+    assert by_id["broken_rule"]["source"].endswith("broken.yaml")
+
+
+def test_metrics_and_flows(srv: Server) -> None:
+    evaluate(srv, T1 + timedelta(hours=2), persist=True)
+    status, text = srv.request("GET", "/metrics", token=TOKEN)
+    assert status == 200
+    text = text if isinstance(text, str) else text.decode()
+    assert "rxsight_rules_evaluation_seconds_bucket" in text
+    assert 'rxsight_rules_findings{family="open_replenishment",reason="no_po"}' in text
+    assert 'rxsight_exceptions_open{family="open_replenishment"' in text
+    status, flows = srv.request("GET", "/api/flows")
+    assert status == 200 and isinstance(flows["flows"], list)
+    assert srv.request("GET", "/api/exceptions", token=None)[0] == 401
