@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import UTC, datetime
@@ -318,9 +319,7 @@ def audit_entries(store: Store, exception_id: str) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         item = jsonable(dict(r))
-        try:
+        with contextlib.suppress(ValueError):
             item["detail"] = json.loads(r["detail"])
-        except ValueError:
-            pass
         out.append(item)
     return out
