@@ -134,10 +134,12 @@ async def console_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleError)
     principal = principal_of(request)
     template = "error_fragment.html" if is_htmx(request) else "error.html"
+    referer = request.headers.get("referer") or ""
+    back = referer if referer.startswith(str(request.base_url)) else None
     return render(
         request,
         template,
-        {"status": exc.status, "message": exc.message, "hint": exc.hint},
+        {"status": exc.status, "message": exc.message, "hint": exc.hint, "back": back},
         principal=principal,
         status_code=exc.status,
     )

@@ -292,13 +292,19 @@ def steps_and_issues(
                 step="acknowledged",
             )
         )
-    # The first missing step, if the chain has one, leads the list.
+    # The first missing step, if the chain has one, leads the list: the specific issue about
+    # it when there is one ("goods received 14:02, not posted to ERP"), else a general one.
     for step in steps:
         if step.state == "missing":
+            specific = next((i for i in issues if i.step == step.key), None)
+            if specific is not None:
+                issues.remove(specific)
+                issues.insert(0, specific)
+                break
             prev = next((s for s in reversed(steps[: steps.index(step)]) if s.at), None)
             text = f"{step.label}: not yet"
             if prev is not None:
-                text = f"{prev.label} {{at}}, then no “{step.label.lower()}”."
+                text = f"{prev.label} {{at}}, then no “{step.label}” step."
             issues.insert(0, Issue(text, prev.at if prev else None, step=step.key))
             break
     return steps, issues

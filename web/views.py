@@ -102,6 +102,8 @@ ENTITY_FIELDS = (
 
 def entity_label(exc: dict[str, Any]) -> str:
     """The entity an exception is about, as people name it: invoice, PO, receipt or flow."""
+    if exc.get("family") == "open_replenishment" and exc.get("correlation_id"):
+        return f"Replenishment {exc['correlation_id']}"
     if exc.get("invoice_number"):
         sup = f" ({exc['supplier_id']})" if exc.get("supplier_id") else ""
         return f"Invoice {exc['invoice_number']}{sup}"
