@@ -1,19 +1,25 @@
-"""OTLP/gRPC on port 4317: the trace and logs services, answered like the HTTP endpoints."""
+"""OTLP/gRPC on port 4317: the trace and logs Export methods, answered like OTLP/HTTP."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 
 import grpc
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from google.protobuf.message import Message
 
+from collector.http import otlp_answer
+from collector.otlp import OtlpDecodeError
 from collector.service import Collector
 from collector.spool import SpoolFull
 from rxsight.auth import Authenticator, Principal, is_loopback
 
 log = logging.getLogger(__name__)
+_SERVICES = {
+    "spans": "opentelemetry.proto.collector.trace.v1.TraceService",
+    "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
+}
 
 
 def _peer_host(context: grpc.ServicerContext) -> str | None:
@@ -26,8 +32,12 @@ def _peer_host(context: grpc.ServicerContext) -> str | None:
     return None
 
 
-class _Base:
-    def __init__(self, collector: Collector, auth: Authenticator) -> None:
+class _Export:
+    """One Export method. The request stays raw bytes here (no deserializer): the decode
+    workers parse it, exactly as for OTLP/HTTP protobuf."""
+
+    def __init__(self, signal: str, collector: Collector, auth: Authenticator) -> None:
+        self.signal = signal
         self.collector = collector
         self.auth = auth
 
@@ -44,51 +54,43 @@ class _Base:
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "authorization: an ingest token is required")
         raise AssertionError("unreachable")
 
-    def full(self, context: grpc.ServicerContext, signal: str, exc: SpoolFull) -> None:
-        self.collector.metrics.requests.labels(signal, "RESOURCE_EXHAUSTED").inc()
-        context.set_trailing_metadata((("retry-after", "2"),))
-        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"ingest is backed up ({exc})")
-
-
-class TraceService(_Base, trace_service_pb2_grpc.TraceServiceServicer):
-    def Export(self, request, context):  # noqa: N802 - gRPC method name
-        self.principal(context)
-        try:
-            result = self.collector.ingest_traces(request)
-        except SpoolFull as exc:
-            self.full(context, "spans", exc)
-        response = trace_service_pb2.ExportTraceServiceResponse()
-        if result.rejected_count:
-            response.partial_success.rejected_spans = result.rejected_count
-            response.partial_success.error_message = result.message
-        self.collector.metrics.requests.labels("spans", "OK").inc()
-        return response
-
-
-class LogsService(_Base, logs_service_pb2_grpc.LogsServiceServicer):
-    def Export(self, request, context):  # noqa: N802 - gRPC method name
+    def __call__(self, body: bytes, context: grpc.ServicerContext) -> Message:
         principal = self.principal(context)
+        metrics = self.collector.metrics.requests
         try:
-            result = self.collector.ingest_logs(request, principal)
+            result = self.collector.ingest(self.signal, body, "application/x-protobuf", principal)
+        except OtlpDecodeError as exc:
+            metrics.labels(self.signal, "INVALID_ARGUMENT").inc()
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except SpoolFull as exc:
-            self.full(context, "logs", exc)
-        response = logs_service_pb2.ExportLogsServiceResponse()
-        if result.rejected_count:
-            response.partial_success.rejected_log_records = result.rejected_count
-            response.partial_success.error_message = result.message
-        self.collector.metrics.requests.labels("logs", "OK").inc()
-        return response
+            metrics.labels(self.signal, "RESOURCE_EXHAUSTED").inc()
+            context.set_trailing_metadata((("retry-after", "2"),))
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"ingest is backed up ({exc})")
+        metrics.labels(self.signal, "OK").inc()
+        return otlp_answer(self.signal, result)
+
+
+def _handler(export: Callable[[bytes, grpc.ServicerContext], Message]) -> grpc.RpcMethodHandler:
+    return grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=lambda m: m.SerializeToString()
+    )
 
 
 def start_grpc(
     collector: Collector, auth: Authenticator, host: str, port: int, max_message_bytes: int
 ) -> grpc.Server:
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="rxsight-grpc"),
+        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="rxsight-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(collector, auth), server)
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(collector, auth), server)
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                service, {"Export": _handler(_Export(signal, collector, auth))}
+            )
+            for signal, service in _SERVICES.items()
+        ]
+    )
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port}")

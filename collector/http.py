@@ -81,7 +81,7 @@ def _refusal(signal: str, request: Request, exc: IngestRefused) -> Response:
     return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
-def _otlp_response(request: Request, message: Message, ctype: str) -> Response:
+def _otlp_response(ctype: str, message: Message) -> Response:
     if ctype.startswith("application/json"):
         return Response(json_format.MessageToJson(message), media_type="application/json")
     return Response(message.SerializeToString(), media_type="application/x-protobuf")
@@ -93,20 +93,7 @@ async def _otlp(request: Request, signal: str) -> Response:
     try:
         principal = ingest_principal(request)
         body = await read_body(request, collector.config.max_request_bytes)
-        if signal == "spans":
-            parsed = await run_in_threadpool(collector.parse_traces, body, ctype)
-            result: IngestResult = await run_in_threadpool(collector.ingest_traces, parsed)
-            answer: Message = ExportTraceServiceResponse()
-            if result.rejected_count:
-                answer.partial_success.rejected_spans = result.rejected_count
-                answer.partial_success.error_message = result.message
-        else:
-            parsed = await run_in_threadpool(collector.parse_logs, body, ctype)
-            result = await run_in_threadpool(collector.ingest_logs, parsed, principal)
-            answer = ExportLogsServiceResponse()
-            if result.rejected_count:
-                answer.partial_success.rejected_log_records = result.rejected_count
-                answer.partial_success.error_message = result.message
+        result = await run_in_threadpool(collector.ingest, signal, body, ctype, principal)
     except IngestRefused as exc:
         return _refusal(signal, request, exc)
     except OtlpDecodeError as exc:
@@ -122,7 +109,22 @@ async def _otlp(request: Request, signal: str) -> Response:
             ),
         )
     collector.metrics.requests.labels(signal, "200").inc()
-    return _otlp_response(request, answer, ctype)
+    return _otlp_response(ctype, otlp_answer(signal, result))
+
+
+def otlp_answer(signal: str, result: IngestResult) -> Message:
+    """The OTLP Export*ServiceResponse, with partial_success when items were rejected."""
+    if signal == "spans":
+        answer: Message = ExportTraceServiceResponse()
+        if result.rejected_count:
+            answer.partial_success.rejected_spans = result.rejected_count
+            answer.partial_success.error_message = result.message
+    else:
+        answer = ExportLogsServiceResponse()
+        if result.rejected_count:
+            answer.partial_success.rejected_log_records = result.rejected_count
+            answer.partial_success.error_message = result.message
+    return answer
 
 
 @router.post("/v1/traces", summary="OTLP/HTTP traces (protobuf or JSON, gzip)")
@@ -151,7 +153,7 @@ async def post_events(request: Request) -> Response:
         principal = ingest_principal(request)
         body = await read_body(request, collector.config.max_request_bytes)
         result = await run_in_threadpool(
-            collector.ingest_events, body, request.headers.get("content-type", ""), principal
+            collector.ingest, "events", body, request.headers.get("content-type", ""), principal
         )
     except IngestRefused as exc:
         return _refusal("events", request, exc)

@@ -156,10 +156,6 @@ def any_value_str(v: Any) -> str:
     return json.dumps(any_value(v), separators=(",", ":"), default=str)
 
 
-def attrs_str(kvs: Iterable[Any]) -> dict[str, str]:
-    return {kv.key: any_value_str(kv.value) for kv in kvs}
-
-
 @dataclass
 class TraceBatch:
     table: pa.Table
@@ -167,22 +163,79 @@ class TraceBatch:
     rejected: Rejections
 
 
+class _MapColumn:
+    """A Map(String, String) column built flat (offsets, keys, values): far cheaper than a
+    list of per-row dicts when a batch has tens of thousands of spans."""
+
+    __slots__ = ("offsets", "keys", "values")
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = [0]
+        self.keys: list[str] = []
+        self.values: list[str] = []
+
+    def add(self, keys: list[str], values: list[str]) -> None:
+        self.keys.extend(keys)
+        self.values.extend(values)
+        self.offsets.append(len(self.keys))
+
+    def array(self) -> pa.Array:
+        return pa.MapArray.from_arrays(
+            pa.array(self.offsets, pa.int32()),
+            pa.array(self.keys, pa.string()),
+            pa.array(self.values, pa.string()),
+        )
+
+
+def _kv_lists(kvs: Iterable[Any]) -> tuple[list[str], list[str]]:
+    keys, values = [], []
+    for kv in kvs:
+        value = kv.value
+        text = value.string_value
+        if not text and value.WhichOneof("value") != "string_value":
+            text = any_value_str(value)
+        keys.append(kv.key)
+        values.append(text)
+    return keys, values
+
+
 def decode_traces(
     request: ExportTraceServiceRequest,
     scrubber: PhiScrubber,
     correlation_keys: tuple[str, ...],
 ) -> TraceBatch:
-    cols: dict[str, list[Any]] = {name: [] for name in TRACE_SCHEMA.names}
+    """Validate and flatten spans into an Arrow table shaped like otel_traces. This loop is
+    the ingest hot path: per-span work is kept to list appends and one scrub per value."""
+    ts: list[int] = []
+    trace_ids: list[str] = []
+    span_ids: list[str] = []
+    parents: list[str] = []
+    states: list[str] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    services: list[str] = []
+    scope_names: list[str] = []
+    scope_versions: list[str] = []
+    durations: list[int] = []
+    codes: list[str] = []
+    messages: list[str] = []
+    res_map, span_map = _MapColumn(), _MapColumn()
+    ev_ts: list[list[int]] = []
+    ev_names: list[list[str]] = []
+    ev_attrs: list[list[list[tuple[str, str]]]] = []
+    ln_trace: list[list[str]] = []
+    ln_span: list[list[str]] = []
+    ln_state: list[list[str]] = []
+    ln_attrs: list[list[list[tuple[str, str]]]] = []
+    empty: list[Any] = []
     rejected = Rejections()
     extra_keys = tuple(k for k in correlation_keys if k != "correlation.id")
-    scrub = scrubber.scrub
+    scrub_pairs = scrubber.scrub_pairs
     for rs in request.resource_spans:
-        res_attrs = scrub(attrs_str(rs.resource.attributes))
-        res_list = list(res_attrs.items())
-        service = res_attrs.get("service.name", "")
-        res_corr = res_attrs.get("correlation.id") or next(
-            (res_attrs[k] for k in extra_keys if res_attrs.get(k)), ""
-        )
+        res_keys, res_values = scrub_pairs(*_kv_lists(rs.resource.attributes))
+        res = dict(zip(res_keys, res_values, strict=True))
+        service = res.get("service.name", "")
+        res_corr = res.get("correlation.id") or next((res[k] for k in extra_keys if res.get(k)), "")
         for ss in rs.scope_spans:
             scope_name, scope_version = ss.scope.name, ss.scope.version
             for span in ss.spans:
@@ -190,40 +243,87 @@ def decode_traces(
                 if problem:
                     rejected.add(problem)
                     continue
-                attrs = scrub(attrs_str(span.attributes))
-                if not attrs.get("correlation.id"):
+                keys, values = scrub_pairs(*_kv_lists(span.attributes))
+                if "correlation.id" not in keys:
                     # Configured spellings (and the resource's) all land on one key.
-                    found = next((attrs[k] for k in extra_keys if attrs.get(k)), "") or res_corr
+                    found = res_corr
+                    for k in extra_keys:
+                        if k in keys:
+                            found = values[keys.index(k)] or found
+                            break
                     if found:
-                        attrs["correlation.id"] = found
-                cols["Timestamp"].append(span.start_time_unix_nano)
-                cols["TraceId"].append(span.trace_id.hex())
-                cols["SpanId"].append(span.span_id.hex())
-                cols["ParentSpanId"].append(span.parent_span_id.hex())
-                cols["TraceState"].append(span.trace_state)
-                cols["SpanName"].append(span.name)
-                cols["SpanKind"].append(SPAN_KINDS[span.kind] if span.kind < 6 else "Unspecified")
-                cols["ServiceName"].append(service)
-                cols["ResourceAttributes"].append(res_list)
-                cols["ScopeName"].append(scope_name)
-                cols["ScopeVersion"].append(scope_version)
-                cols["SpanAttributes"].append(list(attrs.items()))
-                cols["Duration"].append(span.end_time_unix_nano - span.start_time_unix_nano)
+                        keys.append("correlation.id")
+                        values.append(found)
+                start = span.start_time_unix_nano
+                ts.append(start)
+                trace_ids.append(span.trace_id.hex())
+                span_ids.append(span.span_id.hex())
+                parents.append(span.parent_span_id.hex())
+                states.append(span.trace_state)
+                names.append(span.name)
+                kind = span.kind
+                kinds.append(SPAN_KINDS[kind] if kind < 6 else "Unspecified")
+                services.append(service)
+                res_map.add(res_keys, res_values)
+                scope_names.append(scope_name)
+                scope_versions.append(scope_version)
+                span_map.add(keys, values)
+                durations.append(span.end_time_unix_nano - start)
                 code = span.status.code
-                cols["StatusCode"].append(STATUS_CODES[code] if code < 3 else "Unset")
-                cols["StatusMessage"].append(scrubber.scrub_value(span.status.message))
-                cols["Events.Timestamp"].append([e.time_unix_nano for e in span.events])
-                cols["Events.Name"].append([e.name for e in span.events])
-                cols["Events.Attributes"].append(
-                    [list(scrub(attrs_str(e.attributes)).items()) for e in span.events]
-                )
-                cols["Links.TraceId"].append([ln.trace_id.hex() for ln in span.links])
-                cols["Links.SpanId"].append([ln.span_id.hex() for ln in span.links])
-                cols["Links.TraceState"].append([ln.trace_state for ln in span.links])
-                cols["Links.Attributes"].append(
-                    [list(attrs_str(ln.attributes).items()) for ln in span.links]
-                )
-    table = pa.table([pa.array(cols[f.name], f.type) for f in TRACE_SCHEMA], schema=TRACE_SCHEMA)
+                codes.append(STATUS_CODES[code] if code < 3 else "Unset")
+                message = span.status.message
+                messages.append(scrubber.scrub_value(message) if message else "")
+                if span.events:
+                    ev_ts.append([e.time_unix_nano for e in span.events])
+                    ev_names.append([e.name for e in span.events])
+                    ev_attrs.append(
+                        [
+                            list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True))
+                            for e in span.events
+                        ]
+                    )
+                else:
+                    ev_ts.append(empty)
+                    ev_names.append(empty)
+                    ev_attrs.append(empty)
+                if span.links:
+                    ln_trace.append([ln.trace_id.hex() for ln in span.links])
+                    ln_span.append([ln.span_id.hex() for ln in span.links])
+                    ln_state.append([ln.trace_state for ln in span.links])
+                    ln_attrs.append(
+                        [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in span.links]
+                    )
+                else:
+                    ln_trace.append(empty)
+                    ln_span.append(empty)
+                    ln_state.append(empty)
+                    ln_attrs.append(empty)
+    string = pa.string()
+    columns = [
+        pa.array(ts, _TS),
+        pa.array(trace_ids, string),
+        pa.array(span_ids, string),
+        pa.array(parents, string),
+        pa.array(states, string),
+        pa.array(names, string),
+        pa.array(kinds, string),
+        pa.array(services, string),
+        res_map.array(),
+        pa.array(scope_names, string),
+        pa.array(scope_versions, string),
+        span_map.array(),
+        pa.array(durations, pa.uint64()),
+        pa.array(codes, string),
+        pa.array(messages, string),
+        pa.array(ev_ts, pa.list_(_TS)),
+        pa.array(ev_names, pa.list_(string)),
+        pa.array(ev_attrs, pa.list_(_STR_MAP)),
+        pa.array(ln_trace, pa.list_(string)),
+        pa.array(ln_span, pa.list_(string)),
+        pa.array(ln_state, pa.list_(string)),
+        pa.array(ln_attrs, pa.list_(_STR_MAP)),
+    ]
+    table = pa.Table.from_arrays(columns, schema=TRACE_SCHEMA)
     return TraceBatch(table=table, accepted=table.num_rows, rejected=rejected)
 
 

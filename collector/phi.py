@@ -23,8 +23,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("phone", re.compile(r"(?<!\w)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\w)")),
 )
+# One pass that finds values worth the full treatment; most telemetry values hit none.
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in _PATTERNS), re.IGNORECASE)
 _DOB_KEYS = re.compile(r"(?:^|[._-])(?:dob|birth_?date|date_?of_?birth)$", re.IGNORECASE)
 _CACHE_LIMIT = 50_000
+_KEEP, _DROP, _REDACT = 0, 1, 2
 
 
 class PhiScrubber:
@@ -35,6 +38,8 @@ class PhiScrubber:
         self._drop = frozenset(config.drop_keys)
         self._enabled = config.redact_patterns
         self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._key_cache: dict[str, int] = {}
+        self._clean: set[str] = set()
         self.counts: Counter[str] = Counter()
 
     def scrub(self, attrs: Mapping[str, str]) -> dict[str, str]:
@@ -51,6 +56,44 @@ class PhiScrubber:
             else:
                 out[key] = self.scrub_value(value)
         return out
+
+    def _key_kind(self, key: str) -> int:
+        kind = self._key_cache.get(key)
+        if kind is None:
+            if key in self._drop:
+                kind = _DROP
+            elif self._enabled and (key.startswith("patient.") or _DOB_KEYS.search(key)):
+                kind = _REDACT
+            else:
+                kind = _KEEP
+            if len(self._key_cache) < _CACHE_LIMIT:
+                self._key_cache[key] = kind
+        return kind
+
+    def scrub_pairs(self, keys: list[str], values: list[str]) -> tuple[list[str], list[str]]:
+        """Like scrub() for parallel key and value lists (the span hot path): key verdicts
+        and clean values are cached, so only values never seen before meet a regex."""
+        if not self._enabled and not self._drop:
+            return keys, values
+        out_k: list[str] = []
+        out_v: list[str] = []
+        clean = self._clean
+        for key, value in zip(keys, values, strict=True):
+            kind = self._key_kind(key)
+            if kind == _DROP:
+                self.counts["dropped_key"] += 1
+                continue
+            if kind == _REDACT:
+                self.counts["patient_key"] += 1
+                value = "[REDACTED]"
+            elif self._enabled and len(value) >= 7 and value not in clean:
+                if _ANY.search(value):
+                    value = self.scrub_value(value)
+                elif len(clean) < _CACHE_LIMIT:
+                    clean.add(value)
+            out_k.append(key)
+            out_v.append(value)
+        return out_k, out_v
 
     def scrub_value(self, value: str) -> str:
         if not self._enabled or len(value) < 7:

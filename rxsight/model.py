@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -45,16 +46,37 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 OptId = Annotated[str, StringConstraints(max_length=256)] | None
 
 
-def _decimal(v: Any) -> Any:
-    # JSON floats go through str() so 17.5 becomes Decimal("17.5"), not its binary expansion.
+_MONEY_LIMIT = Decimal(10) ** 14  # Decimal(18, 4) in the store: 14 integer digits
+
+
+def _decimal(v: Any) -> Decimal:
+    """Quantities and money: JSON numbers or decimal strings, at most 4 decimal places and
+    14 integer digits (the store's Decimal(18, 4)); beyond that rejected, never rounded."""
     if isinstance(v, bool):
         raise ValueError("must be a decimal number, not a boolean")
     if isinstance(v, float):
-        return Decimal(repr(v))
-    return v
+        # repr() so 17.5 becomes Decimal("17.5"), not its binary expansion.
+        d = Decimal(repr(v))
+    elif isinstance(v, int | Decimal):
+        d = Decimal(v)
+    elif isinstance(v, str):
+        try:
+            d = Decimal(v.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {v[:32]!r}") from None
+    else:
+        raise ValueError("must be a decimal number (a JSON number or a decimal string)")
+    if not d.is_finite():
+        raise ValueError("must be a finite decimal number")
+    exponent = d.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise ValueError("more than 4 decimal places")
+    if abs(d) >= _MONEY_LIMIT:
+        raise ValueError("too large (at most 14 digits before the decimal point)")
+    return d
 
 
-Money = Annotated[Decimal, BeforeValidator(_decimal), Field(max_digits=18, decimal_places=4)]
+Money = Annotated[Decimal, PlainValidator(_decimal)]
 
 
 def parse_rfc3339(v: Any) -> datetime:

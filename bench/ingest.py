@@ -1,0 +1,356 @@
+"""Ingest benchmark: OTLP protobuf spans/s and JSON events/s end to end, against the ceiling.
+
+    python bench/ingest.py [--spans 400000] [--events 200000] [--clients 4]
+
+Starts `rxsight serve` on a loopback port with a fresh data directory, sends pre-built
+requests from client threads, and counts an item as done when it is readable (the writer's
+rows-written counter, read from /metrics). Then, in this process, inserts the same rows
+straight into chDB as Arrow (the ceiling) and prints the ratio, peak RSS, and bytes per
+span and per event on disk. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+    ExportTraceServiceRequest,
+)
+
+from tests.support import Server  # noqa: E402
+
+FLOWS = [
+    "erp-po-sync",
+    "edi-850-outbound",
+    "edi-856-inbound",
+    "receiving-post",
+    "ap-invoice",
+    "gl-journal",
+    "pharmacy-inventory",
+    "supplier-portal",
+]
+SITES = ["mercy-main", "mercy-east", "northgate-clinic", "riverside"]
+
+
+def span_requests(total: int, per_request: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    start = time.time_ns() - 3600 * 10**9
+    out = []
+    for r in range(total // per_request):
+        req = ExportTraceServiceRequest()
+        rs = req.resource_spans.add()
+        flow = FLOWS[r % len(FLOWS)]
+        for key, value in (
+            ("service.name", flow.split("-")[0]),
+            ("integration.tier", "1"),
+            ("deployment.environment", "prod"),
+        ):
+            kv = rs.resource.attributes.add()
+            kv.key, kv.value.string_value = key, value
+        ss = rs.scope_spans.add()
+        ss.scope.name = "rxsight-bench"
+        trace_id = uuid.uuid4().bytes
+        for i in range(per_request):
+            if i % 4 == 0:
+                trace_id = rng.randbytes(16)
+            span = ss.spans.add()
+            span.trace_id = trace_id
+            span.span_id = rng.randbytes(8)
+            span.name = f"{flow}.{('receive', 'transform', 'post', 'ack')[i % 4]}"
+            span.kind = 2
+            t0 = start + (r * per_request + i) * 1_000_000
+            span.start_time_unix_nano = t0
+            span.end_time_unix_nano = t0 + rng.randint(2_000_000, 900_000_000)
+            span.status.code = 2 if rng.random() < 0.01 else 1
+            for key, value in (
+                ("correlation.id", f"corr-{r:06d}-{i // 4:04d}"),
+                ("integration.flow", flow),
+                ("site", SITES[i % 4]),
+                ("http.status_code", "200"),
+                ("messaging.system", "edi"),
+            ):
+                kv = span.attributes.add()
+                kv.key, kv.value.string_value = key, value
+        out.append(req.SerializeToString())
+    return out
+
+
+def event_requests(total: int, per_request: int, seed: int = 2) -> list[bytes]:
+    rng = random.Random(seed)
+    base = time.time() - 86400
+    out = []
+    n = 0
+    for _ in range(total // per_request):
+        batch = []
+        for _ in range(per_request):
+            t = base + n * 0.01
+            batch.append(
+                {
+                    "event_id": f"ev-{n:09d}",
+                    "event_type": ("po.created", "goods.received", "invoice.received")[n % 3],
+                    "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z",
+                    "correlation_id": f"corr-{n // 3:08d}",
+                    "source_system": "erp",
+                    "site": SITES[n % 4],
+                    "supplier_id": f"SUP-{1000 + n % 40}",
+                    "po_number": f"PO-{400000 + n // 3}",
+                    "lines": [
+                        {
+                            "line_no": 1,
+                            "item_id": f"NDC-{rng.randint(1000, 9999)}-01",
+                            "quantity": rng.randint(1, 48),
+                            "unit_price": str(Decimal(rng.randint(100, 90000)) / 100),
+                        }
+                    ],
+                }
+            )
+            n += 1
+        out.append(json.dumps(batch).encode())
+    return out
+
+
+def rows_written(server: Server) -> dict[str, float]:
+    _, text = server.request("GET", "/metrics", token=None)
+    return {
+        m[0]: float(m[1])
+        for m in re.findall(r'rxsight_store_rows_written_total\{table="(\w+)"\} ([0-9.e+]+)', text)
+    }
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """RSS of the server and its decode workers together."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return rss_kib(pid) + sum(rss_kib(k) for k in kids)
+
+
+class PeakRss(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, tree_rss_kib(self.pid))
+            time.sleep(0.05)
+
+
+def send_all(server: Server, path: str, bodies: list[bytes], ctype: str, clients: int) -> int:
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    errors = [0]
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            conn.request("POST", path, body, {"Content-Type": ctype})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors[0]
+
+
+def end_to_end(
+    server: Server,
+    table: str,
+    path: str,
+    bodies: list[bytes],
+    ctype: str,
+    expected: int,
+    clients: int,
+) -> tuple[float, float]:
+    before = rows_written(server).get(table, 0)
+    started = time.perf_counter()
+    errors = send_all(server, path, bodies, ctype, clients)
+    sent = time.perf_counter() - started
+    while rows_written(server).get(table, 0) - before < expected:
+        if time.perf_counter() - started > 600:
+            raise SystemExit(f"{table}: only {rows_written(server).get(table, 0) - before} rows")
+        time.sleep(0.02)
+    if errors:
+        print(f"  {errors} requests failed")
+    return sent, time.perf_counter() - started
+
+
+def ceiling(span_bodies: list[bytes], event_bodies: list[bytes]) -> tuple[float, float]:
+    """Rows/s of a bare Arrow insert into chDB of the same rows, decoded beforehand."""
+    import pyarrow as pa
+
+    from collector.events import events_table
+    from collector.otlp import decode_traces
+    from collector.phi import PhiScrubber
+    from rxsight.config import PhiConfig
+    from rxsight.model import validate_event
+    from rxsight.store import Store
+
+    scrub = PhiScrubber(PhiConfig())
+    tables = []
+    for body in span_bodies:
+        req = ExportTraceServiceRequest()
+        req.ParseFromString(body)
+        tables.append(decode_traces(req, scrub, ("correlation.id",)).table)
+    events = [validate_event(e) for body in event_bodies for e in json.loads(body)]
+    ev_table = events_table(events)
+    spans = pa.concat_tables(tables)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"chdb://{tmp}", "ceiling")
+        store.migrate()
+        # The same batch size the server's writer uses (one sealed spool segment).
+        t = time.perf_counter()
+        for start in range(0, spans.num_rows, 20_000):
+            store.insert_arrow("otel_traces", spans.slice(start, 20_000))
+        span_rate = spans.num_rows / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for start in range(0, ev_table.num_rows, 20_000):
+            store.insert_arrow("business_events", ev_table.slice(start, 20_000))
+        event_rate = ev_table.num_rows / (time.perf_counter() - t)
+        store.close()
+    return span_rate, event_rate
+
+
+def on_disk(data_dir: Path) -> dict[str, tuple[int, int]]:
+    import subprocess
+
+    script = (
+        "import json,sys; from rxsight.store import Store; s=Store(sys.argv[1]);"
+        "[s.command(f'OPTIMIZE TABLE {t} FINAL') for t in ('otel_traces','business_events')];"
+        'r=s.query_rows("SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts '
+        "WHERE active AND database='rxsight' AND table IN ('otel_traces','business_events') "
+        'GROUP BY table"); print(json.dumps({t:[b,n] for t,b,n in r})); s.close()'
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, f"chdb://{data_dir}/clickhouse"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    return {k: tuple(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spans", type=int, default=400_000)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--spans-per-request", type=int, default=1000)
+    ap.add_argument("--events-per-request", type=int, default=500)
+    ap.add_argument("--clients", type=int, default=4)
+    args = ap.parse_args()
+
+    print(f"building {args.spans} spans and {args.events} events ...", flush=True)
+    span_bodies = span_requests(args.spans, args.spans_per_request)
+    event_bodies = event_requests(args.events, args.events_per_request)
+    n_spans = len(span_bodies) * args.spans_per_request
+    n_events = len(event_bodies) * args.events_per_request
+
+    server = Server().start()
+    try:
+        pid = server.proc.pid
+        time.sleep(2)
+        idle = tree_rss_kib(pid)
+        sampler = PeakRss(pid)
+        sampler.start()
+        warm = span_requests(20_000, 1000, seed=9)
+        end_to_end(
+            server,
+            "otel_traces",
+            "/v1/traces",
+            warm,
+            "application/x-protobuf",
+            20_000,
+            args.clients,
+        )
+        sent, total = end_to_end(
+            server,
+            "otel_traces",
+            "/v1/traces",
+            span_bodies,
+            "application/x-protobuf",
+            n_spans,
+            args.clients,
+        )
+        span_rate = n_spans / total
+        sent_e, total_e = end_to_end(
+            server,
+            "business_events",
+            "/v1/events",
+            event_bodies,
+            "application/json",
+            n_events,
+            args.clients,
+        )
+        event_rate = n_events / total_e
+        sampler.stop.set()
+        peak = sampler.peak
+        server.stop()
+        disk = on_disk(server.data_dir)
+    finally:
+        server.cleanup()
+
+    ceil_spans, ceil_events = ceiling(span_bodies, event_bodies)
+    span_bytes = disk["otel_traces"][0] / max(1, disk["otel_traces"][1])
+    event_bytes = disk["business_events"][0] / max(1, disk["business_events"][1])
+    rows = [
+        (
+            "OTLP protobuf spans end to end",
+            f"{span_rate:,.0f} spans/s ({n_spans:,} in {total:.2f} s; acked in {sent:.2f} s)",
+        ),
+        (
+            "JSON events end to end",
+            f"{event_rate:,.0f} events/s ({n_events:,} in "
+            f"{total_e:.2f} s; acked in {sent_e:.2f} s)",
+        ),
+        ("events / spans rate", f"{event_rate / span_rate:.2f}"),
+        ("chDB Arrow insert ceiling", f"{ceil_spans:,.0f} spans/s, {ceil_events:,.0f} events/s"),
+        (
+            "end to end / ceiling",
+            f"{span_rate / ceil_spans:.2f} spans, {event_rate / ceil_events:.2f} events",
+        ),
+        ("RSS idle / peak (with workers)", f"{idle / 1024:.0f} MiB / {peak / 1024:.0f} MiB"),
+        ("on disk", f"{span_bytes:.1f} bytes/span, {event_bytes:.1f} bytes/event"),
+    ]
+    print(f"\ningest benchmark ({os.cpu_count()} cores, {args.clients} client threads)")
+    for label, value in rows:
+        print(f"  {label:<32} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Request bodies to store-ready Arrow batches: runs in the decode worker processes."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from collector.events import BadLine, events_table, split_body
+from collector.otlp import decode_traces, log_records_to_events, parse_request
+from collector.phi import PhiScrubber
+from rxsight.config import IngestConfig
+from rxsight.model import EVENT_TYPES, BusinessEvent, validate_event
+
+SIGNAL_TABLES = {"spans": "otel_traces", "events": "business_events", "logs": "business_events"}
+
+
+@dataclass
+class Decoded:
+    """What one request body became. Plain data, so it crosses a process boundary."""
+
+    table: str
+    payload: bytes | None = None  # Arrow IPC stream of the accepted rows
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # events: {"index", "error"}
+    rejected_count: int = 0
+    message: str = ""
+    ignored: int = 0
+    phi: dict[str, int] = field(default_factory=dict)
+
+
+def ipc_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+class Decoder:
+    def __init__(self, config: IngestConfig) -> None:
+        self.config = config
+        self.scrubber = PhiScrubber(config.phi)
+        self.event_types = EVENT_TYPES | frozenset(config.custom_event_types)
+
+    def decode(
+        self,
+        signal: str,
+        body: bytes,
+        content_type: str,
+        source_systems: tuple[str, ...] = (),
+        principal: str = "",
+    ) -> Decoded:
+        """Raises OtlpDecodeError / BodyError / UnsupportedMediaType for unreadable bodies."""
+        before = Counter(self.scrubber.counts)
+        if signal == "spans":
+            out = self._spans(body, content_type)
+        elif signal == "logs":
+            out = self._logs(body, content_type, source_systems, principal)
+        else:
+            items = list(enumerate(split_body(body, content_type)))
+            out = self._events(items, source_systems, principal)
+        out.phi = dict(self.scrubber.counts - before)
+        return out
+
+    def _spans(self, body: bytes, content_type: str) -> Decoded:
+        request = parse_request(body, content_type, ExportTraceServiceRequest)
+        batch = decode_traces(request, self.scrubber, self.config.correlation_keys)  # type: ignore[arg-type]
+        return Decoded(
+            table="otel_traces",
+            payload=ipc_bytes(batch.table) if batch.accepted else None,
+            accepted=batch.accepted,
+            rejected_count=batch.rejected.count,
+            message=batch.rejected.summary,
+        )
+
+    def _logs(
+        self, body: bytes, content_type: str, source_systems: tuple[str, ...], principal: str
+    ) -> Decoded:
+        request = parse_request(body, content_type, ExportLogsServiceRequest)
+        items, ignored = log_records_to_events(
+            request,  # type: ignore[arg-type]
+            self.event_types.__contains__,
+            self.scrubber,
+        )
+        out = self._events(items, source_systems, principal)
+        out.ignored = ignored
+        out.message = "; ".join(f"log record {r['index']}: {r['error']}" for r in out.rejected[:10])
+        return out
+
+    def _events(
+        self, items: list[tuple[int, Any]], source_systems: tuple[str, ...], principal: str
+    ) -> Decoded:
+        cfg = self.config
+        out = Decoded(table="business_events")
+        good: list[BusinessEvent] = []
+        for index, item in items:
+            if isinstance(item, BadLine):
+                out.rejected.append({"index": index, "error": item.error})
+                continue
+            try:
+                event = validate_event(
+                    item,
+                    custom_event_types=cfg.custom_event_types,
+                    max_lines=cfg.max_lines,
+                    max_attributes=cfg.max_attributes,
+                )
+            except ValueError as exc:
+                out.rejected.append({"index": index, "error": str(exc)})
+                continue
+            if source_systems and event.source_system not in source_systems:
+                out.rejected.append(
+                    {
+                        "index": index,
+                        "error": f"source_system: token {principal!r} may not send events "
+                        f"for {event.source_system!r}",
+                    }
+                )
+                continue
+            if event.attributes:
+                scrubbed = self.scrubber.scrub(event.attributes)
+                event = event.model_copy(update={"attributes": scrubbed})
+            good.append(event)
+        out.accepted = len(good)
+        out.rejected_count = len(out.rejected)
+        if good:
+            out.payload = ipc_bytes(events_table(good))
+        return out
+
+
+# ---------------------------------------------------------------- worker process side
+_WORKER: Decoder | None = None
+
+
+def init_worker(config_json: str) -> None:
+    global _WORKER
+    _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
+
+
+def decode_in_worker(
+    signal: str, body: bytes, content_type: str, source_systems: tuple[str, ...], principal: str
+) -> Decoded:
+    assert _WORKER is not None, "init_worker did not run"
+    return _WORKER.decode(signal, body, content_type, source_systems, principal)
