@@ -1,0 +1,447 @@
+"""The simulated world's clock and scheduler: arrivals, polls and batch jobs, ERP outages."""
+
+from __future__ import annotations
+
+import heapq
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from opentelemetry.trace import SpanKind
+
+from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, build_items
+from simulator.config import SimConfig
+from simulator.emit import Telemetry
+from simulator.timing import DIURNAL_MAX, diurnal, minutes, next_local, seconds
+
+AP_TZ = "America/Chicago"  # the shared-services centre (AP, GL, master data) runs on HQ time
+
+
+@dataclass
+class Proc:
+    """A process of the world: a generator yielding the instant it next wants to act."""
+
+    gen: Iterator[datetime]
+    rng: random.Random
+
+
+@dataclass
+class ApInvoice:
+    corr: str
+    supplier_id: str
+    invoice_number: str
+    po_number: str
+    amount: Decimal
+    due_at: datetime
+    site: str
+    cost_center: str
+    rng: random.Random
+
+
+@dataclass
+class World:
+    cfg: SimConfig
+    tel: Telemetry
+    anchor: datetime
+    heap: list[tuple[datetime, int, Proc]] = field(default_factory=list)
+    seq: int = 0
+    tx_count: int = 0
+    actions: int = 0
+    outages: list[tuple[datetime, datetime]] = field(default_factory=list)
+    ap_ready: list[ApInvoice] = field(default_factory=list)
+    payables: list[ApInvoice] = field(default_factory=list)
+    gl_queue: list[ApInvoice] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.items = build_items(self.cfg.seed)
+        # Generic lines are ordered far more often than specialty and biologic ones.
+        self.item_weights = [
+            1.0 if it.supplier_ids[0] in ("SUP-1001", "SUP-2002") else 0.3 for it in self.items
+        ]
+        self._prices: dict[tuple[str, str], Decimal] = {}
+        self.start = self.anchor - timedelta(days=self.cfg.backfill_days)
+        self.silent_flow = self.cfg.silent_flow
+        self.silent_from = self.anchor - timedelta(hours=self.cfg.silent_hours)
+        # A historical outage two days back (if in the window) and the configured live one.
+        past = self.anchor - timedelta(days=2, hours=3)
+        if past > self.start:
+            self.outages.append((past, past + timedelta(minutes=45)))
+        if self.cfg.outage_minutes > 0:
+            begin = self.anchor + timedelta(minutes=self.cfg.outage_at_min)
+            self.outages.append((begin, begin + timedelta(minutes=self.cfg.outage_minutes)))
+        self._add(self._arrivals(), "arrivals")
+        for flow in FLOWS:
+            if flow.poll_minutes:
+                self._add(self._poller(flow.name, flow.poll_minutes), f"poll/{flow.name}")
+        self._add(self._payment_run(), "payment-run")
+        self._add(self._item_master(), "item-master")
+
+    # ------------------------------------------------------------------ scheduler
+    def rng(self, name: str) -> random.Random:
+        return random.Random(f"{self.cfg.seed}/{self.cfg.number_base}/{name}")
+
+    def _add(self, gen: Iterator[datetime], name: str) -> None:
+        self.spawn(gen, self.rng(name))
+
+    def spawn(self, gen: Iterator[datetime], rng: random.Random) -> None:
+        proc = Proc(gen, rng)
+        self._advance(proc)
+
+    def _advance(self, proc: Proc) -> None:
+        self.tel.ids.rng = proc.rng
+        try:
+            when = next(proc.gen)
+        except StopIteration:
+            return
+        self.seq += 1
+        heapq.heappush(self.heap, (when, self.seq, proc))
+
+    def run_until(self, horizon: datetime, budget: int | None = None) -> int:
+        """Run every action due at or before `horizon` (at most `budget`); returns the count."""
+        done = 0
+        while self.heap and self.heap[0][0] <= horizon:
+            if budget is not None and done >= budget:
+                break
+            _, _, proc = heapq.heappop(self.heap)
+            self._advance(proc)
+            done += 1
+        self.actions += done
+        return done
+
+    def next_due(self) -> datetime | None:
+        return self.heap[0][0] if self.heap else None
+
+    # ------------------------------------------------------------------ conditions
+    def contract_price(self, item: Item, supplier_id: str) -> Decimal:
+        """Each supplier's contract price for an item: list price within a few percent."""
+        key = (item.ndc, supplier_id)
+        if key not in self._prices:
+            factor = random.Random(f"price/{self.cfg.seed}/{key}").uniform(-0.04, 0.04)
+            self._prices[key] = _money(item.price * Decimal(str(round(1 + factor, 4))))
+        return self._prices[key]
+
+    def outage_at(self, t: datetime) -> tuple[datetime, datetime] | None:
+        for begin, end in self.outages:
+            if begin <= t < end:
+                return begin, end
+        return None
+
+    def silent(self, flow: str, t: datetime) -> bool:
+        return flow == self.silent_flow and t >= self.silent_from
+
+    def erp_call(
+        self, rng: random.Random, t: datetime, median_s: float = 0.35
+    ) -> tuple[timedelta, str | None]:
+        """Duration and error of one call into the ERP at t (slow and failing in an outage)."""
+        if self.outage_at(t):
+            if rng.random() < self.cfg.faults.outage_error_rate:
+                msg = rng.choice(
+                    (
+                        "ERP API 503 Service Unavailable",
+                        "ERP API timeout after 30 s",
+                        "connection reset by ERP load balancer",
+                    )
+                )
+                return timedelta(seconds=rng.uniform(8, 30)), msg
+            return timedelta(seconds=rng.uniform(6, 25)), None
+        return seconds(rng, median_s, 0.6), None
+
+    def erp_attempts(self, rng: random.Random, t: datetime) -> list[tuple[datetime, str | None]]:
+        """Retry schedule of an ERP post first tried at t: failed attempts every few minutes
+        while the ERP is down, then the one that succeeds."""
+        out: list[tuple[datetime, str | None]] = []
+        for _ in range(200):
+            if self.outage_at(t) and rng.random() < self.cfg.faults.outage_error_rate:
+                out.append((t, "ERP API 503 Service Unavailable"))
+                t += minutes(rng, 3, 6)
+                continue
+            out.append((t, None))
+            return out
+        out.append((t, None))
+        return out
+
+    # ------------------------------------------------------------------ processes
+    def _arrivals(self) -> Iterator[datetime]:
+        """Replenishment requests: a diurnal Poisson process per site while back-filling,
+        then a steady `rate` per second once live."""
+        from simulator.lifecycle import Replenishment
+
+        rng = self.rng("arrivals")
+        weights = [s.weight for s in SITES]
+        t = self.start
+        per_s = self.cfg.backfill_per_day / 86400
+        while True:
+            live = t >= self.anchor
+            if live:
+                if self.cfg.rate <= 0 or self.cfg.duration == 0:
+                    return
+                t += timedelta(seconds=rng.expovariate(self.cfg.rate))
+            else:
+                if per_s <= 0:
+                    t = self.anchor
+                    continue
+                t += timedelta(seconds=rng.expovariate(per_s * DIURNAL_MAX))
+                if t >= self.anchor:
+                    t = self.anchor
+                    continue
+            site = rng.choices(SITES, weights)[0]
+            if not live and rng.random() > diurnal(t, site.timezone) / DIURNAL_MAX:
+                continue
+            yield t
+            self.tx_count += 1
+            n = self.cfg.number_base + self.tx_count
+            tx_rng = random.Random(f"{self.cfg.seed}/tx/{n}")
+            tx = Replenishment(self, n, t, site, tx_rng)
+            self.spawn(tx.process(), tx_rng)
+
+    def _poller(self, flow: str, period_min: float) -> Iterator[datetime]:
+        """An integration's heartbeat: mailbox polls, queue drains and batch jobs."""
+        rng = self.rng(f"poll/{flow}")
+        service = FLOW_BY_NAME[flow].service
+        t = self.start + timedelta(minutes=rng.uniform(0, period_min))
+        names = {
+            "replenishment-to-po": "poll-cabinet-queue",
+            "po-transmit": "poll-outbound-queue",
+            "po-ack-inbound": "poll-van-mailbox",
+            "asn-inbound": "poll-portal",
+            "goods-receipt-sync": "download-open-pos",
+            "invoice-inbound": "poll-ap-inbox",
+        }
+        while True:
+            yield t
+            if not self.silent(flow, t):
+                if flow == "ap-auto-match":
+                    self._auto_match(t, rng)
+                elif flow == "journal-posting":
+                    self._journal_batch(t, rng)
+                elif flow == "inventory-sync":
+                    # One cycle-count sync covering every site's cabinets.
+                    d = seconds(rng, 2.5, 0.5)
+                    self.tel.span(
+                        service,
+                        flow,
+                        "inventory-sync.sync-counts",
+                        t - d,
+                        t,
+                        kind=SpanKind.CLIENT,
+                        attrs={"sites": len(SITES), "items.synced": rng.randint(200, 1600)},
+                    )
+                else:
+                    if flow in ERP_FLOWS:
+                        d, err = self.erp_call(rng, t, 0.25)
+                    else:
+                        d, err = seconds(rng, 0.4, 0.6), None
+                    self.tel.span(
+                        service,
+                        flow,
+                        f"{flow}.{names.get(flow, 'poll')}",
+                        t - d,
+                        t,
+                        kind=SpanKind.CLIENT,
+                        error=err,
+                    )
+            t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
+
+    def _auto_match(self, t: datetime, rng: random.Random) -> None:
+        """AP's auto-match job: invoices whose PO and receipts now agree are matched,
+        scheduled for payment and queued for the GL."""
+        ready, self.ap_ready = self.ap_ready, []
+        run_d = seconds(rng, 4 + 0.3 * len(ready), 0.3)
+        start = t - run_d
+        root = self.tel.span(
+            "ap-erp",
+            "ap-auto-match",
+            "ap-auto-match.run",
+            start,
+            t,
+            attrs={"invoices.matched": len(ready)},
+        )
+        step = run_d / max(1, len(ready))
+        for i, inv in enumerate(ready):
+            at = start + step * i
+            sp = self.tel.span(
+                "ap-erp",
+                "ap-auto-match",
+                "ap-auto-match.three-way-match",
+                at,
+                at + step * 0.8,
+                parent=root,
+                corr=inv.corr,
+                attrs={"po_number": inv.po_number, "invoice_number": inv.invoice_number},
+            )
+            base = {
+                "correlation_id": inv.corr,
+                "source_system": "ap-erp",
+                "domain": "finance",
+                "site": inv.site,
+                "supplier_id": inv.supplier_id,
+                "invoice_number": inv.invoice_number,
+                "po_number": inv.po_number,
+            }
+            self.tel.event_json(
+                {
+                    **base,
+                    "event_id": new_event_id(inv.rng),
+                    "event_type": "invoice.matched",
+                    "occurred_at": at,
+                    "status": "matched",
+                    "amount": inv.amount,
+                },
+                sp,
+            )
+            self.tel.event_json(
+                {
+                    **base,
+                    "event_id": new_event_id(inv.rng),
+                    "event_type": "payment.scheduled",
+                    "occurred_at": at,
+                    "amount": inv.amount,
+                    "due_at": inv.due_at,
+                    "status": "scheduled",
+                },
+                sp,
+            )
+            self.payables.append(inv)
+            self.gl_queue.append(inv)
+
+    def _journal_batch(self, t: datetime, rng: random.Random) -> None:
+        """The hourly AP-to-GL interface: one journal per matched invoice (inventory accrual)."""
+        batch, self.gl_queue = self.gl_queue, []
+        run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
+        start = t - run_d
+        root = self.tel.span(
+            "gl-adapter",
+            "journal-posting",
+            "journal-posting.batch",
+            start,
+            t,
+            attrs={"journals": len(batch)},
+        )
+        step = run_d / max(1, len(batch))
+        for i, inv in enumerate(batch):
+            at = start + step * i
+            sp = self.tel.span(
+                "gl-adapter",
+                "journal-posting",
+                "journal-posting.post-entry",
+                at,
+                at + step * 0.8,
+                parent=root,
+                corr=inv.corr,
+                kind=SpanKind.CLIENT,
+            )
+            self.tel.event_json(
+                {
+                    "event_id": new_event_id(inv.rng),
+                    "event_type": "journal.posted",
+                    "occurred_at": at,
+                    "correlation_id": inv.corr,
+                    "source_system": "gl",
+                    "domain": "finance",
+                    "site": inv.site,
+                    "supplier_id": inv.supplier_id,
+                    "invoice_number": inv.invoice_number,
+                    "po_number": inv.po_number,
+                    "amount": inv.amount,
+                    "cost_center": inv.cost_center,
+                    "attributes": {"gl.account": "1410-PHARMACY-INVENTORY"},
+                },
+                sp,
+            )
+
+    def _payment_run(self) -> Iterator[datetime]:
+        """AP's daily payment run at 15:00 HQ time: pays what falls due within two days."""
+        rng = self.rng("payment-run")
+        t = self.start
+        while True:
+            t = next_local(t, AP_TZ, 15.0) + minutes(rng, 0, 10)
+            yield t
+            horizon = t + timedelta(days=2)
+            due = [p for p in self.payables if p.due_at <= horizon]
+            self.payables = [p for p in self.payables if p.due_at > horizon]
+            run_d = seconds(rng, 40 + 0.5 * len(due), 0.3)
+            start = t - run_d
+            root = self.tel.span(
+                "ap-erp",
+                "ap-payment-run",
+                "ap-payment-run.run",
+                start,
+                t,
+                attrs={"payments": len(due)},
+            )
+            step = run_d / max(1, len(due))
+            for i, inv in enumerate(due):
+                at = start + step * i
+                sp = self.tel.span(
+                    "ap-erp",
+                    "ap-payment-run",
+                    "ap-payment-run.send-ach",
+                    at,
+                    at + step * 0.8,
+                    parent=root,
+                    corr=inv.corr,
+                    kind=SpanKind.CLIENT,
+                )
+                self.tel.event_json(
+                    {
+                        "event_id": new_event_id(inv.rng),
+                        "event_type": "payment.sent",
+                        "occurred_at": at,
+                        "correlation_id": inv.corr,
+                        "source_system": "ap-erp",
+                        "domain": "finance",
+                        "supplier_id": inv.supplier_id,
+                        "invoice_number": inv.invoice_number,
+                        "po_number": inv.po_number,
+                        "amount": inv.amount,
+                        "status": "ach_sent",
+                        "attributes": {"payment.method": "ACH"},
+                    },
+                    sp,
+                )
+
+    def _item_master(self) -> Iterator[datetime]:
+        """Nightly item-master sync (tier 3) at 02:00 HQ time: a batch with one span per item."""
+        rng = self.rng("item-master")
+        t = self.start
+        while True:
+            t = next_local(t, AP_TZ, 2.0) + minutes(rng, 0, 5)
+            run_d = timedelta(minutes=rng.uniform(3, 9))
+            yield t + run_d
+            corr = f"IMS-{t.strftime('%Y%m%d')}"
+            root = self.tel.span(
+                "masterdata",
+                "item-master-sync",
+                "item-master-sync.run",
+                t,
+                t + run_d,
+                kind=SpanKind.SERVER,
+                corr=corr,
+            )
+            changed = rng.sample(self.items, k=min(len(self.items), rng.randint(12, 30)))
+            step = run_d / (len(changed) + 1)
+            for i, item in enumerate(changed):
+                at = t + step * (i + 0.5)
+                self.tel.span(
+                    "masterdata",
+                    "item-master-sync",
+                    "item-master-sync.upsert-item",
+                    at,
+                    at + seconds(rng, 1.5, 0.5),
+                    parent=root,
+                    corr=corr,
+                    attrs={"item.ndc": item.ndc},
+                )
+
+
+def new_event_id(rng: random.Random) -> str:
+    """A UUID drawn from the process's RNG, so a seed reproduces every event_id."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _money(value: Decimal) -> Decimal:
+    # Cheap unit-dose items are priced to the hundredth of a cent, as wholesalers do.
+    return value.quantize(Decimal("0.0001") if value < 1 else Decimal("0.01"))
