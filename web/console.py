@@ -8,18 +8,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from web.deps import ConsoleError, SignInRequired, console_error_page
-from web.pages import auth, exceptions, flows, lists, overview, transactions
+from web.pages import alerts, auth, exceptions, flows, lists, overview, transactions
 
 router = APIRouter(include_in_schema=False)
-for _page in (auth, overview, exceptions, transactions, flows, lists):
+for _page in (auth, overview, exceptions, transactions, flows, alerts, lists):
     router.include_router(_page.router)
-
-try:  # The alerts page exists once the alerts stage publishes its public functions.
-    from web.pages import alerts as _alerts_page
-except ImportError:  # pragma: no cover - depends on the alerts stage being present
-    _alerts_page = None
-if _alerts_page is not None:
-    router.include_router(_alerts_page.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -147,7 +147,7 @@ def humanize(value: Any) -> str:
 def nav_items(request: Request, principal: Principal | None) -> list[tuple[str, str, bool]]:
     if principal is None:
         return []
-    has_alerts = alerts_available()
+    has_alerts = alerts_available(request)
     path = request.url.path
     out = []
     for href, label, role in NAV:
@@ -160,13 +160,9 @@ def nav_items(request: Request, principal: Principal | None) -> list[tuple[str, 
     return out
 
 
-def alerts_available() -> bool:
-    """The alerts page shows once the alerts stage publishes its public functions."""
-    try:
-        import alerts.public  # noqa: F401 - presence check only
-    except ImportError:
-        return False
-    return True
+def alerts_available(request: Request) -> bool:
+    """The alerts page shows when the app serves the alerts stage's API."""
+    return any(getattr(r, "path", None) == "/api/alerts" for r in request.app.routes)
 
 
 def page_link(request: Request, **changes: Any) -> str:

@@ -345,3 +345,27 @@ def test_readable_without_javascript(browser: Browser, live: Server) -> None:
     expect(page.get_by_test_id("total-open")).not_to_have_text("0")
     shot(page, "13-no-javascript")
     context.close()
+
+
+def test_alerts_page_silence_create_and_expire(browser: Browser, live: Server) -> None:
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.goto("/alerts")
+    expect(page.get_by_role("heading", name="Alerts", level=1)).to_be_visible()
+    page.get_by_label("Matchers").fill('family="sla_breach", flow="asn-inbound"')
+    page.get_by_label("Why").fill("EDI provider maintenance window (e2e)")
+    page.get_by_role("button", name="Create silence").click()
+    expect(page.get_by_role("status")).to_contain_text("Silence created")
+    row = page.locator("#silences tbody tr", has_text="asn-inbound")
+    expect(row).to_contain_text("EDI provider maintenance window (e2e)")
+    shot(page, "14-alerts")
+    row.get_by_role("button", name=re.compile("Expire silence")).click()
+    expect(page.get_by_role("status")).to_contain_text("Silence expired")
+    expect(page.locator("#silences tbody tr", has_text="asn-inbound")).to_have_count(0)
+    context.close()
+    # A viewer sees the page but no silence form.
+    viewer = sign_in(browser, live, "vera")
+    page = viewer.new_page()
+    page.goto("/alerts")
+    expect(page.locator("#new-silence")).to_have_count(0)
+    viewer.close()
