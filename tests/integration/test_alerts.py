@@ -101,6 +101,12 @@ def test_grouping_signature_v4_payload_and_resolved(receiver: Receiver, stages) 
     assert len(receiver.delivered("/ap")) == 3  # and then silence
     states = {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}
     assert set(states.values()) == {"resolved"}
+    # The condition returns: the reopened exception fires again.
+    stage.exceptions(exception_row("INV-1", 3, "reopened"))
+    again = receiver.wait(4, "/ap")[3].json
+    assert [(a["labels"]["exception_id"], a["status"]) for a in again["alerts"]] == [
+        ("INV-1", "firing")
+    ]
 
 
 def test_repeat_interval_and_continue(receiver: Receiver, stages) -> None:
@@ -359,3 +365,92 @@ def test_4xx_not_retried_and_dead_letter_replay(receiver: Receiver, stages) -> N
             outbox.replay(down_id, "tester")  # delivered now, nothing to replay
     finally:
         down.stop()
+
+
+def test_timeout_is_retried(receiver: Receiver, stages) -> None:
+    receiver.script["/slow"] = [-1.5]
+    cfg = config({"ap": [{"url": receiver.url("/slow"), "timeout": "0.5s"}]}, {"receiver": "ap"})
+    stage = Stage(cfg)
+    stages.append(stage)
+    stage.exceptions(exception_row("INV-T", 1))
+    hits = receiver.wait(2, "/slow", timeout=10)
+    assert hits[0].headers["webhook-id"] == hits[1].headers["webhook-id"]
+    nid = hits[0].headers["webhook-id"]
+    attempts = stage.wait_for(
+        lambda: (
+            (
+                rows := stage.store.query(
+                    "SELECT outcome, status_code, error FROM alert_delivery_attempts "
+                    "WHERE notification_id = {id:String} ORDER BY attempt",
+                    {"id": nid},
+                )
+            )
+            and len(rows) == 2
+            and rows
+        )
+    )
+    assert attempts[0]["outcome"] == "retry" and attempts[0]["status_code"] == 0
+    assert attempts[0]["error"].startswith("timeout")
+    assert attempts[1]["outcome"] == "delivered"
+
+
+def test_matchers_routing_tree_and_durations() -> None:
+    from alerts.config import AlertsConfig, parse_duration
+    from alerts.dispatch import LogEntry, needs_update
+    from alerts.route import MatcherError, compile_tree, parse_matcher
+
+    assert parse_duration("1h30m") == 5400 and parse_duration("200ms") == 0.2
+    assert parse_duration(0) == 0.0
+    with pytest.raises(ValueError):
+        parse_duration("5 minutes")
+    m = parse_matcher('site=~"mercy-.*"')
+    assert m.matches({"site": "mercy-east"}) and not m.matches({"site": "x-mercy-east"})
+    assert parse_matcher("site!~mercy-.*").matches({"site": "riverside"})
+    assert parse_matcher("flow!=").matches({"flow": "erp"})
+    assert parse_matcher({"name": "a", "value": "b", "isEqual": False}).op == "!="
+    with pytest.raises(MatcherError):
+        parse_matcher("site=~(")
+    tree = compile_tree(
+        AlertsConfig.model_validate(
+            {
+                "receivers": [
+                    {"name": n, "secret": "s", "webhooks": [{"url": "http://x/"}]}
+                    for n in ("root", "a", "b", "c")
+                ],
+                "route": {
+                    "receiver": "root",
+                    "group_by": ["site"],
+                    "routes": [
+                        {"match": {"family": "x"}, "receiver": "a", "continue": True},
+                        {
+                            "matchers": ["site=~s1|s2"],
+                            "receiver": "b",
+                            "group_by": ["..."],
+                            "routes": [{"matchers": ["severity=critical"], "receiver": "c"}],
+                        },
+                    ],
+                },
+            }
+        )
+    )
+    assert tree is not None
+
+    def receivers(**labels: str) -> list[str]:
+        return [n.opts.receiver for n in tree.match(labels)]
+
+    assert receivers(family="x", site="s1") == ["a", "b"]
+    assert receivers(family="x", site="s3") == ["a"]
+    assert receivers(family="y", site="s2", severity="critical") == ["c"]
+    assert receivers(family="y", site="s9") == ["root"]
+    node = tree.match({"site": "s1"})[0]
+    assert node.group_labels({"site": "s1", "reason": "r"}) == {"site": "s1", "reason": "r"}
+    # Alertmanager's dedup rules.
+    now = datetime.now(UTC)
+    entry = LogEntry(frozenset({"a"}), frozenset(), now)
+    assert needs_update(None, {"a"}, set(), 60, now)
+    assert not needs_update(None, set(), {"a"}, 60, now)
+    assert not needs_update(entry, {"a"}, set(), 60, now)
+    assert needs_update(entry, {"a", "b"}, set(), 60, now)
+    assert needs_update(entry, set(), {"a"}, 60, now)
+    assert needs_update(entry, {"a"}, set(), 60, now + timedelta(seconds=61))
+    assert not needs_update(LogEntry(frozenset(), frozenset({"a"}), now), set(), {"a"}, 60, now)

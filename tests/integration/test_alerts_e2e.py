@@ -108,12 +108,7 @@ def test_events_to_rule_to_signed_webhook_ack_escalation_resolve() -> None:
         assert verify(SECRET, first.headers, first.body)
         payload = first.json
         assert payload["version"] == "4" and payload["status"] == "firing"
-        got = {
-            a["labels"]["invoice_number"]
-            if "invoice_number" in a["labels"]
-            else a["annotations"]["invoice_number"]: a
-            for a in payload["alerts"]
-        }
+        got = {a["annotations"]["invoice_number"]: a for a in payload["alerts"]}
         assert set(got) == {"INV-E2E-0", "INV-E2E-1"}, payload
         for alert in payload["alerts"]:
             assert alert["labels"]["family"] == "unmatched_invoice"

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from tests.support import free_port
 
 MIGRATION_DIR = Path(__file__).resolve().parents[2] / "rxsight" / "store" / "migrations"
-MIGRATIONS = ("003_audit_log", "010_exceptions", "020_alerts")
+MIGRATIONS = ("003_audit_log", "010_exceptions", "020_alerts", "021_alerts_exception_poll")
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 
 
@@ -63,6 +63,11 @@ class Receiver:
                 with owner._lock:
                     queue = owner.script.get(self.path) or []
                     status = queue.pop(0) if queue else 200
+                if status < 0:
+                    # A negative entry: hang that many seconds, then answer 200 (a timeout).
+                    time.sleep(-status)
+                    status = 200
+                with owner._lock:
                     owner.hits.append(
                         Hit(
                             self.path,

@@ -191,10 +191,28 @@ def test_api_silences_test_alert_deliveries_dead_letters_reload_metrics() -> Non
         cfg_now = srv.request("GET", "/api/alerts/config")[1]
         assert cfg_now["route"]["receiver"] == "down" and cfg_now["last_reload_error"] is None
         assert "secret" not in str(cfg_now["receivers"])
+        # Every person's change is in the audit log.
+        srv.stop()
+        actions = _audit(srv.data_dir)
+        assert {("create", "silence"), ("update", "silence"), ("expire", "silence")} <= actions
+        assert ("replay", "alert_notification") in actions
+        assert ("reload", "alerts_config") in actions
     finally:
         srv.cleanup()
         good.stop()
         down.stop()
+
+
+def _audit(data_dir: Path) -> set[tuple[str, str]]:
+    from rxsight.store import Store
+
+    store = Store(f"chdb://{data_dir / 'clickhouse'}")
+    try:
+        rows = store.query("SELECT action, object_type, actor FROM audit_log")
+    finally:
+        store.close()
+    assert all(r["actor"] == "admin-token" for r in rows)
+    return {(r["action"], r["object_type"]) for r in rows}
 
 
 def _seed(data_dir: Path, rows: list[dict[str, Any]]) -> None:
