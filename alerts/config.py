@@ -128,6 +128,11 @@ class AlertsConfig(_Strict):
     receivers: tuple[Receiver, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
+    # Several rxsight processes on one ClickHouse server: exactly one runs the dispatcher and
+    # the outbox (like the rules scheduler); the others serve the API only.
+    enabled: bool = True
+    # Notifications and delivery attempts are kept this long (TTL).
+    retention_days: int = Field(default=90, ge=1)
     # How often the dispatcher reads new exception changes and checks its timers.
     poll_interval: Duration = 0.25
     # Resolved alerts stay visible in /api/alerts this long.

@@ -24,6 +24,8 @@ from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# What migration 020 sets; another value is applied at start.
+DEFAULT_RETENTION_DAYS = 90
 # The config file is looked at this often; a changed file is reloaded.
 WATCH_EVERY_S = 2.0
 
@@ -74,6 +76,11 @@ class AlertsService:
 
     def start(self) -> None:
         self.silences.load()
+        if self.config.retention_days != DEFAULT_RETENTION_DAYS:
+            self._apply_retention(self.config.retention_days)
+        if not self.config.enabled:
+            log.info("alerts: dispatcher disabled in this process (alerts.enabled: false)")
+            return
         pending = self.outbox.load()
         if pending:
             log.info("alerts: %d notifications pending from before the restart", pending)
@@ -83,6 +90,13 @@ class AlertsService:
         if self.runtime.settings.config_path is not None:
             self._watcher = threading.Thread(target=self._watch, name="alerts-config", daemon=True)
             self._watcher.start()
+
+    def _apply_retention(self, days: int) -> None:
+        # TTL takes no bound parameters; `days` is a validated integer from the config.
+        for table in ("alert_notifications", "alert_delivery_attempts"):
+            self.store.command(
+                f"ALTER TABLE {table} MODIFY TTL toDateTime(at) + INTERVAL {int(days)} DAY"
+            )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -454,3 +454,15 @@ def test_matchers_routing_tree_and_durations() -> None:
     assert needs_update(entry, set(), {"a"}, 60, now)
     assert needs_update(entry, {"a"}, set(), 60, now + timedelta(seconds=61))
     assert not needs_update(LogEntry(frozenset(), frozenset({"a"}), now), set(), {"a"}, 60, now)
+
+
+def test_disabled_dispatcher_and_retention(receiver: Receiver, stages) -> None:
+    cfg = config({"ap": [receiver.url("/ap")]}, {"receiver": "ap"})
+    cfg.update(enabled=False, retention_days=30)
+    stage = Stage(cfg)
+    stages.append(stage)
+    stage.exceptions(exception_row("INV-X", 1))
+    time.sleep(1.0)
+    assert receiver.hits == []  # another process owns dispatch
+    ddl = stage.store.query_value("SHOW CREATE TABLE alert_notifications")
+    assert "toIntervalDay(30)" in ddl
