@@ -76,6 +76,7 @@ class Replenishment:
         self.po = f"PO-{4_000_000 + n}"
         self._plan: list[tuple[datetime, int, Callable[[], None]]] = []
         self._now = t0
+        self._request_span: Span | None = None
 
     # ------------------------------------------------------------------ plumbing
     def at(self, t: datetime, fn: Callable[..., None], *args: Any) -> None:
@@ -124,12 +125,16 @@ class Replenishment:
         self.edi = sup.channel == "edi"
 
         # The request, retried by the interface engine while the ERP is down.
-        attempts = w.erp_attempts(rng, self.t0)
+        # The cabinet hands the request to the interface engine (queued, so it returns at
+        # once); the engine's post to the ERP is retried while the ERP is down.
+        sent = self.t0 + seconds(rng, 0.06)
+        self.at(sent, self.emit_request, sent)
+        attempts = w.erp_attempts(rng, sent + seconds(rng, 0.5))
         done = self.t0
         for i, (ta, err) in enumerate(attempts):
             durations = (seconds(rng, 0.08), seconds(rng, 0.05), self.erp_duration(ta, err))
             end = ta + sum(durations, timedelta())
-            self.at(end, self.emit_request, ta, durations, err, i == 0)
+            self.at(end, self.emit_to_erp, ta, durations, err, i == 0)
             done = end
 
         if rng.random() < f.cancellation:
@@ -360,48 +365,49 @@ class Replenishment:
                 self.at(ready, self.queue_match, inv, ready)
 
     # ------------------------------------------------------------------ emissions
-    def emit_request(
+    def emit_request(self, sent: datetime) -> None:
+        self._request_span = self.tel.span(
+            "pharmacy-omnicell",
+            "replenishment-to-po",
+            "replenishment.request",
+            self.t0,
+            sent,
+            kind=SpanKind.PRODUCER,
+            corr=self.corr,
+            attrs={"site": self.site.id, "priority": self.priority},
+        )
+        self.tel.event_otlp(
+            "pharmacy-omnicell",
+            self.ev(
+                "replenishment.requested",
+                self.t0,
+                "pharmacy-omnicell",
+                site=self.site.id,
+                domain="pharmacy",
+                item_id=self.item.ndc,
+                quantity=self.qty,
+                priority=self.priority,
+                cost_center=self.site.cost_center,
+                attributes={
+                    "item.description": self.item.description,
+                    "uom": self.item.uom,
+                    "cabinet": f"OMNI-{self.site.code}-{self.n % 17 + 1:02d}",
+                },
+            ),
+            f"{self.site.id} requests {self.qty} {self.item.uom} of {self.item.description} "
+            f"({self.priority})",
+            self._request_span,
+        )
+
+    def emit_to_erp(
         self, ta: datetime, durations: tuple[timedelta, ...], err: str | None, first: bool
     ) -> None:
+        """The interface engine's receive -> transform -> post to the ERP (or a retry)."""
         tel = self.tel
         recv, transform, post = durations
         total = recv + transform + post
         flow = "replenishment-to-po"
-        root = None
-        if first:
-            root = tel.span(
-                "pharmacy-omnicell",
-                flow,
-                "replenishment.request",
-                ta,
-                ta + total + timedelta(milliseconds=20),
-                kind=SpanKind.CLIENT,
-                corr=self.corr,
-                attrs={"site": self.site.id, "priority": self.priority},
-                error=err,
-            )
-            tel.event_otlp(
-                "pharmacy-omnicell",
-                self.ev(
-                    "replenishment.requested",
-                    ta,
-                    "pharmacy-omnicell",
-                    site=self.site.id,
-                    domain="pharmacy",
-                    item_id=self.item.ndc,
-                    quantity=self.qty,
-                    priority=self.priority,
-                    cost_center=self.site.cost_center,
-                    attributes={
-                        "item.description": self.item.description,
-                        "uom": self.item.uom,
-                        "cabinet": f"OMNI-{self.site.code}-{self.n % 17 + 1:02d}",
-                    },
-                ),
-                f"{self.site.id} requests {self.qty} {self.item.uom} of {self.item.description} "
-                f"({self.priority})",
-                root,
-            )
+        root = self._request_span if first else None
         name = "replenishment-to-po.receive" if first else "replenishment-to-po.retry"
         server = tel.span(
             "erp-adapter",
@@ -410,7 +416,7 @@ class Replenishment:
             ta,
             ta + total,
             parent=root,
-            kind=SpanKind.SERVER,
+            kind=SpanKind.CONSUMER if first else SpanKind.INTERNAL,
             corr=self.corr,
             error=err,
         )
