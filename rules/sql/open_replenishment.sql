@@ -24,7 +24,7 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
             FROM rules_po_lines FINAL
-            WHERE occurred_at <= T AND correlation_id IN (SELECT correlation_id FROM req)
+            WHERE occurred_at <= T
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -34,7 +34,7 @@ WITH
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty
         FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM po)
+        WHERE occurred_at <= T
         GROUP BY po_number
     ),
     po_state AS (

@@ -3,6 +3,25 @@
 -- period has run. Only an invoice's first invoice.received counts in quantities.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
+    -- Only invoices not matched, or received more than once, can have a finding; only the
+    -- POs they bill need the expensive line matching (with every invoice on those POs,
+    -- for cumulative quantities). This keeps the cost with the open invoices.
+    open_pos AS (
+        SELECT DISTINCT arrayJoin(po_numbers)
+        FROM (
+            SELECT supplier_id, invoice_number, groupUniqArray(po_number) AS po_numbers,
+                uniqExact(event_id) AS n_received
+            FROM rules_invoice_lines
+            WHERE occurred_at <= T
+            GROUP BY supplier_id, invoice_number
+        ) AS r
+        LEFT JOIN (
+            SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
+            FROM rules_invoice_closes
+            WHERE occurred_at <= T
+        ) AS c ON c.supplier_id = r.supplier_id AND c.invoice_number = r.invoice_number
+        WHERE r.n_received > 1 OR c.matched = 0
+    ),
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
             min(occurred_at) AS inv_at, any(po_number) AS inv_po, any(site) AS inv_site,
@@ -10,7 +29,7 @@ WITH
             groupArray(line_no) AS i_no, groupArray(item_id) AS i_item,
             groupArray(quantity) AS i_qty, groupArray(unit_price) AS i_price
         FROM rules_invoice_lines FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND po_number IN open_pos
         GROUP BY supplier_id, invoice_number, event_id
     ),
     invoices AS (
@@ -37,7 +56,7 @@ WITH
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
             FROM rules_po_lines FINAL
-            WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM invoices)
+            WHERE occurred_at <= T AND po_number IN open_pos
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -47,7 +66,7 @@ WITH
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty
         FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM po)
+        WHERE occurred_at <= T AND po_number IN open_pos
         GROUP BY po_number
     ),
     po_state AS (
@@ -61,6 +80,8 @@ WITH
     lines AS (
         SELECT inv.supplier_id AS supplier_id, inv.invoice_number AS invoice_number,
             inv.first_event_id AS event_id, inv.first_at AS occurred_at, inv.po_number AS po_number,
+            inv.correlation_id AS correlation_id, inv.domain AS domain,
+            inv.n_received AS n_received, inv.duplicate_at AS duplicate_at,
             ps.po_number != '' AS po_known,
             tupleElement(ln, 1) AS line_no, tupleElement(ln, 2) AS item_id, tupleElement(ln, 3) AS qty, tupleElement(ln, 4) AS price,
             if(po_known, if(has(ps.l_no, line_no), indexOf(ps.l_no, line_no),
@@ -83,6 +104,9 @@ WITH
     ),
     per_invoice AS (
         SELECT supplier_id, invoice_number,
+            any(occurred_at) AS first_at, any(po_number) AS inv_po,
+            any(correlation_id) AS inv_correlation_id, any(domain) AS inv_domain,
+            any(n_received) AS inv_n_received, any(duplicate_at) AS inv_duplicate_at,
             any(po_known) AS po_known,
             any(site_for_threshold) AS tsite,
             countIf(idx = 0) AS lines_off_po,
@@ -99,20 +123,20 @@ WITH
     closes AS (
         SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
         FROM rules_invoice_closes FINAL
-        WHERE occurred_at <= T AND (supplier_id, invoice_number) IN
-            (SELECT supplier_id, invoice_number FROM invoices)
+        WHERE occurred_at <= T
         GROUP BY supplier_id, invoice_number
     ),
     judged AS (
-        SELECT inv.supplier_id AS supplier_id, inv.invoice_number AS invoice_number,
-            inv.first_at AS occurred_at, inv.po_number AS po_number,
-            inv.correlation_id AS correlation_id, inv.domain AS domain,
-            pi.tsite AS site, inv.n_received AS n_received, inv.duplicate_at AS duplicate_at,
+        SELECT pi.supplier_id AS supplier_id, pi.invoice_number AS invoice_number,
+            pi.first_at AS occurred_at, pi.inv_po AS po_number,
+            pi.inv_correlation_id AS correlation_id, pi.inv_domain AS domain,
+            pi.tsite AS site, pi.inv_n_received AS n_received,
+            pi.inv_duplicate_at AS duplicate_at,
             cl.matched AS matched, pi.line_facts AS line_facts,
             multiIf(
                 n_received > 1, 'duplicate',
                 matched = 1, '',
-                inv.po_number = '' OR NOT pi.po_known OR pi.lines_off_po > 0, 'no_po',
+                po_number = '' OR NOT pi.po_known OR pi.lines_off_po > 0, 'no_po',
                 pi.lines_price_off > 0, 'price_variance',
                 pi.received_on_billed = 0, 'no_receipt',
                 pi.lines_over_received > 0, 'quantity_mismatch',
@@ -122,11 +146,9 @@ WITH
                 indexOf({tk:Array(String)}, concat(k, '|', site)),
                 indexOf({tk:Array(String)}, concat(k, '|*')))] AS grace_ms,
             if(reason = 'duplicate', duplicate_at, occurred_at) + toIntervalMillisecond(grace_ms) AS since
-        FROM invoices AS inv
-        LEFT JOIN per_invoice AS pi ON pi.supplier_id = inv.supplier_id
-            AND pi.invoice_number = inv.invoice_number
-        LEFT JOIN closes AS cl ON cl.supplier_id = inv.supplier_id
-            AND cl.invoice_number = inv.invoice_number
+        FROM per_invoice AS pi
+        LEFT JOIN closes AS cl ON cl.supplier_id = pi.supplier_id
+            AND cl.invoice_number = pi.invoice_number
     )
 SELECT
     'unmatched_invoice' AS family,
