@@ -466,3 +466,18 @@ def test_disabled_dispatcher_and_retention(receiver: Receiver, stages) -> None:
     assert receiver.hits == []  # another process owns dispatch
     ddl = stage.store.query_value("SHOW CREATE TABLE alert_notifications")
     assert "toIntervalDay(30)" in ddl
+
+
+def test_readme_example_config_is_valid() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from alerts.config import validate
+
+    text = (Path(__file__).resolve().parents[2] / "alerts" / "README.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert block
+    cfg = validate(yaml.safe_load(block.group(1))["alerts"], "README.md")
+    assert cfg.route is not None and len(cfg.route.routes) == 3
