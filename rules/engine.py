@@ -270,11 +270,16 @@ def _finding(
     else:
         details = {str(k): _detail_value(v) for k, v in dict(details_raw).items()}
     family = rule.family
+    domain = _text(row.get("domain"))
+    flow_cfg = settings.config.flows.get(entity_values["flow"] or "")
+    if domain is None and flow_cfg is not None:
+        # A flow's domain (pharmacy, supply, finance) comes from `flows:` for owner routing.
+        domain = flow_cfg.domain
     fields = {
         "family": family,
         "reason": reason,
         "rule_id": rule.id,
-        "domain": _text(row.get("domain")),
+        "domain": domain,
         **entity_values,
     }
     if rule.custom is not None:
