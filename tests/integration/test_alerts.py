@@ -164,7 +164,7 @@ def test_silence_suppresses_and_expiry_unsuppresses(receiver: Receiver, stages) 
     silence = silences.create(
         {
             "matchers": [{"name": "site", "value": "SITE-B"}],
-            "endsAt": iso(now + timedelta(seconds=2)),
+            "endsAt": iso(now + timedelta(seconds=3)),
             "comment": "site B is migrating its ERP",
         },
         "tester",
@@ -257,7 +257,7 @@ def test_escalation_and_acknowledgement(receiver: Receiver, stages) -> None:
         {
             "receiver": "pharmacy",
             "group_by": ["exception_id"],
-            "escalate_after": "1s",
+            "escalate_after": "2s",
             "escalation_receiver": "oncall",
         },
     )
