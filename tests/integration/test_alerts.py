@@ -64,8 +64,10 @@ def test_grouping_signature_v4_payload_and_resolved(receiver: Receiver, stages) 
     cfg = config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["family", "site"]})
     stage = Stage(cfg)
     stages.append(stage)
+    t0 = time.time()
     stage.exceptions(*[exception_row(f"INV-{i}", 1) for i in range(3)])
     first = receiver.wait(1, "/ap")[0]
+    assert first.at - t0 >= 0.3  # group_wait: the group waited for company
     time.sleep(0.6)  # nothing else arrives: the three were one group
     assert len(receiver.delivered("/ap")) == 1
     body = first.json
