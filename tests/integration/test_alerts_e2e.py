@@ -7,10 +7,13 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from tests.integration.test_alerts_kit import SECRET, Receiver, config, verify
-from tests.support import Server
+from tests.support import CONFORMANCE, Server
 
 TOKEN = "alerts-e2e-admin-token-0123456789"
 
@@ -147,6 +150,73 @@ def test_events_to_rule_to_signed_webhook_ack_escalation_resolve() -> None:
         srv.wait_for(lambda: resolved_at("/ap") and resolved_at("/oncall"), timeout=15)
         time.sleep(0.5)
         assert srv.request("GET", "/api/alerts?state=resolved")[1]["count"] == 1
+    finally:
+        srv.cleanup()
+        receiver.stop()
+
+
+SCENARIO = CONFORMANCE / "scenario-public"
+TEAMS = {
+    "unmatched_invoice": "accounts-payable",
+    "open_replenishment": "pharmacy",
+    "delayed_receipt": "supply",
+    "sla_breach": "integration",
+}
+
+
+@pytest.mark.skipif(not SCENARIO.exists(), reason=f"no conformance scenario at {SCENARIO}")
+def test_scenario_findings_reach_their_owners_once() -> None:
+    """The shared scenario's events: every exception the rules open becomes an alert that
+    reaches exactly the receiver of its owner team, in groups by family and site."""
+    receiver = Receiver().start()
+    alerts = config(
+        {team: [receiver.url(f"/{team}")] for team in [*TEAMS.values(), "unowned"]},
+        {
+            "receiver": "unowned",
+            "group_by": ["family", "site"],
+            "group_wait": "0.5s",
+            "routes": [{"matchers": [f"owner={t}"], "receiver": t} for t in TEAMS.values()],
+        },
+    )
+    cfg = {
+        "rules": {
+            "interval_s": 1,
+            "owners": [{"family": f, "owner": t} for f, t in TEAMS.items()],
+        },
+        "alerts": alerts,
+    }
+    srv = Server(cfg, admin_token=TOKEN)
+    try:
+        srv.start()
+        raw = (SCENARIO / "events.ndjson").read_bytes()
+        status, body = srv.request("POST", "/v1/events", raw, content_type="application/x-ndjson")
+        assert status == 200 and body["accepted"] > 800, body
+
+        def open_exceptions() -> dict[str, str]:
+            got = srv.request("GET", "/api/exceptions?status=active&limit=1000")[1]
+            return {e["exception_id"]: e["owner"] for e in got["items"]}
+
+        def notified() -> dict[str, set[str]]:
+            out: dict[str, set[str]] = {}
+            for hit in receiver.delivered():
+                for a in hit.json["alerts"]:
+                    out.setdefault(a["labels"]["exception_id"], set()).add(hit.path.strip("/"))
+            return out
+
+        def converged() -> Any:
+            want = open_exceptions()
+            got = notified()
+            return want and set(want) <= set(got) and (want, got)
+
+        want, got = srv.wait_for(converged, timeout=60, interval=0.5)
+        assert len(want) > 20
+        for eid, owner in want.items():
+            assert got[eid] == {owner}, (eid, owner, got[eid])
+        # Grouped by family and site: far fewer notifications than exceptions.
+        hits = receiver.delivered()
+        assert len(hits) < len(want) / 2, (len(hits), len(want))
+        assert all(verify(SECRET, h.headers, h.body) for h in hits)
+        assert receiver.delivered("/unowned") == []
     finally:
         srv.cleanup()
         receiver.stop()
