@@ -388,6 +388,9 @@ class Dispatcher:
         now = utcnow()
         out = []
         with self.lock:
+            escalated_fps = set().union(
+                *(g.fingerprints for g in self.groups.values() if g.escalation)
+            )
             for alert in self.alerts.values():
                 silenced, inhibited = self.muted_by(alert, now)
                 if not alert.firing:
@@ -396,10 +399,7 @@ class Dispatcher:
                     state = "suppressed"
                 else:
                     state = "firing"
-                escalated = any(
-                    g.escalation and alert.fingerprint in g.fingerprints
-                    for g in self.groups.values()
-                )
+                escalated = alert.fingerprint in escalated_fps
                 out.append(
                     {
                         **alert.as_json(),
