@@ -32,6 +32,8 @@ class Report:
     live_spans: int = 0
     rejected: int = 0
     grpc: bool = True
+    # Longest catch-up step while live: well under a second means it kept up with the rate.
+    max_step_s: float = 0.0
 
     @property
     def live_rate(self) -> float:
@@ -46,7 +48,8 @@ class Report:
         if self.live_s:
             out += (
                 f"; live {self.live_s:.0f} s: {self.live_events:,} events, "
-                f"{self.live_spans:,} spans ({self.live_rate:,.0f} items/s)"
+                f"{self.live_spans:,} spans ({self.live_rate:,.0f} items/s, "
+                f"longest step {self.max_step_s:.2f} s)"
             )
         if self.rejected:
             out += f"; {self.rejected} events rejected (see warnings)"
@@ -104,6 +107,7 @@ def run(cfg: SimConfig, stop: threading.Event | None = None) -> Report:
                 break
             now = anchor + timedelta(seconds=mono - started)
             world.run_until(now)
+            report.max_step_s = max(report.max_step_s, time.monotonic() - mono)
             if mono - last_flush >= 0.5:
                 tel.poster.flush()
                 last_flush = mono
