@@ -35,9 +35,21 @@ class IngestSampler:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def read_registry(registry: CollectorRegistry) -> IngestReading:
+# Only these: a full collect() would also run other stages' scrape-time collectors, some of
+# which query the store (open exceptions by label) and cost far more than this page may.
+COUNTERS = (
+    "rxsight_ingest_items",
+    "rxsight_ingest_requests",
+    "rxsight_store_write_errors",
+)
+
+
+def read_registry(registry: CollectorRegistry, collector: Any = None) -> IngestReading:
+    """The ingest counters from the registry; spool and writer state from the collector
+    object on app.state (read by attribute: the console does not import the collector)."""
     reading = IngestReading(at=time.monotonic(), items={}, requests={})
-    for family in registry.collect():
+    names = [n + suffix for n in COUNTERS for suffix in ("", "_total")]
+    for family in registry.restricted_registry(names).collect():
         for sample in family.samples:
             name, labels, value = sample.name, sample.labels, sample.value
             if name == "rxsight_ingest_items_total":
@@ -46,14 +58,16 @@ def read_registry(registry: CollectorRegistry) -> IngestReading:
             elif name == "rxsight_ingest_requests_total":
                 status = labels.get("status", "")
                 reading.requests[status] = reading.requests.get(status, 0.0) + value
-            elif name == "rxsight_spool_bytes":
-                reading.spool_bytes = value
-            elif name == "rxsight_spool_segments":
-                reading.spool_segments = value
-            elif name == "rxsight_store_writable":
-                reading.store_writable = value
             elif name == "rxsight_store_write_errors_total":
                 reading.write_errors += value
+    spool = getattr(collector, "spool", None)
+    writer = getattr(collector, "writer", None)
+    if spool is not None:
+        reading.spool_bytes = float(getattr(spool, "depth_bytes", 0) or 0)
+        sealed = getattr(spool, "sealed", None)
+        reading.spool_segments = float(len(sealed())) if callable(sealed) else None
+    if writer is not None:
+        reading.store_writable = 1.0 if getattr(writer, "healthy", True) else 0.0
     return reading
 
 
@@ -66,7 +80,7 @@ def ingest_health(app_state: Any, spool_max_bytes: int) -> dict[str, Any]:
     if sampler is None:
         sampler = IngestSampler()
         app_state.console_ingest_sampler = sampler
-    now = read_registry(registry)
+    now = read_registry(registry, getattr(app_state, "collector", None))
     with sampler.lock:
         while sampler.readings and now.at - sampler.readings[0].at > _WINDOW_S:
             sampler.readings.popleft()

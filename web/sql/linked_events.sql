@@ -7,7 +7,16 @@ SELECT
     lines.line_no AS line_no, lines.item_id AS line_item_id, lines.quantity AS line_quantity,
     lines.unit_price AS line_unit_price, lines.uom AS line_uom, attributes
 FROM business_events
-WHERE correlation_id != {correlation_id:String}
+WHERE event_id IN (
+        SELECT event_id FROM console_event_keys
+        WHERE ((key_type = 'po_number' AND key IN {po_numbers:Array(String)})
+            OR (key_type = 'receipt_id' AND key IN {receipt_ids:Array(String)})
+            OR (key_type = 'invoice_number' AND key IN {invoice_numbers:Array(String)}))
+          -- The transaction's own events are known: when nothing else shares its keys the
+          -- set is empty and business_events is not read at all.
+          AND event_id NOT IN {own_event_ids:Array(String)}
+    )
+  AND correlation_id != {correlation_id:String}
   AND ((po_number != '' AND po_number IN {po_numbers:Array(String)})
     OR (receipt_id != '' AND receipt_id IN {receipt_ids:Array(String)})
     OR (invoice_number != '' AND invoice_number IN {invoice_numbers:Array(String)}))

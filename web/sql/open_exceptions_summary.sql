@@ -1,5 +1,6 @@
 -- Overview: open (not resolved) exceptions by family and site, with the oldest `since`.
--- Current state = the highest version per exception_id (exception_history is append-only).
+-- Current state = the highest version per exception_id (exception_history is append-only);
+-- LIMIT 1 BY in the table's own order reads it in one ordered pass, no hash aggregation.
 SELECT
     family,
     site,
@@ -8,15 +9,10 @@ SELECT
     countIf(owner = {owner:String}) AS mine,
     min(since) AS oldest_since
 FROM (
-    SELECT
-        exception_id,
-        argMax(status, version) AS status,
-        argMax(family, version) AS family,
-        argMax(site, version) AS site,
-        argMax(owner, version) AS owner,
-        argMax(since, version) AS since
+    SELECT status, family, site, owner, since
     FROM exception_history
-    GROUP BY exception_id
+    ORDER BY exception_id, version DESC
+    LIMIT 1 BY exception_id
 )
 WHERE status != 'resolved'
 GROUP BY family, site

@@ -10,8 +10,9 @@ SELECT
     groupUniqArray(event_type) AS event_types,
     anyIf(site, site != '') AS site
 FROM business_events
-WHERE correlation_id = {q:String} OR po_number = {q:String}
-   OR invoice_number = {q:String} OR receipt_id = {q:String}
+WHERE event_id IN (SELECT event_id FROM console_event_keys WHERE key = {q:String})
+  AND (correlation_id = {q:String} OR po_number = {q:String}
+   OR invoice_number = {q:String} OR receipt_id = {q:String})
 GROUP BY correlation_id, matched
 ORDER BY first_at
 LIMIT 100

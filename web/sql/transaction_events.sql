@@ -5,6 +5,11 @@ SELECT
     lines.line_no AS line_no, lines.item_id AS line_item_id, lines.quantity AS line_quantity,
     lines.unit_price AS line_unit_price, lines.uom AS line_uom, attributes
 FROM business_events
-WHERE correlation_id = {correlation_id:String}
+WHERE event_id IN (
+        -- console_event_keys (migration 030): the event_ids by key, read by primary key.
+        SELECT event_id FROM console_event_keys
+        WHERE key = {correlation_id:String} AND key_type = 'correlation_id'
+    )
+  AND correlation_id = {correlation_id:String}
 ORDER BY occurred_at, event_id
 LIMIT 1 BY event_id

@@ -1,0 +1,178 @@
+"""Benchmark of the console: p50 / p95 latency of the overview, the exceptions list and a
+transaction timeline with N transactions stored.
+
+    .venv/bin/python bench/console.py --transactions 1000000
+
+Generates the transactions with bench/rules.py's generator (about 8 events each, plus spans)
+in a temporary chDB directory, evaluates the rules once as of the end of the generated month
+and persists the exceptions, then starts `rxsight serve` on that directory, signs in as a
+console user and times 100 requests of each page over loopback (the figures are the time
+to the last byte as seen by the client, so an upper bound of the server's time). Prints the
+figures; not a test, no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from rules.config import LoadedRules, RulesConfig  # noqa: E402
+from rules.engine import evaluate  # noqa: E402
+from rules.lifecycle import persist  # noqa: E402
+from rxsight.auth import hash_password  # noqa: E402
+from rxsight.config import Settings  # noqa: E402
+from rxsight.store import Store  # noqa: E402
+from tests.support import Server  # noqa: E402
+
+PASSWORD = "bench-console-pass"
+
+
+def rules_bench() -> ModuleType:
+    """bench/rules.py is a script, not a package module (and `rules` is the stage's name)."""
+    spec = importlib.util.spec_from_file_location("bench_rules", ROOT / "bench" / "rules.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def prepare(data_dir: Path, n: int, spans: int) -> str:
+    """Fill the store; returns the evaluation instant (RFC 3339)."""
+    gen = rules_bench()
+    store = Store(f"chdb://{data_dir / 'clickhouse'}")
+    store.migrate()
+    as_of = gen.START + timedelta(days=gen.DAYS + 1)
+    t = time.perf_counter()
+    gen.generate(store, n, 0, n)
+    gen.generate_spans(store, spans, as_of)
+    events = store.query_value("SELECT count() FROM business_events")
+    print(
+        f"generated {n:,} transactions ({events:,} events, {spans:,} spans) "
+        f"in {time.perf_counter() - t:.1f} s"
+    )
+    t = time.perf_counter()
+    settings = Settings(dsn=store.dsn, data_dir=data_dir)
+    result = evaluate(store, LoadedRules(RulesConfig(), (), ()), settings, as_of)
+    counts = persist(store, result)
+    print(
+        f"evaluated and persisted {len(result.findings):,} findings ({counts}) "
+        f"in {time.perf_counter() - t:.1f} s"
+    )
+    store.close()
+    return as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_in(client: httpx.Client) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
+    assert token, "no sign-in form"
+    answer = client.post(
+        "/login",
+        data={"username": "bench", "password": PASSWORD, "login_token": token.group(1)},
+    )
+    assert answer.status_code == 303, answer.text[:500]
+
+
+def timed(client: httpx.Client, label: str, paths: list[str]) -> None:
+    client.get(paths[0])  # warm: first query of a kind compiles and loads marks
+    times = []
+    for path in paths:
+        t = time.perf_counter()
+        answer = client.get(path)
+        times.append((time.perf_counter() - t) * 1000)
+        if answer.status_code not in (200, 303):  # a search that finds one redirects
+            raise SystemExit(f"{path}: HTTP {answer.status_code}\n{answer.text[:800]}")
+    times.sort()
+    p50 = statistics.median(times)
+    p95 = times[max(int(len(times) * 0.95) - 1, 0)]
+    print(
+        f"{label:<18} n={len(times):<4} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   "
+        f"max {times[-1]:7.1f} ms"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--transactions", type=int, default=1_000_000)
+    ap.add_argument("--spans", type=int, default=500_000)
+    ap.add_argument("--requests", type=int, default=100, help="requests per page")
+    ap.add_argument("--data-dir", help="reuse a directory filled by an earlier run")
+    args = ap.parse_args()
+
+    tmp = None
+    if args.data_dir:
+        data_dir = Path(args.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="rxsight-bench-console-")
+        data_dir = Path(tmp.name)
+    marker = data_dir / "bench-as-of"
+    if marker.exists():
+        as_of = marker.read_text().strip()
+        print(f"reusing {data_dir} (as of {as_of})")
+    else:
+        as_of = prepare(data_dir, args.transactions, args.spans)
+        marker.write_text(as_of)
+
+    config = {
+        "users": [
+            {"username": "bench", "password_hash": hash_password(PASSWORD), "role": "operator"}
+        ],
+        # The scheduler would evaluate "now" over the whole store while we time pages.
+        "rules": {"interval_s": 86400},
+    }
+    server = Server(config, data_dir=data_dir).start(timeout=300)
+    try:
+        rng = random.Random(7)
+        n = args.transactions
+        k = args.requests
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            sign_in(client)
+            timed(client, "overview", [f"/?as_of={as_of}"] * k)
+            timed(client, "overview (now)", ["/"] * k)
+            pages = ["/exceptions?owner=all"] + [
+                f"/exceptions?owner=all&page={rng.randint(1, 20)}" for _ in range(k - 1)
+            ]
+            timed(client, "exceptions list", pages)
+            timed(
+                client,
+                "exceptions filtered",
+                [
+                    f"/exceptions?owner=all&family=unmatched_invoice&site=site-{rng.randint(0, 19)}"
+                    for _ in range(k)
+                ],
+            )
+            timed(
+                client,
+                "timeline",
+                [f"/transactions/corr-{rng.randrange(n)}" for _ in range(k)],
+            )
+            timed(
+                client,
+                "search by PO",
+                [f"/transactions?q=PO-{rng.randrange(n)}" for _ in range(k)],
+            )
+    finally:
+        server.stop()
+        if tmp is not None:
+            server.cleanup()
+            tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
