@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=RATE",
         help="override a fault rate: " + ", ".join(Faults.names()),
     )
+    ap.add_argument(
+        "--number-base",
+        type=int,
+        default=0,
+        help="offset for PO, receipt, invoice and request numbers: give each run against "
+        "the same rxsight its own (e.g. 1000000), or their business keys collide",
+    )
     ap.add_argument("--quiet", action="store_true")
     return ap
 
@@ -88,6 +95,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         silent_flow=None if args.silent_flow == "none" else args.silent_flow,
         silent_hours=args.silent_hours,
         faults=Faults().with_overrides(dict(args.fault)),
+        number_base=args.number_base,
         verbose=not args.quiet,
     )
 

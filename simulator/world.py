@@ -81,7 +81,9 @@ class World:
 
     # ------------------------------------------------------------------ scheduler
     def rng(self, name: str) -> random.Random:
-        return random.Random(f"{self.cfg.seed}/{self.cfg.number_base}/{name}")
+        # The anchor is part of every stream: a run is reproduced by its seed and its "now";
+        # runs at other times never reuse an event_id.
+        return random.Random(f"{self.cfg.seed}/{self.anchor.isoformat()}/{name}")
 
     def _add(self, gen: Iterator[datetime], name: str) -> None:
         self.spawn(gen, self.rng(name))
@@ -193,7 +195,7 @@ class World:
             yield t
             self.tx_count += 1
             n = self.cfg.number_base + self.tx_count
-            tx_rng = random.Random(f"{self.cfg.seed}/tx/{n}")
+            tx_rng = self.rng(f"tx/{n}")
             tx = Replenishment(self, n, t, site, tx_rng)
             self.spawn(tx.process(), tx_rng)
 
