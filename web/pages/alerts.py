@@ -63,6 +63,7 @@ def _error(status: int, data: Any, what: str) -> str | None:
 async def alerts_page(
     request: Request,
     matchers: str = "",
+    show: int = 25,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     errors = []
@@ -88,6 +89,7 @@ async def alerts_page(
         "deliveries": deliveries.get("deliveries", []) if isinstance(deliveries, dict) else [],
         "dead": dead.get("dead_letters", []) if isinstance(dead, dict) else [],
         "prefill": matchers,
+        "show": min(max(show, 1), 500),
         "hours": SILENCE_HOURS,
         "silence_matchers": silence_matchers,
     }
