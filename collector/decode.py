@@ -141,6 +141,10 @@ def init_worker(config_json: str) -> None:
     _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
 
 
+def worker_ready() -> bool:
+    return _WORKER is not None
+
+
 def decode_in_worker(
     signal: str, body: bytes, content_type: str, source_systems: tuple[str, ...], principal: str
 ) -> Decoded:

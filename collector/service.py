@@ -16,7 +16,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from collector.decode import SIGNAL_TABLES, Decoded, Decoder, decode_in_worker, init_worker
+from collector.decode import (
+    SIGNAL_TABLES,
+    Decoded,
+    Decoder,
+    decode_in_worker,
+    init_worker,
+    worker_ready,
+)
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
 from collector.writer import BatchWriter
@@ -66,12 +73,18 @@ class Collector:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: this process holds chDB and threads that must not be forked.
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
             initargs=(self.config.model_dump_json(),),
         )
+        # Start every worker now: their imports take seconds, which must not land on the first
+        # requests (start() runs before the server reports ready).
+        waits = [pool.submit(worker_ready) for _ in range(self._workers)]
+        if not all(w.result(timeout=120) for w in waits):
+            raise RuntimeError("a decode worker failed to initialise")
+        return pool
 
     def _gauges(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         depth = GaugeMetricFamily("rxsight_spool_bytes", "Bytes accepted but not yet written")
