@@ -71,6 +71,17 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
     return cfg_path, logins
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.socket() as sock:
+            sock.bind((host, port))
+        return True
+    except OSError:
+        return False
+
+
 def _die_with_parent() -> None:
     # Linux: the server goes when the demo goes, even on kill -9 of the demo.
     try:
@@ -142,6 +153,14 @@ def run_demo(settings: Settings, *, rate: float, seed: int, backfill_days: float
 
     host = settings.host
     near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    # Checked first: another server answering /readyz on the port would look like ours.
+    for what, port, flag in (
+        ("HTTP", settings.port, "--port / RXSIGHT_PORT"),
+        ("OTLP/gRPC", settings.grpc_port, "--grpc-port / RXSIGHT_GRPC_PORT"),
+    ):
+        if port and not _port_free(host, port):
+            print(f"demo: {what} port {port} on {host} is in use; choose another with {flag}")
+            return 2
     base = f"http://{near}:{settings.port}"
     cmd = [
         sys.executable, "-m", "rxsight.cli", "serve",
