@@ -14,6 +14,7 @@ _DIURNAL = (
     1.2, 1.3, 1.5, 1.5, 1.3, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4,
 )  # fmt: skip
 DIURNAL_MAX = max(_DIURNAL)
+DIURNAL_MEAN = sum(_DIURNAL) / len(_DIURNAL)
 
 
 @lru_cache(maxsize=16)

@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind
 from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, build_items
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
-from simulator.timing import DIURNAL_MAX, diurnal, minutes, next_local, seconds
+from simulator.timing import DIURNAL_MAX, DIURNAL_MEAN, diurnal, minutes, next_local, seconds
 
 AP_TZ = "America/Chicago"  # the shared-services centre (AP, GL, master data) runs on HQ time
 
@@ -185,7 +185,8 @@ class World:
                 if per_s <= 0:
                     t = self.anchor
                     continue
-                t += timedelta(seconds=rng.expovariate(per_s * DIURNAL_MAX))
+                # Thinning: candidates at the peak rate, kept by the local hour's weight.
+                t += timedelta(seconds=rng.expovariate(per_s * DIURNAL_MAX / DIURNAL_MEAN))
                 if t >= self.anchor:
                     t = self.anchor
                     continue
