@@ -126,10 +126,11 @@ def test_a_transaction_reads_end_to_end(burst: tuple[Server, dict[str, Any]]) ->
     assert any(s["parent_span_id"] for s in tx["spans"]), tx["spans"][:3]
 
 
-def _backfill_events(stdout: str) -> int:
-    # The closing summary repeats the back-fill figure printed when the back-fill ended.
-    found = re.search(r"back-fill: ([\d,]+) events", stdout)
-    return int(found.group(1).replace(",", "")) if found else 0
+def _sent(stdout: str, what: str) -> int:
+    """Events or spans sent, from the simulator's summaries (the closing one repeats the
+    back-fill figure printed when the back-fill ended)."""
+    numbers = [int(n.replace(",", "")) for n in re.findall(rf"([\d,]+) {what}", stdout)]
+    return sum(numbers) - (numbers[0] if len(numbers) > 2 else 0)
 
 
 def test_spans_of_every_flow_and_events_of_every_type(
@@ -140,9 +141,9 @@ def test_spans_of_every_flow_and_events_of_every_type(
     events = {t: n for t, n in counts["events"]}
     assert set(events) == set(EVENT_TYPES), f"missing {set(EVENT_TYPES) - set(events)}"
     # Nothing the simulator sent was lost or refused on the way (OTLP logs and JSON).
-    sent = sum(int(n.replace(",", "")) for n in re.findall(r"([\d,]+) events", info["stdout"]))
-    assert sum(events.values()) == sent - _backfill_events(info["stdout"]), info["stdout"]
+    assert sum(events.values()) == _sent(info["stdout"], "events"), info["stdout"]
     flows = {f: (n, nested, services) for f, n, nested, services in counts["flows"]}
+    assert sum(n for n, _, _ in flows.values()) == _sent(info["stdout"], "spans")
     assert set(flows) >= {f.name for f in FLOWS}, (
         f"missing {set(f.name for f in FLOWS) - set(flows)}"
     )
