@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from simulator.catalog import FLOW_BY_NAME, SERVICES, Service
+from simulator.rand import Rng
 
 log = logging.getLogger("simulator")
 
@@ -48,7 +49,7 @@ class SeededIds(IdGenerator):
     """Trace and span IDs drawn from the current transaction's RNG: same seed, same IDs."""
 
     def __init__(self) -> None:
-        self.rng = random.Random(0)
+        self.rng: Rng = random.Random(0)
 
     def generate_span_id(self) -> int:
         return self.rng.getrandbits(64) or 1

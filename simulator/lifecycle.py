@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
 from simulator.catalog import SUPPLIERS, Item, Site, substitute_ndc
+from simulator.rand import LiteRandom
 from simulator.timing import hours, minutes, seconds, within_hours
 from simulator.world import ApInvoice, World, new_event_id
 
@@ -64,32 +63,41 @@ class Replenishment:
     """A pharmacy's request for one item and everything that follows from it: requisition,
     PO, EDI or portal exchange with the supplier, shipments, receipts, invoices."""
 
-    def __init__(self, world: World, n: int, t0: datetime, site: Site, rng: random.Random):
+    def __init__(self, world: World, n: int, t0: datetime, site: Site, rng: LiteRandom):
         self.w = world
         self.tel = world.tel
         self.f = world.cfg.faults
         self.n = n
         self.t0 = t0
         self.site = site
-        self.rng = rng
+        # A full `random.Random` while planning (see process), then this small one.
+        self.rng: Any = rng
         self.corr = f"RQ-{site.code}-{n:07d}"
         self.po = f"PO-{4_000_000 + n}"
-        self._plan: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._plan: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self._now = t0
         self._request_span: Span | None = None
 
     # ------------------------------------------------------------------ plumbing
     def at(self, t: datetime, fn: Callable[..., None], *args: Any) -> None:
-        self._plan.append((t, len(self._plan), partial(fn, *args)))
+        # The method's name, not a bound method or a partial: a live demo holds thousands of
+        # open transactions for days, so each planned action is kept small.
+        self._plan.append((t, len(self._plan), fn.__name__, args))
 
     def process(self) -> Iterator[datetime]:
+        lite = self.rng
+        self.rng = self.w.rng(f"tx/{self.n}")
         self.build()
-        plan = sorted(self._plan, key=lambda a: (a[0], a[1]))
+        lite.seed(self.rng.getrandbits(64))
+        self.rng = lite
+        # Latest first, consumed from the end: each action is released once done.
+        plan = sorted(self._plan, key=lambda a: (a[0], a[1]), reverse=True)
         self._plan = []
-        for t, _, fn in plan:
+        while plan:
+            t, _, name, args = plan.pop()
             yield t
             self._now = t
-            fn()
+            getattr(self, name)(*args)
 
     def ev(self, event_type: str, at: datetime, source: str, **fields: Any) -> dict[str, Any]:
         event = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import random
 from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from simulator.rand import Rng
 
 # Relative replenishment volume by local hour: night shift low, morning med-pass peak.
 _DIURNAL = (
@@ -31,21 +32,21 @@ def diurnal(t: datetime, tz: str) -> float:
     return _DIURNAL[t.astimezone(zone(tz)).hour]
 
 
-def seconds(rng: random.Random, median_s: float, sigma: float = 0.5) -> timedelta:
+def seconds(rng: Rng, median_s: float, sigma: float = 0.5) -> timedelta:
     """A log-normal duration: most calls near the median, a long tail."""
     return timedelta(seconds=median_s * math.exp(rng.gauss(0, sigma)))
 
 
-def hours(rng: random.Random, lo: float, hi: float) -> timedelta:
+def hours(rng: Rng, lo: float, hi: float) -> timedelta:
     return timedelta(hours=rng.uniform(lo, hi))
 
 
-def minutes(rng: random.Random, lo: float, hi: float) -> timedelta:
+def minutes(rng: Rng, lo: float, hi: float) -> timedelta:
     return timedelta(minutes=rng.uniform(lo, hi))
 
 
 def within_hours(
-    rng: random.Random, t: datetime, tz: str, open_h: float, close_h: float, spread_h: float
+    rng: Rng, t: datetime, tz: str, open_h: float, close_h: float, spread_h: float
 ) -> datetime:
     """t if it falls in [open_h, close_h) local time, else the next opening plus a spread
     (a dock or a buyer working through the overnight backlog)."""

@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind
 from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, build_items
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
+from simulator.rand import LiteRandom, Rng
 from simulator.timing import DIURNAL_MAX, DIURNAL_MEAN, diurnal, minutes, next_local, seconds
 
 AP_TZ = "America/Chicago"  # the shared-services centre (AP, GL, master data) runs on HQ time
@@ -25,7 +26,7 @@ class Proc:
     """A process of the world: a generator yielding the instant it next wants to act."""
 
     gen: Iterator[datetime]
-    rng: random.Random
+    rng: Rng
 
 
 @dataclass
@@ -38,7 +39,7 @@ class ApInvoice:
     due_at: datetime
     site: str
     cost_center: str
-    rng: random.Random
+    rng: Rng
 
 
 @dataclass
@@ -88,7 +89,7 @@ class World:
     def _add(self, gen: Iterator[datetime], name: str) -> None:
         self.spawn(gen, self.rng(name))
 
-    def spawn(self, gen: Iterator[datetime], rng: random.Random) -> None:
+    def spawn(self, gen: Iterator[datetime], rng: Rng) -> None:
         proc = Proc(gen, rng)
         self._advance(proc)
 
@@ -135,7 +136,7 @@ class World:
         return flow == self.silent_flow and t >= self.silent_from
 
     def erp_call(
-        self, rng: random.Random, t: datetime, median_s: float = 0.35
+        self, rng: Rng, t: datetime, median_s: float = 0.35
     ) -> tuple[timedelta, str | None]:
         """Duration and error of one call into the ERP at t (slow and failing in an outage)."""
         if self.outage_at(t):
@@ -151,7 +152,7 @@ class World:
             return timedelta(seconds=rng.uniform(6, 25)), None
         return seconds(rng, median_s, 0.6), None
 
-    def erp_attempts(self, rng: random.Random, t: datetime) -> list[tuple[datetime, str | None]]:
+    def erp_attempts(self, rng: Rng, t: datetime) -> list[tuple[datetime, str | None]]:
         """Retry schedule of an ERP post first tried at t: failed attempts every few minutes
         while the ERP is down, then the one that succeeds."""
         out: list[tuple[datetime, str | None]] = []
@@ -196,7 +197,7 @@ class World:
             yield t
             self.tx_count += 1
             n = self.cfg.number_base + self.tx_count
-            tx_rng = self.rng(f"tx/{n}")
+            tx_rng = LiteRandom()
             tx = Replenishment(self, n, t, site, tx_rng)
             self.spawn(tx.process(), tx_rng)
 
@@ -440,7 +441,7 @@ class World:
                 )
 
 
-def new_event_id(rng: random.Random) -> str:
+def new_event_id(rng: Rng) -> str:
     """A UUID drawn from the process's RNG, so a seed reproduces every event_id."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
