@@ -95,6 +95,8 @@ class OwnerRule(_Strict):
 class RulesConfig(_Strict):
     enabled: bool = True
     interval_s: float = Field(default=15, gt=0)
+    # Scheduled runs between these look only at open and touched entities.
+    full_every_s: float = Field(default=600, gt=0)
     thresholds: GlobalThresholds = GlobalThresholds()
     sites: dict[str, Thresholds] = {}
     owners: tuple[OwnerRule, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -57,6 +58,14 @@ class RuleDef:
     sql_name: str | None = None  # built-in: file under rules/sql
     custom: CustomRule | None = None
 
+
+# The entity key a built-in rule can be restricted to (incremental runs); others run in full.
+SCOPE_KEY = {
+    "open_replenishment": "correlation_id",
+    "unmatched_invoice": "po_number",
+    "delayed_receipt": "po_number",
+    "receipt_posting": "receipt_id",
+}
 
 BUILTIN_RULES = (
     RuleDef(
@@ -148,6 +157,10 @@ class Evaluation:
     duration_s: float
     # Rules that produced nothing this time (failed); their exceptions must not auto-resolve.
     failed_rules: frozenset[str] = field(default_factory=frozenset)
+    # Per scoped rule: keys of entities with a condition (a finding, or one in its grace
+    # period), i.e. what an incremental run must look at again. Only with include_pending.
+    open_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    scoped: bool = False
 
 
 def rule_defs(loaded: LoadedRules) -> list[RuleDef]:
@@ -173,6 +186,8 @@ def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dic
         "tv": values,
         "include_pending": 0,
         "include_ok": 0,
+        "all_keys": 1,
+        "run_id": "",
         "window_ms": int(sla.window_minutes * 60_000),
         "min_spans": sla.min_spans,
         "silence_ms": [int(tiers[t]["silence_minutes"] * 60_000) for t in (1, 2, 3)],
@@ -200,19 +215,42 @@ def evaluate(
     as_of: datetime,
     *,
     only: set[str] | None = None,
+    scope: dict[str, list[str]] | None = None,
+    include_pending: bool = False,
 ) -> Evaluation:
+    """Every rule as of `as_of`. With `scope`, the rules named there look only at those
+    entity keys (the caller vouches that no other entity can have a finding)."""
     started = time.perf_counter()
-    params = builtin_params(loaded.config, settings, as_of)
+    base = builtin_params(loaded.config, settings, as_of)
+    base["include_pending"] = int(include_pending)
+    as_of_utc = as_utc(as_of)
     findings: list[Finding] = []
     runs: list[RuleRun] = []
     failed: set[str] = set()
+    open_keys: dict[str, frozenset[str]] = {}
     for rule in rule_defs(loaded):
         if only is not None and rule.id not in only:
             continue
+        params = base
         t0 = time.perf_counter()
         try:
+            if scope is not None and rule.id in scope and rule.custom is None:
+                run_id = f"{uuid.uuid4()}:{rule.id}"
+                keys = [[run_id, k] for k in scope[rule.id]]
+                for i in range(0, len(keys), 100_000):
+                    store.insert_rows("rules_scope", keys[i : i + 100_000], ["run_id", "key"])
+                params = {**base, "all_keys": 0, "run_id": run_id}
             rows = run_rule(store, rule, params, as_of)
-            made = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
+            key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
+            if key_field and include_pending:
+                open_keys[rule.id] = frozenset(str(r[key_field]) for r in rows)
+            made = [
+                _finding(rule, row, loaded.config, settings, as_of)
+                for row in rows
+                if not include_pending
+                or not isinstance(row.get("since"), datetime)
+                or as_utc(row["since"]) <= as_of_utc
+            ]
             error = None
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             where = rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql"
@@ -232,6 +270,8 @@ def evaluate(
         runs=tuple(runs),
         duration_s=time.perf_counter() - started,
         failed_rules=frozenset(failed),
+        open_keys=open_keys,
+        scoped=scope is not None,
     )
 
 

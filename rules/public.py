@@ -7,8 +7,8 @@ from typing import Any
 
 from rules import config as rules_config
 from rules import lifecycle
+from rules.engine import SCOPE_KEY, builtin_params, rule_defs
 from rules.engine import SQL as ENGINE_SQL
-from rules.engine import builtin_params, rule_defs
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
@@ -178,10 +178,12 @@ def rule_status(runtime: Runtime) -> list[dict[str, Any]]:
         loaded = rules_config.load(runtime.settings)
         last_runs: dict[str, Any] = {}
         last_at = None
+        incremental = False
     else:
         loaded = svc.loaded
         last_runs = svc.last_runs
         last_at = svc.last_run_at
+        incremental = svc.last_scheduled_scoped
     out = []
     active = {r.id for r in rule_defs(loaded)}
     from rules.engine import BUILTIN_RULES
@@ -207,6 +209,8 @@ def rule_status(runtime: Runtime) -> list[dict[str, Any]]:
                     "duration_s": round(run.duration_s, 4) if run else None,
                     "findings": run.findings if run else None,
                     "last_error": run.error if run else None,
+                    # The latest scheduled run looked only at open and touched entities.
+                    "incremental": bool(incremental and rule.id in SCOPE_KEY),
                 }
             )
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rules import config as rules_config
 from rules.engine import Evaluation, RuleRun, evaluate
+from rules.incremental import IncrementalPlanner
 from rules.lifecycle import persist
 from rules.metrics import RulesMetrics
 from rxsight.runtime import Runtime
@@ -25,6 +26,8 @@ class RulesService:
         self.metrics = RulesMetrics(runtime.registry, runtime.store)
         self.last_runs: dict[str, RuleRun] = {}
         self.last_run_at: datetime | None = None
+        self.last_scheduled_scoped = False
+        self.planner = IncrementalPlanner(loaded.config.full_every_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         for problem in loaded.problems:
@@ -45,17 +48,39 @@ class RulesService:
         interval = self.loaded.config.interval_s
         while not self._stop.wait(interval):
             try:
-                self.evaluate(utcnow(), persist_findings=True)
+                self.scheduled_run()
             except Exception:  # noqa: BLE001 - the scheduler keeps going; the error is logged
                 log.exception("scheduled rule evaluation failed")
 
-    def evaluate(self, as_of: datetime, *, persist_findings: bool) -> Evaluation:
+    def scheduled_run(self, as_of: datetime | None = None) -> Evaluation:
+        """One scheduler tick: T = now, incremental when the planner can, persisted."""
         store = self.runtime.store
-        result = evaluate(store, self.loaded, self.runtime.settings, as_of)
+        when = as_of or utcnow()
+        plan = self.planner.plan(store, when)
+        result = evaluate(
+            store,
+            self.loaded,
+            self.runtime.settings,
+            when,
+            scope=plan.scope,
+            include_pending=True,
+        )
+        self.planner.record(plan, result)
+        self.last_scheduled_scoped = plan.scope is not None
+        self._after(result)
+        persist(store, result, actor="rules")
+        return result
+
+    def _after(self, result: Evaluation) -> None:
         for run in result.runs:
             self.last_runs[run.rule_id] = run
         self.last_run_at = utcnow()
         self.metrics.observe(result)
+
+    def evaluate(self, as_of: datetime, *, persist_findings: bool) -> Evaluation:
+        store = self.runtime.store
+        result = evaluate(store, self.loaded, self.runtime.settings, as_of)
+        self._after(result)
         if persist_findings:
             persist(store, result, actor="rules")
         return result

@@ -12,7 +12,7 @@ WITH
             SELECT po_number, line_no, correlation_id, site, domain, supplier_id, expected_at,
                 item_id, quantity, occurred_at, event_id
             FROM rules_po_lines FINAL
-            WHERE occurred_at <= T
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -23,14 +23,14 @@ WITH
             argMaxIf(promised_at, (occurred_at, event_id), promised_at IS NOT NULL) AS promised_at,
             1 AS acknowledged
         FROM rules_po_acks FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY po_number
     ),
     rcv AS (
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty
         FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY po_number
     ),
     judged AS (
@@ -75,4 +75,4 @@ SELECT
     map('due', toString(due), 'acknowledgement', ack_status, 'ordered', toString(ordered),
         'received', toString(received)) AS details
 FROM judged
-WHERE reason != '' AND since <= T
+WHERE reason != '' AND (since <= T OR {include_pending:UInt8} = 1)

@@ -13,7 +13,7 @@ WITH
             countIf(kind = 'goods.received') AS n_received,
             countIf(kind = 'receipt.posted') AS n_posted
         FROM rules_receipts FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY receipt_id
         HAVING n_received > 0 AND n_posted = 0
     ),
@@ -41,4 +41,4 @@ SELECT
     '' AS tier,
     map('received_at', toString(received_at)) AS details
 FROM judged
-WHERE since <= T
+WHERE since <= T OR {include_pending:UInt8} = 1

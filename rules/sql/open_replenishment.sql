@@ -14,7 +14,7 @@ WITH
             countIf(kind = 'replenishment.requested') AS n_requested,
             countIf(kind = 'replenishment.cancelled') AS n_cancelled
         FROM rules_requests FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY correlation_id
         HAVING n_requested > 0 AND n_cancelled = 0
     ),
@@ -24,7 +24,7 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
             FROM rules_po_lines FINAL
-            WHERE occurred_at <= T
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -34,7 +34,8 @@ WITH
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty
         FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (
+            SELECT po_number FROM rules_po_lines WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
         GROUP BY po_number
     ),
     po_state AS (

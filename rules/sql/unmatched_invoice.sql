@@ -12,13 +12,13 @@ WITH
             SELECT supplier_id, invoice_number, groupUniqArray(po_number) AS po_numbers,
                 uniqExact(event_id) AS n_received
             FROM rules_invoice_lines
-            WHERE occurred_at <= T
+            WHERE occurred_at <= T AND {all_keys:UInt8} = 1
             GROUP BY supplier_id, invoice_number
         ) AS r
         LEFT JOIN (
             SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
             FROM rules_invoice_closes
-            WHERE occurred_at <= T
+            WHERE occurred_at <= T AND {all_keys:UInt8} = 1
         ) AS c ON c.supplier_id = r.supplier_id AND c.invoice_number = r.invoice_number
         WHERE r.n_received > 1 OR c.matched = 0
     ),
@@ -29,7 +29,8 @@ WITH
             groupArray(line_no) AS i_no, groupArray(item_id) AS i_item,
             groupArray(quantity) AS i_qty, groupArray(unit_price) AS i_price
         FROM rules_invoice_lines FINAL
-        WHERE occurred_at <= T AND po_number IN open_pos
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
+            OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY supplier_id, invoice_number, event_id
     ),
     invoices AS (
@@ -56,7 +57,8 @@ WITH
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
             FROM rules_po_lines FINAL
-            WHERE occurred_at <= T AND po_number IN open_pos
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
+                OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -66,7 +68,8 @@ WITH
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty
         FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T AND po_number IN open_pos
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
+            OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY po_number
     ),
     po_state AS (
@@ -123,7 +126,9 @@ WITH
     closes AS (
         SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
         FROM rules_invoice_closes FINAL
-        WHERE occurred_at <= T
+        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
+            SELECT supplier_id, invoice_number FROM rules_invoice_lines
+            WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
         GROUP BY supplier_id, invoice_number
     ),
     judged AS (
@@ -167,4 +172,4 @@ SELECT
     map('invoice_received_at', toString(occurred_at), 'received_events', toString(n_received),
         'lines', toJSONString(line_facts)) AS details
 FROM judged
-WHERE reason != '' AND since <= T
+WHERE reason != '' AND (since <= T OR {include_pending:UInt8} = 1)

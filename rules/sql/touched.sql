@@ -1,0 +1,40 @@
+-- Entity keys whose facts arrived after {since}: correlation IDs (open_replenishment),
+-- PO numbers (delayed_receipt; unmatched_invoice by the POs its invoices bill) and receipt
+-- IDs (receipt_posting). A receipt touches its PO and the PO's request. Facts dated after
+-- the previous run's instant that have now come due count as touched too.
+WITH
+    {since:DateTime64(3, 'UTC')} AS W,
+    {previous_as_of:DateTime64(3, 'UTC')} AS P,
+    {as_of:DateTime64(3, 'UTC')} AS T,
+    po_touched AS (
+        SELECT po_number FROM rules_po_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+        UNION DISTINCT
+        SELECT po_number FROM rules_po_acks WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+        UNION DISTINCT
+        SELECT po_number FROM rules_receipt_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+    )
+SELECT
+    (
+        SELECT groupUniqArray(correlation_id) FROM (
+            SELECT correlation_id FROM rules_requests WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            UNION ALL
+            SELECT correlation_id FROM rules_po_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            UNION ALL
+            SELECT correlation_id FROM rules_po_lines WHERE po_number IN (
+                SELECT po_number FROM rules_receipt_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T))
+        )
+    ) AS correlation_ids,
+    (SELECT groupUniqArray(po_number) FROM po_touched) AS po_numbers,
+    (
+        SELECT groupUniqArray(po_number) FROM (
+            SELECT po_number FROM po_touched
+            UNION ALL
+            SELECT po_number FROM rules_invoice_lines
+            WHERE (supplier_id, invoice_number) IN (
+                SELECT supplier_id, invoice_number FROM rules_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+                UNION ALL
+                SELECT supplier_id, invoice_number FROM rules_invoice_closes WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            )
+        )
+    ) AS invoice_po_numbers,
+    (SELECT groupUniqArray(receipt_id) FROM rules_receipts WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)) AS receipt_ids
