@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -44,9 +45,12 @@ class IngestResult:
 
 
 class Collector:
-    """Decoding OTLP and validating events is pure Python and CPU-bound, so it runs in a pool
-    of worker processes (`ingest.decode_workers`); this process keeps the HTTP/gRPC front,
-    the spool and the writer's inserts, which chDB runs on its own threads."""
+    """Decoding OTLP and validating events is pure Python and CPU-bound. Requests arriving
+    one at a time are decoded here; once decodes overlap, a pool of worker processes
+    (`ingest.decode_workers`) starts in the background and takes over, and it is retired
+    after `ingest.decode_idle_s` without work, so an idle rxsight carries no workers. This
+    process keeps the HTTP/gRPC front, the spool and the writer, whose inserts chDB runs on
+    its own threads."""
 
     def __init__(self, settings: Settings, store: Store, registry: CollectorRegistry) -> None:
         cfg = settings.config.ingest
@@ -58,18 +62,31 @@ class Collector:
         self._decoder = Decoder(cfg)
         self._workers = cfg.decode_workers if cfg.decode_workers >= 0 else (os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._pool_starting = False
+        self._pool_used = 0.0
+        self._inline = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
         registry.register(CallbackCollector(self._gauges))
 
     def start(self) -> None:
-        if self._workers:
-            self._pool = self._new_pool()
         self.writer.start()
+        if self._workers:
+            threading.Thread(
+                target=self._retire_idle_pool, name="rxsight-decode-reaper", daemon=True
+            ).start()
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._stopped.set()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         self.writer.stop()
+
+    @property
+    def decode_workers_running(self) -> int:
+        return self._workers if self._pool is not None else 0
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: this process holds chDB and threads that must not be forked.
@@ -79,12 +96,67 @@ class Collector:
             initializer=init_worker,
             initargs=(self.config.model_dump_json(),),
         )
-        # Start every worker now: their imports take seconds, which must not land on the first
-        # requests (start() runs before the server reports ready).
+        # Every worker imports for a second or two: warm them all before taking traffic.
         waits = [pool.submit(worker_ready) for _ in range(self._workers)]
         if not all(w.result(timeout=120) for w in waits):
             raise RuntimeError("a decode worker failed to initialise")
         return pool
+
+    def _start_pool(self) -> None:
+        try:
+            pool = self._new_pool()
+        except Exception:  # noqa: BLE001 - decoding inline still works
+            log.exception("decode workers failed to start; decoding in-process")
+            pool = None
+        with self._lock:
+            self._pool_starting = False
+            if pool is not None and not self._stopped.is_set():
+                self._pool, self._pool_used = pool, time.monotonic()
+                pool = None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def _retire_idle_pool(self) -> None:
+        while not self._stopped.wait(1.0):
+            with self._lock:
+                pool = self._pool
+                if pool is None or time.monotonic() - self._pool_used < self.config.decode_idle_s:
+                    continue
+                self._pool = None
+            pool.shutdown(wait=True)
+
+    def _decode(
+        self, signal: str, body: bytes, content_type: str, principal: Principal | None
+    ) -> Decoded:
+        sources = principal.source_systems if principal else ()
+        name = principal.name if principal else ""
+        pool = self._pool
+        if pool is not None:
+            self._pool_used = time.monotonic()
+            try:
+                return pool.submit(
+                    decode_in_worker, signal, body, content_type, sources, name
+                ).result()
+            except (BrokenProcessPool, RuntimeError) as exc:
+                # A worker died, or the pool was retired under us: decode this one here.
+                if isinstance(exc, BrokenProcessPool):
+                    log.error("decode worker pool broke; it restarts when load returns")
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+        with self._lock:
+            self._inline += 1
+            overlap = self._inline > 1
+            if overlap and self._workers and self._pool is None and not self._pool_starting:
+                self._pool_starting = True
+                threading.Thread(
+                    target=self._start_pool, name="rxsight-decode-pool", daemon=True
+                ).start()
+        try:
+            return self._decoder.decode(signal, body, content_type, sources, name)
+        finally:
+            with self._lock:
+                self._inline -= 1
 
     def _gauges(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         depth = GaugeMetricFamily("rxsight_spool_bytes", "Bytes accepted but not yet written")
@@ -93,6 +165,9 @@ class Collector:
         segments = GaugeMetricFamily("rxsight_spool_segments", "Sealed segments awaiting write")
         segments.add_metric([], len(self.spool.sealed()))
         yield segments
+        workers = GaugeMetricFamily("rxsight_decode_workers", "Decode worker processes running")
+        workers.add_metric([], self.decode_workers_running)
+        yield workers
         healthy = GaugeMetricFamily("rxsight_store_writable", "1 when the last write succeeded")
         healthy.add_metric([], 1 if self.writer.healthy else 0)
         yield healthy
@@ -104,24 +179,6 @@ class Collector:
         for kind, n in sorted(self.phi_counts.items()):
             phi.add_metric([kind], n)
         yield phi
-
-    def _decode(
-        self, signal: str, body: bytes, content_type: str, principal: Principal | None
-    ) -> Decoded:
-        sources = principal.source_systems if principal else ()
-        name = principal.name if principal else ""
-        pool = self._pool
-        if pool is None:
-            return self._decoder.decode(signal, body, content_type, sources, name)
-        try:
-            return pool.submit(decode_in_worker, signal, body, content_type, sources, name).result()
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): replace the pool, decode this one here.
-            log.error("decode worker pool broke; restarting it")
-            with self._pool_lock:
-                if self._pool is pool:
-                    self._pool = self._new_pool()
-            return self._decoder.decode(signal, body, content_type, sources, name)
 
     def ingest(
         self, signal: str, body: bytes, content_type: str, principal: Principal | None

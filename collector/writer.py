@@ -133,4 +133,6 @@ class BatchWriter:
         duplicates = len(ids) - len(keep)
         if duplicates:
             self.metrics.items.labels("events", "duplicate").inc(duplicates)
-        return data if len(keep) == len(ids) else data.take(keep)
+        if len(keep) == len(ids):
+            return data
+        return data.take(pa.array(keep, pa.int64()))

@@ -62,8 +62,10 @@ class IngestConfig(_Strict):
     custom_event_types: tuple[str, ...] = ()
     phi: PhiConfig = PhiConfig()
     spool: SpoolConfig = SpoolConfig()
-    # Processes that decode OTLP and validate events; -1 = one per core, 0 = in-process.
+    # Processes that decode OTLP and validate events under load; -1 = one per core, 0 = none.
+    # They start when decodes overlap and stop after decode_idle_s without work.
     decode_workers: int = Field(default=-1, ge=-1, le=64)
+    decode_idle_s: float = Field(default=60, gt=0)
     rate_limit_per_s: float = Field(default=0, ge=0, description="requests/s per token; 0 = off")
 
 
