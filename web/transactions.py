@@ -51,7 +51,6 @@ def transaction(store: Store, correlation_id: str) -> dict[str, Any]:
                     "po_numbers": keys["po_number"],
                     "receipt_ids": keys["receipt_id"],
                     "invoice_numbers": keys["invoice_number"],
-                    "own_event_ids": [e["event_id"] for e in events],
                 },
             )
         ]

@@ -9,8 +9,8 @@ SELECT
     max(occurred_at) AS last_at,
     groupUniqArray(event_type) AS event_types,
     anyIf(site, site != '') AS site
-FROM business_events
-WHERE event_id IN (SELECT event_id FROM console_event_keys WHERE key = {q:String})
+FROM console_events
+WHERE correlation_id IN (SELECT correlation_id FROM console_keys WHERE key = {q:String})
   AND (correlation_id = {q:String} OR po_number = {q:String}
    OR invoice_number = {q:String} OR receipt_id = {q:String})
 GROUP BY correlation_id, matched
