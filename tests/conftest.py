@@ -3,10 +3,13 @@ own configuration or kill the process start their own `Server`."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from rxsight.store import Store
 from tests.support import Server
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -19,3 +22,22 @@ def server() -> Iterator[Server]:
         yield srv
     finally:
         srv.cleanup()
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one chDB directory in-process store tests share (chDB binds one per process)."""
+    return tmp_path_factory.mktemp("chdb") / "clickhouse"
+
+
+@pytest.fixture
+def store(chdb_dir: Path) -> Iterator[Store]:
+    """A migrated store in a database of its own, dropped afterwards."""
+    db = f"test_{uuid.uuid4().hex[:12]}"
+    st = Store(f"chdb://{chdb_dir}", db)
+    st.migrate()
+    try:
+        yield st
+    finally:
+        st.command(f"DROP DATABASE IF EXISTS {db}")
+        st.close()
