@@ -74,8 +74,8 @@ SITES: tuple[Site, ...] = (
 SUPPLIERS: tuple[Supplier, ...] = (
     Supplier("SUP-1001", "Keystone Drug Wholesale", "edi", (14, 30), 5, "KDW", 0.45),
     Supplier("SUP-2002", "Meridian Pharma Distribution", "edi", (20, 48), 10, "MPD", 0.25),
-    Supplier("SUP-3003", "Summit Specialty Pharmacy Services", "portal", (40, 80), 30, "SSP", 0.20),
-    Supplier("SUP-4004", "Northfield Biologics", "portal", (70, 140), 30, "NFB", 0.10),
+    Supplier("SUP-3003", "Summit Specialty Pharmacy Services", "portal", (26, 56), 30, "SSP", 0.20),
+    Supplier("SUP-4004", "Northfield Biologics", "portal", (40, 66), 30, "NFB", 0.10),
 )
 
 SERVICES: tuple[Service, ...] = (

@@ -179,7 +179,7 @@ class Replenishment:
         else:
             lead = hours(rng, *sup.lead_hours)
             if self.priority == "urgent":
-                lead = max(lead * 0.6, timedelta(hours=8))
+                lead = hours(rng, 8, 20)  # priority overnight
         expected = self.dock(t_po + lead)
         self.at(t_po, self.emit_po, t_po, expected)
 
@@ -187,7 +187,10 @@ class Replenishment:
         self.at(t_tx, self.emit_transmit, t_tx)
 
         # The supplier's answer.
-        t_ack = t_tx + (hours(rng, 0.3, 4) if self.edi else hours(rng, 1, 20))
+        if self.priority != "routine":
+            t_ack = t_tx + hours(rng, 0.1, 1)  # the supplier's rush desk answers at once
+        else:
+            t_ack = t_tx + (hours(rng, 0.3, 4) if self.edi else hours(rng, 1, 20))
         x = rng.random()
         ack_lines = list(lines)
         if x < f.supplier_reject:
@@ -216,7 +219,9 @@ class Replenishment:
 
         # Shipments: usually one; a partial first shipment leaves a remainder, which
         # mostly follows days later and sometimes never.
-        late = rng.random() < f.late_delivery
+        # A back-order or a substitution slips past its new promise often; others rarely.
+        slips = {"backordered": 0.35, "substituted": 0.3}.get(status, 0.0)
+        late = rng.random() < f.late_delivery or rng.random() < slips
         d1 = promised + (hours(rng, 5, 36) if late else hours(rng, -6, 1.5))
         d1 = max(d1, t_ack + hours(rng, 2, 6))
         if self.priority != "stat":
