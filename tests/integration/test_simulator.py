@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rxsight.model import EVENT_TYPES, FAMILIES
 from simulator.catalog import FLOWS
 from simulator.config import SimConfig
 from simulator.world import World
-from tests.support import REPO, Server
+from tests.support import REPO, Server, free_port
 
 TOKEN = "sim-test-admin-token-0123456789"
 SEED = 7
@@ -191,3 +198,80 @@ def test_a_seed_reproduces_the_run() -> None:
     ids = [json.loads(x[1])["event_id"] for x in first if x[0] != "span"]
     assert len(ids) == len(set(ids))
     assert ids != [json.loads(x[1])["event_id"] for x in other if x[0] != "span"]
+
+
+def test_rxsight_demo_logs_in_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """`rxsight demo` as a person runs it: a demo login that works, an API token that
+    reads exceptions, and Ctrl-C stopping the simulator and the server."""
+    port, grpc_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RXSIGHT_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rxsight.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--backfill-days",
+            "1",
+            "--rate",
+            "5",
+        ],  # fmt: skip
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or ()], daemon=True).start()
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any("simulator: back-fill:" in x for x in seen):
+            assert time.monotonic() < deadline, "".join(seen)
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=1))
+        out = "".join(seen)
+        password = re.search(r"log in as admin\s+password (\S+)", out)
+        token = re.search(r"Bearer (\S+?)'", out)
+        assert password and token, out
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            form = client.get("/login").text
+            login_token = re.search(r'name="login_token" value="([^"]+)"', form)
+            assert login_token, form[:500]
+            signed_in = client.post(
+                "/login",
+                data={
+                    "username": "admin",
+                    "password": password.group(1),
+                    "login_token": login_token.group(1),
+                    "next": "/",
+                },
+            )
+            assert signed_in.status_code == 303, signed_in.text[:500]
+            listed = client.get(
+                "/api/exceptions", headers={"Authorization": f"Bearer {token.group(1)}"}
+            )
+            assert listed.status_code == 200
+        server_pid = int((tmp_path / "rxsight.lock").read_text().split()[1])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        for _ in range(100):
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the demo's server (pid {server_pid}) outlived Ctrl-C")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
