@@ -31,7 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
 from simulator.catalog import FLOW_BY_NAME, SERVICES, Service
 from simulator.rand import Rng
@@ -246,8 +246,10 @@ class Telemetry:
         corr: str | None = None,
         attrs: Mapping[str, Any] | None = None,
         error: str | None = None,
+        link: Span | None = None,
     ) -> Span:
-        """A finished span with explicit (possibly past) start and end times."""
+        """A finished span with explicit (possibly past) start and end times; `link` points
+        a retry's new trace back at the attempt it repeats."""
         attributes: dict[str, Any] = {
             "integration.flow": flow,
             "integration.tier": FLOW_BY_NAME[flow].tier,
@@ -257,8 +259,14 @@ class Telemetry:
         if attrs:
             attributes.update({k: v for k, v in attrs.items() if v is not None})
         ctx = trace.set_span_in_context(parent) if parent is not None else None
+        links = [Link(link.get_span_context(), {"link.kind": "retry-of"})] if link else None
         span = self._tracers[service].start_span(
-            name, context=ctx, kind=kind, attributes=attributes, start_time=_ns(start)
+            name,
+            context=ctx,
+            kind=kind,
+            attributes=attributes,
+            links=links,
+            start_time=_ns(start),
         )
         if error:
             span.set_status(Status(StatusCode.ERROR, error))

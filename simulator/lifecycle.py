@@ -77,6 +77,8 @@ class Replenishment:
         self._plan: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self._now = t0
         self._request_span: Span | None = None
+        # First failed receive per receipt, for the retries' links.
+        self._receipt_spans: dict[str, Span] = {}
 
     # ------------------------------------------------------------------ plumbing
     def at(self, t: datetime, fn: Callable[..., None], *args: Any) -> None:
@@ -387,7 +389,7 @@ class Replenishment:
             sent,
             kind=SpanKind.PRODUCER,
             corr=self.corr,
-            attrs={"site": self.site.id, "priority": self.priority},
+            attrs={"site": self.site.id, "priority": self.priority, **self._patient()},
         )
         self.tel.event_otlp(
             "pharmacy-omnicell",
@@ -405,12 +407,18 @@ class Replenishment:
                     "item.description": self.item.description,
                     "uom": self.item.uom,
                     "cabinet": f"OMNI-{self.site.code}-{self.n % 17 + 1:02d}",
+                    **self._patient(),
                 },
             ),
             f"{self.site.id} requests {self.qty} {self.item.uom} of {self.item.description} "
             f"({self.priority})",
             self._request_span,
         )
+
+    def _patient(self) -> dict[str, str]:
+        """Stat requests are for a patient's first dose, and cabinets send the (fake) MRN
+        along: PHI that rxsight must drop at ingest."""
+        return {"patient.mrn": f"MRN{9_000_000 + self.n}"} if self.priority == "stat" else {}
 
     def emit_to_erp(
         self, ta: datetime, durations: tuple[timedelta, ...], err: str | None, first: bool
@@ -429,6 +437,7 @@ class Replenishment:
             ta,
             ta + total,
             parent=root,
+            link=None if first else self._request_span,
             kind=SpanKind.CONSUMER if first else SpanKind.INTERNAL,
             corr=self.corr,
             error=err,
@@ -673,6 +682,8 @@ class Replenishment:
             kind=SpanKind.SERVER, corr=self.corr,
             attrs={"site": self.site.id, "receipt_id": shp.receipt_id}, error=err,
         )  # fmt: skip
+        if err:
+            self._receipt_spans[shp.receipt_id] = root
         tel.span("receiving-dock", flow, f"{flow}.transform", t + recv, t + recv + transform,
                  parent=root, corr=self.corr)  # fmt: skip
         tel.span(
@@ -701,10 +712,13 @@ class Replenishment:
         self, shp: Shipment, ta: datetime, dur: timedelta, err: str | None
     ) -> None:
         flow = "goods-receipt-sync"
+        first = self._receipt_spans.get(shp.receipt_id)
+        if not err:
+            self._receipt_spans.pop(shp.receipt_id, None)
         root = self.tel.span(
             "receiving-dock", flow, f"{flow}.retry-post", ta, ta + dur,
             kind=SpanKind.INTERNAL, corr=self.corr,
-            attrs={"receipt_id": shp.receipt_id}, error=err,
+            attrs={"receipt_id": shp.receipt_id}, error=err, link=first,
         )  # fmt: skip
         self.tel.span(
             "receiving-dock", flow, f"{flow}.post-erp", ta, ta + dur,

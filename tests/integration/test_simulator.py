@@ -90,6 +90,11 @@ def _store_counts(srv: Server) -> dict[str, Any]:
         ' FROM otel_traces GROUP BY 1"),\n'
         " 'otlp_events': q(\"SELECT count() FROM business_events FINAL"
         " WHERE startsWith(source_system, 'edi-') OR source_system = 'receiving-dock'\"),\n"
+        " 'phi': q(\"SELECT (SELECT countIf(has(mapKeys(SpanAttributes), 'patient.mrn'))"
+        " FROM otel_traces), (SELECT countIf(SpanAttributes['priority'] = 'stat')"
+        " FROM otel_traces), (SELECT countIf(has(mapKeys(attributes), 'patient.mrn'))"
+        " FROM business_events), (SELECT count() FROM business_events"
+        " WHERE priority = 'stat')\"),\n"
         "}, default=str))\n"
         "s.close()\n"
     )
@@ -159,6 +164,10 @@ def test_spans_of_every_flow_and_events_of_every_type(
         assert flows[flow][1] > 0, flow
     # Business events came both as OTLP log records (gateways, dock) and as /v1/events JSON.
     assert counts["otlp_events"][0][0] > 0
+    # Stat requests carry a (fake) patient MRN; none of it reaches the store.
+    spans_with_mrn, stat_spans, events_with_mrn, stat = counts["phi"][0]
+    assert stat > 0 and stat_spans > 0
+    assert spans_with_mrn == 0 and events_with_mrn == 0
     assert events["po.created"] > 0 and events["invoice.received"] > 0
 
 
