@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,9 +97,14 @@ def persist(store: Store, evaluation: Evaluation, actor: str = "rules") -> dict[
     ran = {r.rule_id for r in evaluation.runs} - set(evaluation.failed_rules)
     counts = {"opened": 0, "updated": 0, "reopened": 0, "auto_resolved": 0}
     with _WRITE_LOCK:
+        # The finding keys go through a scratch table: there may be very many of them.
+        run_id = f"persist:{uuid.uuid4()}"
+        ids = [[run_id, k] for k in by_key]
+        for i in range(0, len(ids), 100_000):
+            store.insert_rows("rules_scope", ids[i : i + 100_000], ["run_id", "key"])
         current = {
             r["exception_id"]: r
-            for r in store.query(SQL["exceptions_for_persist"], {"ids": list(by_key)})
+            for r in store.query(SQL["exceptions_for_persist"], {"run_id": run_id})
         }
         rows: list[dict[str, Any]] = []
         for key, f in by_key.items():
@@ -122,11 +128,9 @@ def persist(store: Store, evaluation: Evaluation, actor: str = "rules") -> dict[
                 counts["opened"] += 1
                 continue
             if cur["status"] == "resolved":
-                returned = cur["change"] != "resolved" or (
-                    cur["reason"] != f.reason or as_utc(cur["since"]) != as_utc(f.since)
-                )
-                # A person's resolve holds while the very same condition persists; a new
-                # occurrence (or a different reason) reopens it.
+                # A person's resolve holds while the condition stays (same reason); once it
+                # has cleared (recorded below) or changes reason, its return reopens.
+                returned = cur["change"] != "resolved" or cur["reason"] != f.reason
                 if returned:
                     rows.append(
                         _next(
@@ -146,7 +150,21 @@ def persist(store: Store, evaluation: Evaluation, actor: str = "rules") -> dict[
                 rows.append(_next(cur, now, change="updated", actor=actor, **fields))
                 counts["updated"] += 1
         for key, cur in current.items():
-            if key in by_key or cur["status"] == "resolved" or cur["rule_id"] not in ran:
+            if key in by_key or cur["rule_id"] not in ran:
+                continue
+            if cur["status"] == "resolved":
+                if cur["change"] == "resolved":
+                    # Resolved by a person and now also cleared: a later return reopens it.
+                    rows.append(
+                        _next(
+                            cur,
+                            now,
+                            change="auto_resolved",
+                            actor=actor,
+                            comment=f"condition cleared after it was resolved: {cur['reason']}",
+                        )
+                    )
+                    counts["auto_resolved"] += 1
                 continue
             rows.append(
                 _next(

@@ -1,4 +1,5 @@
--- The exceptions an evaluation may change: every one not resolved, and any with these ids.
+-- The exceptions an evaluation may change: every one not resolved, those resolved by a
+-- person (their condition may clear), and any with these ids.
 SELECT *
 FROM (
     SELECT *
@@ -6,4 +7,4 @@ FROM (
     ORDER BY exception_id, version DESC
     LIMIT 1 BY exception_id
 )
-WHERE status != 'resolved' OR exception_id IN {ids:Array(String)}
+WHERE status != 'resolved' OR change = 'resolved' OR exception_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})

@@ -194,9 +194,17 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
     assert status == 409 and "comment" in refused["detail"]
     status, resolved = action(srv, exc_id, "resolve", comment="PO raised by phone")
     assert status == 200 and resolved["status"] == "resolved"
-    # A person's resolve holds while the same condition persists.
+    # A person's resolve holds while the same condition persists ...
     evaluate(srv, T0 + timedelta(hours=2), persist=True)
     assert current(srv, exc_id)["status"] == "resolved"
+    # ... the condition clearing is recorded, and its return reopens the exception.
+    evaluate(srv, later, persist=True)
+    exc = current(srv, exc_id)
+    assert exc["status"] == "resolved" and exc["history"][-1]["change"] == "auto_resolved"
+    evaluate(srv, T0 + timedelta(hours=2), persist=True)
+    assert current(srv, exc_id)["status"] == "open"
+    status, _ = action(srv, exc_id, "resolve", comment="duplicate of a phone order")
+    assert status == 200
     status, reopened = action(srv, exc_id, "reopen", comment="not fixed after all")
     assert status == 200 and reopened["status"] == "open"
 
@@ -210,9 +218,12 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
         "auto_resolved",
         "reopened",
         "resolved",
+        "auto_resolved",
+        "reopened",
+        "resolved",
         "reopened",
     ]
-    assert [h["version"] for h in exc["history"]] == list(range(1, 9))
+    assert [h["version"] for h in exc["history"]] == list(range(1, 12))
     people = [h for h in exc["history"] if h["actor"] == "admin-token"]
     assert {h["change"] for h in people} == {
         "acknowledged",
@@ -228,6 +239,7 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
         ("admin-token", "exception.ack"),
         ("admin-token", "exception.assign"),
         ("admin-token", "exception.comment"),
+        ("admin-token", "exception.resolve"),
         ("admin-token", "exception.resolve"),
         ("admin-token", "exception.reopen"),
     ]
