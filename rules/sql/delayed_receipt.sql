@@ -11,7 +11,7 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, site, domain, supplier_id, expected_at,
                 item_id, quantity, occurred_at, event_id
-            FROM rules_po_lines FINAL
+            FROM rules_po_lines
             WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
@@ -22,7 +22,7 @@ WITH
         SELECT po_number, argMax(status, (occurred_at, event_id)) AS ack_status,
             argMaxIf(promised_at, (occurred_at, event_id), promised_at IS NOT NULL) AS promised_at,
             1 AS acknowledged
-        FROM rules_po_acks FINAL
+        FROM rules_po_acks
         WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY po_number
     ),
@@ -48,9 +48,9 @@ WITH
                 indexOf({tk:Array(String)}, concat('delayed.grace_ms|', site)),
                 indexOf({tk:Array(String)}, 'delayed.grace_ms|*'))] AS grace_ms,
             multiIf(
-                due IS NULL OR ack_status = 'rejected' OR full, '',
-                ack_status = 'backordered', 'backordered',
-                ack_status = 'substituted', 'substituted',
+                due IS NULL OR lower(ack_status) = 'rejected' OR full, '',
+                lower(ack_status) = 'backordered', 'backordered',
+                lower(ack_status) = 'substituted', 'substituted',
                 received > 0, 'partial',
                 'not_received') AS reason,
             due + toIntervalMillisecond(grace_ms) AS since

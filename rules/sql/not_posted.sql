@@ -12,7 +12,7 @@ WITH
             argMinIf(correlation_id, (occurred_at, event_id), kind = 'goods.received') AS correlation_id,
             countIf(kind = 'goods.received') AS n_received,
             countIf(kind = 'receipt.posted') AS n_posted
-        FROM rules_receipts FINAL
+        FROM rules_receipts
         WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY receipt_id
         HAVING n_received > 0 AND n_posted = 0

@@ -13,7 +13,7 @@ WITH
             argMinIf(quantity, (occurred_at, event_id), kind = 'replenishment.requested') AS quantity,
             countIf(kind = 'replenishment.requested') AS n_requested,
             countIf(kind = 'replenishment.cancelled') AS n_cancelled
-        FROM rules_requests FINAL
+        FROM rules_requests
         WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY correlation_id
         HAVING n_requested > 0 AND n_cancelled = 0
@@ -23,7 +23,7 @@ WITH
             groupArray(line_no) AS l_no, groupArray(item_id) AS l_item, groupArray(quantity) AS l_qty
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
-            FROM rules_po_lines FINAL
+            FROM rules_po_lines
             WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no

@@ -56,7 +56,7 @@ WITH
             groupArray(quantity) AS l_qty, groupArray(unit_price) AS l_price
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
-            FROM rules_po_lines FINAL
+            FROM rules_po_lines
             WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
                 OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
@@ -125,7 +125,7 @@ WITH
     ),
     closes AS (
         SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
-        FROM rules_invoice_closes FINAL
+        FROM rules_invoice_closes
         WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
             SELECT supplier_id, invoice_number FROM rules_invoice_lines
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
