@@ -134,7 +134,6 @@ class Replenishment:
         self.item, self.qty = item, qty
         self.edi = sup.channel == "edi"
 
-        # The request, retried by the interface engine while the ERP is down.
         # The cabinet hands the request to the interface engine (queued, so it returns at
         # once); the engine's post to the ERP is retried while the ERP is down.
         sent = self.t0 + seconds(rng, 0.06)
@@ -220,8 +219,8 @@ class Replenishment:
             return
 
         # Shipments: usually one; a partial first shipment leaves a remainder, which
-        # mostly follows days later and sometimes never.
-        # A back-order or a substitution slips past its new promise often; others rarely.
+        # mostly follows days later and sometimes never. A back-order or a substitution
+        # slips past its new promise often; other orders rarely.
         slips = {"backordered": 0.35, "substituted": 0.3}.get(status, 0.0)
         late = rng.random() < f.late_delivery or rng.random() < slips
         d1 = promised + (hours(rng, 5, 36) if late else hours(rng, -6, 1.5))
