@@ -245,9 +245,11 @@ def steps_and_issues(
         for i, step in enumerate(steps):
             if step.at is not None:
                 step.state = "done"
-                if previous_at is not None:
+                # Steps can arrive out of chain order (an invoice before the receipt): the
+                # gap is shown only forward in time, from the latest step before it.
+                if previous_at is not None and step.at > previous_at:
                     step.gap_s = (step.at - previous_at).total_seconds()
-                previous_at = step.at
+                previous_at = max(previous_at, step.at) if previous_at else step.at
             elif i < first:
                 step.state = "skipped"
             elif i < last:

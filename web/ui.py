@@ -112,7 +112,9 @@ def format_duration_ms(value: Any) -> str:
         return f"{ms:.0f} ms"
     if ms < 120_000:
         return f"{ms / 1000:.1f} s"
-    return f"{ms / 60_000:.1f} min"
+    if ms < 7_200_000:
+        return f"{ms / 60_000:.1f} min"
+    return f"{ms / 3_600_000:.1f} h"
 
 
 def format_number(value: Any, places: int | None = None) -> str:
@@ -161,8 +163,10 @@ def nav_items(request: Request, principal: Principal | None) -> list[tuple[str, 
 
 
 def alerts_available(request: Request) -> bool:
-    """The alerts page shows when the app serves the alerts stage's API."""
-    return any(getattr(r, "path", None) == "/api/alerts" for r in request.app.routes)
+    """The alerts page shows when the alerts stage runs in this app (it then serves
+    /api/alerts, which the page reads)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime is not None and "alerts" in runtime.stages
 
 
 def page_link(request: Request, **changes: Any) -> str:

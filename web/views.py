@@ -13,6 +13,9 @@ TIER_OBJECTIVES: dict[int, dict[str, float]] = {
 }
 
 
+MIN_SPANS = 20
+
+
 def _first(row: dict[str, Any], *names: str) -> Any:
     for name in names:
         if row.get(name) is not None:
@@ -54,13 +57,15 @@ def flow_view(row: dict[str, Any]) -> dict[str, Any]:
     p95 = _first(row, "p95_ms", "p95_duration_ms", "latency_p95_ms")
     if p95 is None and row.get("p95_s") is not None:
         p95 = float(row["p95_s"]) * 1000
+    volume = _first(row, "volume", "spans", "span_count", "count")
+    judged = volume is not None and int(volume) >= MIN_SPANS
     ok = status.lower() in ("ok", "green", "healthy", "pass", "within", "never_seen", "unknown")
     if not ok and not reason:
         reason = status
     return {
         "flow": str(_first(row, "flow", "name") or "?"),
         "tier": tier,
-        "volume": _first(row, "volume", "spans", "span_count", "count"),
+        "volume": volume,
         "errors": _first(row, "errors", "error_count"),
         "error_rate": _first(row, "error_rate"),
         "p95_ms": float(p95) if p95 is not None else None,
@@ -70,9 +75,12 @@ def flow_view(row: dict[str, Any]) -> dict[str, Any]:
         "ok": ok,
         "owner": _first(row, "owner"),
         "objective": objective,
-        "p95_over": p95 is not None and float(p95) > objective["p95_ms"],
+        # Rates are judged only with enough spans (DESIGN 5: at least 20 in the window).
+        "judged": judged,
+        "p95_over": p95 is not None and float(p95) > objective["p95_ms"] and judged,
         "error_over": row.get("error_rate") is not None
-        and float(row["error_rate"]) > objective["error_rate"],
+        and float(row["error_rate"]) > objective["error_rate"]
+        and judged,
     }
 
 
