@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rxsight.auth import Principal
+from rxsight.store import StoreUnavailable
 from web import data, timeline
 from web.deps import ConsoleError, console_user, render, store_of
 from web.pages.exceptions import exception_url
@@ -40,7 +41,10 @@ def transactions_search(
     if q:
         if len(q) > 256:
             raise ConsoleError(400, "The search text is longer than 256 characters.")
-        results = search(store_of(request), q)
+        try:
+            results = search(store_of(request), q)
+        except StoreUnavailable as exc:
+            raise ConsoleError(503, f"The store cannot be read right now: {exc}") from exc
         chosen = _pick(results)
         if chosen is not None and request.query_params.get("list") is None:
             return RedirectResponse(
@@ -59,7 +63,10 @@ def transaction_page(
     if len(correlation_id) > 256:
         raise ConsoleError(400, "The correlation ID is longer than 256 characters.")
     store = store_of(request)
-    tx = transaction(store, correlation_id)
+    try:
+        tx = transaction(store, correlation_id)
+    except StoreUnavailable as exc:
+        raise ConsoleError(503, f"The store cannot be read right now: {exc}") from exc
     if not tx["events"] and not tx["spans"]:
         raise ConsoleError(
             404,
