@@ -216,6 +216,7 @@ class World:
         }
         while True:
             yield t
+            failed = False
             if not self.silent(flow, t):
                 if flow == "ap-auto-match":
                     self._auto_match(t, rng)
@@ -247,7 +248,13 @@ class World:
                         kind=SpanKind.CLIENT,
                         error=err,
                     )
-            t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
+                    failed = err is not None or d > timedelta(seconds=5)
+            if failed:
+                # A failing or slow call puts the engine in degraded mode, probing every
+                # half minute until calls are healthy again: an outage shows as a burst.
+                t += timedelta(seconds=rng.uniform(20, 40))
+            else:
+                t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
 
     def _auto_match(self, t: datetime, rng: random.Random) -> None:
         """AP's auto-match job: invoices whose PO and receipts now agree are matched,
