@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -99,21 +101,42 @@ def render(
         "t": partial(ui.format_time, settings),
         "site_label": partial(ui.site_label, settings),
         "now": utcnow(),
-        "flash": request.query_params.get("flash"),
-        "flash_error": request.query_params.get("error"),
     }
+    flash = _read_flash(request)
+    base.update({"flash": flash.get("flash"), "flash_error": flash.get("error")})
     base.update(context or {})
-    return ui.templates.TemplateResponse(
+    response = ui.templates.TemplateResponse(
         request, template, base, status_code=status_code, headers=headers
     )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
 
 
-def redirect(url: str, **query: str | None) -> RedirectResponse:
-    """303 after a POST (the browser then GETs), with an optional flash message."""
-    parts = [f"{k}={quote(v, safe='')}" for k, v in query.items() if v]
-    if parts:
-        url += ("&" if "?" in url else "?") + "&".join(parts)
-    return RedirectResponse(url, status_code=303)
+# The message after a POST travels in a short-lived cookie, not in the URL, so a link
+# cannot put words in the console's mouth and reloading does not repeat it.
+FLASH_COOKIE = "rxsight_flash"
+
+
+def _read_flash(request: Request) -> dict[str, str]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw or is_htmx(request):
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except ValueError:
+        return {}
+    return {k: str(v) for k, v in data.items() if k in ("flash", "error") and v}
+
+
+def redirect(url: str, *, flash: str | None = None, error: str | None = None) -> RedirectResponse:
+    """303 after a POST (the browser then GETs), with an optional message for the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash or error:
+        payload = {k: v for k, v in (("flash", flash), ("error", error)) if v}
+        value = base64.urlsafe_b64encode(json.dumps(payload).encode()[:3000]).decode()
+        response.set_cookie(FLASH_COOKIE, value, max_age=60, httponly=True, samesite="lax")
+    return response
 
 
 def safe_next(value: str | None) -> str:
