@@ -294,7 +294,7 @@ def main() -> int:
         plan = planner.plan(store, as_of)
         result = evaluate(store, loaded, settings, as_of, scope=plan.scope, include_pending=True)
         cpu = cpu_seconds() - cpu0
-        planner.record(plan, result)
+        result = planner.record(plan, result)
         per_rule = ", ".join(f"{r.rule_id} {r.duration_s:.2f}s" for r in result.runs)
         kind = "full" if plan.scope is None else "incremental"
         scoped = (

@@ -157,9 +157,9 @@ class Evaluation:
     duration_s: float
     # Rules that produced nothing this time (failed); their exceptions must not auto-resolve.
     failed_rules: frozenset[str] = field(default_factory=frozenset)
-    # Per scoped rule: keys of entities with a condition (a finding, or one in its grace
-    # period), i.e. what an incremental run must look at again. Only with include_pending.
-    open_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    # With include_pending, per scoped rule and entity key: every condition found, including
+    # those whose grace period still runs (since > as_of), so a later run can carry them.
+    entity_findings: dict[str, dict[str, tuple[Finding, ...]]] = field(default_factory=dict)
     scoped: bool = False
 
 
@@ -227,7 +227,7 @@ def evaluate(
     findings: list[Finding] = []
     runs: list[RuleRun] = []
     failed: set[str] = set()
-    open_keys: dict[str, frozenset[str]] = {}
+    entity_findings: dict[str, dict[str, tuple[Finding, ...]]] = {}
     for rule in rule_defs(loaded):
         if only is not None and rule.id not in only:
             continue
@@ -242,15 +242,13 @@ def evaluate(
                 params = {**base, "all_keys": 0, "run_id": run_id}
             rows = run_rule(store, rule, params, as_of)
             key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
+            every = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
             if key_field and include_pending:
-                open_keys[rule.id] = frozenset(str(r[key_field]) for r in rows)
-            made = [
-                _finding(rule, row, loaded.config, settings, as_of)
-                for row in rows
-                if not include_pending
-                or not isinstance(row.get("since"), datetime)
-                or as_utc(row["since"]) <= as_of_utc
-            ]
+                by_key: dict[str, list[Finding]] = {}
+                for row, f in zip(rows, every, strict=True):
+                    by_key.setdefault(str(row[key_field]), []).append(f)
+                entity_findings[rule.id] = {k: tuple(v) for k, v in by_key.items()}
+            made = [f for f in every if f.since <= as_of_utc]
             error = None
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             where = rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql"
@@ -270,7 +268,7 @@ def evaluate(
         runs=tuple(runs),
         duration_s=time.perf_counter() - started,
         failed_rules=frozenset(failed),
-        open_keys=open_keys,
+        entity_findings=entity_findings,
         scoped=scope is not None,
     )
 

@@ -65,7 +65,7 @@ class RulesService:
             scope=plan.scope,
             include_pending=True,
         )
-        self.planner.record(plan, result)
+        result = self.planner.record(plan, result)
         self.last_scheduled_scoped = plan.scope is not None
         self._after(result)
         persist(store, result, actor="rules")

@@ -27,10 +27,15 @@ WITH
         GROUP BY po_number
     ),
     rcv AS (
-        SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
-            groupArray(quantity) AS r_qty
-        FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+        SELECT po_number, groupArray(line_no) AS r_no, groupArray(d_item) AS r_item,
+            groupArray(d_qty) AS r_qty
+        FROM (
+            -- One row per receipt line even if its event was delivered twice.
+            SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
+            FROM rules_receipt_lines
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            GROUP BY po_number, event_id, line_no
+        )
         GROUP BY po_number
     ),
     judged AS (

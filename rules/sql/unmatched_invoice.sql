@@ -24,13 +24,21 @@ WITH
     ),
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
-            min(occurred_at) AS inv_at, any(po_number) AS inv_po, any(site) AS inv_site,
-            any(domain) AS inv_domain, any(correlation_id) AS inv_correlation_id,
-            groupArray(line_no) AS i_no, groupArray(item_id) AS i_item,
-            groupArray(quantity) AS i_qty, groupArray(unit_price) AS i_price
-        FROM rules_invoice_lines FINAL
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
+            min(d_at) AS inv_at, any(d_po) AS inv_po, any(d_site) AS inv_site,
+            any(d_domain) AS inv_domain, any(d_correlation_id) AS inv_correlation_id,
+            groupArray(line_no) AS i_no, groupArray(d_item) AS i_item,
+            groupArray(d_qty) AS i_qty, groupArray(d_price) AS i_price
+        FROM (
+            -- One row per invoice line even if its event was delivered twice.
+            SELECT supplier_id, invoice_number, event_id, line_no, any(occurred_at) AS d_at,
+                any(po_number) AS d_po, any(site) AS d_site, any(domain) AS d_domain,
+                any(correlation_id) AS d_correlation_id, any(item_id) AS d_item,
+                any(quantity) AS d_qty, any(unit_price) AS d_price
+            FROM rules_invoice_lines
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
             OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            GROUP BY supplier_id, invoice_number, event_id, line_no
+        )
         GROUP BY supplier_id, invoice_number, event_id
     ),
     invoices AS (
@@ -65,11 +73,16 @@ WITH
         GROUP BY po_number
     ),
     rcv AS (
-        SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
-            groupArray(quantity) AS r_qty
-        FROM rules_receipt_lines FINAL
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
+        SELECT po_number, groupArray(line_no) AS r_no, groupArray(d_item) AS r_item,
+            groupArray(d_qty) AS r_qty
+        FROM (
+            -- One row per receipt line even if its event was delivered twice.
+            SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
+            FROM rules_receipt_lines
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
             OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            GROUP BY po_number, event_id, line_no
+        )
         GROUP BY po_number
     ),
     po_state AS (
