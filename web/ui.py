@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -177,14 +178,8 @@ def page_link(request: Request, **changes: Any) -> str:
             params.pop(key, None)
         else:
             params[key] = str(value)
-    query = "&".join(f"{escape_q(k)}={escape_q(v)}" for k, v in params.items())
+    query = urlencode(params)
     return f"{request.url.path}?{query}" if query else request.url.path
-
-
-def escape_q(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(str(value), safe="")
 
 
 def _register() -> None:

@@ -98,6 +98,28 @@ def details_of(exc: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+INVOICE_LINE_FIELDS = ("line_no", "qty", "price", "po_price", "received", "invoiced_so_far")
+
+
+def invoice_lines(exc: dict[str, Any], details: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """An unmatched invoice's per-line facts (the rules stage lists each line as
+    [line_no, qty, price, po_price, received, invoiced_so_far]) as rows; None when the
+    details have another shape, so the page falls back to showing them as they are."""
+    raw = details.get("lines")
+    if exc.get("family") != "unmatched_invoice" or raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, list) or not all(
+        isinstance(r, list) and len(r) == len(INVOICE_LINE_FIELDS) for r in raw
+    ):
+        return None
+    return [dict(zip(INVOICE_LINE_FIELDS, r, strict=True)) for r in raw]
+
+
 ENTITY_FIELDS = (
     ("correlation_id", "Correlation ID"),
     ("po_number", "PO"),

@@ -14,7 +14,7 @@ from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, redirect, render, store_of
-from web.views import ENTITY_FIELDS, details_of, entity_label, search_key
+from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
 
 router = APIRouter()
 
@@ -169,10 +169,15 @@ def exception_detail(
             offset=0,
         )
     users = sorted(u.username for u in request.app.state.settings.config.users)
+    details = details_of(exc)
+    lines = invoice_lines(exc, details)
+    if lines is not None:
+        details = {k: v for k, v in details.items() if k != "lines"}
     context = {
         "exc": exc,
         "entity": entity_label(exc),
-        "details": details_of(exc),
+        "details": details,
+        "invoice_lines": lines,
         "entity_fields": [
             (label, key, exc.get(key)) for key, label in ENTITY_FIELDS if exc.get(key)
         ],
