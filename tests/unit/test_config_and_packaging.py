@@ -13,7 +13,9 @@ from rxsight.config import ConfigError, load_config
 from tests.support import REPO
 
 
-@pytest.mark.parametrize("package", ["rxsight", "collector", "rules", "alerts", "metrics", "web"])
+@pytest.mark.parametrize(
+    "package", ["rxsight", "collector", "rules", "alerts", "metrics", "web", "simulator"]
+)
 def test_top_level_packages_are_this_repositorys(package):
     # rules, metrics, collector and alerts are also names of unrelated PyPI packages.
     module = importlib.import_module(package)
