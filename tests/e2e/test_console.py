@@ -369,3 +369,29 @@ def test_alerts_page_silence_create_and_expire(browser: Browser, live: Server) -
     page.goto("/alerts")
     expect(page.locator("#new-silence")).to_have_count(0)
     viewer.close()
+
+
+def test_assign_resolve_and_reopen(browser: Browser, live: Server) -> None:
+    page_of = api(live, "/api/exceptions?family=open_replenishment&status=open&limit=1000")
+    exc = page_of["items"][-1]
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.goto("/exceptions/" + quote(exc["exception_id"], safe=""))
+    page.get_by_label("Assign to").fill("fin")
+    page.get_by_role("button", name="Assign").click()
+    expect(page.locator("#exc-assignee")).to_have_text("fin")
+    # Resolving needs a note; the page says so instead of failing silently.
+    page.get_by_label("What was done").fill("Transferred stock from Mercy Main (e2e).")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#exc-status")).to_have_text("resolved")
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.locator("#exc-status")).to_have_text("open")
+    changes = page.locator("#history tbody tr")
+    expect(changes).to_have_count(4)
+    assert [changes.nth(i).get_attribute("data-change") for i in range(4)] == [
+        "opened",
+        "assigned",
+        "resolved",
+        "reopened",
+    ]
+    context.close()
