@@ -24,7 +24,9 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
             FROM rules_po_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
+                AND po_number IN (SELECT po_number FROM rules_po_by_correlation
+                    WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -38,7 +40,7 @@ WITH
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
             FROM rules_receipt_lines
             WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (
-            SELECT po_number FROM rules_po_lines WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+            SELECT po_number FROM rules_po_by_correlation WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number

@@ -36,7 +36,9 @@ WITH
                 any(quantity) AS d_qty, any(unit_price) AS d_price
             FROM rules_invoice_lines
             WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
-            OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+                OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
+                AND (supplier_id, invoice_number) IN (SELECT supplier_id, invoice_number
+                    FROM rules_invoices_by_po WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
             GROUP BY supplier_id, invoice_number, event_id, line_no
         )
         GROUP BY supplier_id, invoice_number, event_id
@@ -140,7 +142,7 @@ WITH
         SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
         FROM rules_invoice_closes
         WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
-            SELECT supplier_id, invoice_number FROM rules_invoice_lines
+            SELECT supplier_id, invoice_number FROM rules_invoices_by_po
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
         GROUP BY supplier_id, invoice_number
     ),
