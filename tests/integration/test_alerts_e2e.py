@@ -204,12 +204,15 @@ def test_scenario_findings_reach_their_owners_once() -> None:
             return out
 
         def converged() -> Any:
+            # The scheduler opens exceptions over several runs as the events land: wait for
+            # the scenario's share of them, not for whatever the first run saw.
             want = open_exceptions()
             got = notified()
-            return want and set(want) <= set(got) and (want, got)
+            return len(want) > 20 and set(want) <= set(got) and (want, got)
 
-        want, got = srv.wait_for(converged, timeout=60, interval=0.5)
-        assert len(want) > 20
+        srv.wait_for(converged, timeout=90, interval=0.5)
+        time.sleep(3)  # a few more scheduler runs: nothing new may be left unnotified
+        want, got = srv.wait_for(converged, timeout=30, interval=0.5)
         for eid, owner in want.items():
             assert got[eid] == {owner}, (eid, owner, got[eid])
         # Grouped by family and site: far fewer notifications than exceptions.
