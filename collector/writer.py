@@ -14,9 +14,10 @@ import pyarrow as pa
 from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
 from rxsight.config import SpoolConfig
-from rxsight.store import Store, StoreUnavailable
+from rxsight.store import SqlFiles, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+SQL = SqlFiles(__file__)
 _POISON_ATTEMPTS = 5
 
 
@@ -117,11 +118,16 @@ class BatchWriter:
     def _only_new_events(self, data: pa.Table) -> pa.Table:
         ids = data.column("event_id").to_pylist()
         seen: set[str] = set()
+        # The table is ordered by (correlation_id, event_id): naming the batch's correlation
+        # IDs makes this a primary-key lookup rather than a scan.
         stored = {
             row[0]
             for row in self.store.query_rows(
-                "SELECT event_id FROM business_events WHERE event_id IN {ids:Array(String)}",
-                {"ids": list(set(ids))},
+                SQL["stored_event_ids"],
+                {
+                    "correlation_ids": data.column("correlation_id").unique().to_pylist(),
+                    "ids": list(set(ids)),
+                },
             )
         }
         keep = []

@@ -170,8 +170,8 @@ class Store:
             f"ALTER TABLE otel_traces MODIFY TTL toDateTime(Timestamp) "
             f"+ INTERVAL {int(traces_days)} DAY"
         )
-        # The console's copies of the events (migration 031) keep the events' retention.
-        for table in ("business_events", "console_events", "console_keys"):
+        # The console's business-key index (migration 031) keeps the events' retention.
+        for table in ("business_events", "console_keys"):
             self.command(
                 f"ALTER TABLE {table} MODIFY TTL toDateTime(occurred_at) "
                 f"+ INTERVAL {int(events_days)} DAY"

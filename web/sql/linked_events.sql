@@ -1,13 +1,13 @@
 -- Events of other transactions that share a business key with this one: an invoice or a
 -- receipt that carries the PO number under the AP or receiving system's own correlation ID.
--- console_keys names those transactions; console_events reads only theirs.
+-- console_keys names those transactions; only theirs are read.
 SELECT
     event_id, event_type, occurred_at, received_at, correlation_id, source_system, site, domain,
     item_id, supplier_id, po_number, invoice_number, receipt_id, quantity, unit_price, amount,
     currency, cost_center, priority, status, expected_at, promised_at, due_at, trace_id,
     lines.line_no AS line_no, lines.item_id AS line_item_id, lines.quantity AS line_quantity,
     lines.unit_price AS line_unit_price, lines.uom AS line_uom, attributes
-FROM console_events
+FROM business_events
 WHERE correlation_id IN (
         SELECT correlation_id FROM console_keys
         WHERE ((key_type = 'po_number' AND key IN {po_numbers:Array(String)})

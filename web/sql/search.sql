@@ -9,7 +9,7 @@ SELECT
     max(occurred_at) AS last_at,
     groupUniqArray(event_type) AS event_types,
     anyIf(site, site != '') AS site
-FROM console_events
+FROM business_events
 WHERE correlation_id IN (SELECT correlation_id FROM console_keys WHERE key = {q:String})
   AND (correlation_id = {q:String} OR po_number = {q:String}
    OR invoice_number = {q:String} OR receipt_id = {q:String})
