@@ -7,7 +7,7 @@ WITH
     -- POs they bill need the expensive line matching (with every invoice on those POs,
     -- for cumulative quantities). This keeps the cost with the open invoices.
     open_pos AS (
-        SELECT DISTINCT arrayJoin(po_numbers)
+        SELECT DISTINCT arrayJoin(po_numbers) AS po_number
         FROM (
             SELECT supplier_id, invoice_number, groupUniqArray(po_number) AS po_numbers,
                 uniqExact(event_id) AS n_received
@@ -22,6 +22,13 @@ WITH
         ) AS c ON c.supplier_id = r.supplier_id AND c.invoice_number = r.invoice_number
         WHERE r.n_received > 1 OR c.matched = 0
     ),
+    -- The POs this run looks at: those with open invoices (full run), or the run's scope.
+    target_pos AS (
+        SELECT po_number FROM open_pos
+        UNION ALL
+        SELECT key AS po_number FROM rules_scope
+        WHERE run_id = {run_id:String} AND {all_keys:UInt8} = 0
+    ),
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
             min(d_at) AS inv_at, any(d_po) AS inv_po, any(d_site) AS inv_site,
@@ -35,10 +42,10 @@ WITH
                 any(correlation_id) AS d_correlation_id, any(item_id) AS d_item,
                 any(quantity) AS d_qty, any(unit_price) AS d_price
             FROM rules_invoice_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
-                OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
-                AND (supplier_id, invoice_number) IN (SELECT supplier_id, invoice_number
-                    FROM rules_invoices_by_po WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+            WHERE occurred_at <= T AND po_number IN target_pos
+                AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
+                    SELECT supplier_id, invoice_number FROM rules_invoices_by_po
+                    WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
             GROUP BY supplier_id, invoice_number, event_id, line_no
         )
         GROUP BY supplier_id, invoice_number, event_id
@@ -67,8 +74,7 @@ WITH
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
             FROM rules_po_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
-                OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            WHERE occurred_at <= T AND po_number IN target_pos
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -81,8 +87,7 @@ WITH
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 AND po_number IN open_pos
-            OR {all_keys:UInt8} = 0 AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            WHERE occurred_at <= T AND po_number IN target_pos
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number
