@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +142,14 @@ _WORKER: Decoder | None = None
 def init_worker(config_json: str) -> None:
     global _WORKER
     _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A server killed with -9 cannot stop its pool; its workers must not outlive it.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def worker_ready() -> bool:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from tests.support import REPO, Server
 
@@ -156,3 +157,36 @@ def test_kill9_during_ingest_loses_and_duplicates_nothing():
     assert not missing, f"{len(missing)} acknowledged events lost, e.g. {sorted(missing)[:3]}"
     short = {c: n for c, n in spans_before.items() if counts["span_cids"].get(c, 0) != n}
     assert not short, f"acknowledged span batches lost or doubled: {list(short.items())[:3]}"
+
+
+def test_decode_workers_do_not_outlive_a_killed_server():
+    server = Server({"ingest": {"decode_workers": 2}}, admin_token=TOKEN).start()
+    try:
+        pid = server.proc.pid
+        stop = threading.Event()
+
+        def load(n: int) -> None:
+            while not stop.is_set():
+                try:
+                    server.request("POST", "/v1/events", _events(f"orphan-{n}", 200), timeout=30)
+                except OSError:
+                    return  # killed under us, as intended
+
+        threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+
+        def workers() -> list[int]:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return [int(k) for k in kids if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text()]
+
+        try:
+            spawned = server.wait_for(lambda: len(workers()) >= 2 and workers(), timeout=60)
+        finally:
+            stop.set()
+        server.kill9()
+        for t in threads:
+            t.join(30)
+        server.wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in spawned), timeout=15)
+    finally:
+        server.cleanup()
