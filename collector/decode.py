@@ -139,15 +139,17 @@ class Decoder:
 _WORKER: Decoder | None = None
 
 
-def init_worker(config_json: str) -> None:
+def init_worker(config_json: str, server_pid: int) -> None:
     global _WORKER
     _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_server, args=(server_pid,), daemon=True).start()
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A server killed with -9 cannot stop its pool; its workers must not outlive it.
-    while os.getppid() == parent:
+def _exit_with_server(server_pid: int) -> None:
+    # A server killed with -9 cannot stop its pool; its workers must not outlive it. The pid
+    # comes from the server, not from getppid() here: a worker still importing when the
+    # server died would already see init as its parent.
+    while os.getppid() == server_pid:
         time.sleep(1.0)
     os._exit(0)
 

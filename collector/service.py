@@ -94,7 +94,7 @@ class Collector:
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
-            initargs=(self.config.model_dump_json(),),
+            initargs=(self.config.model_dump_json(), os.getpid()),
         )
         # Every worker imports for a second or two: warm them all before taking traffic.
         waits = [pool.submit(worker_ready) for _ in range(self._workers)]
