@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from rules import config as rules_config
@@ -46,11 +47,16 @@ class RulesService:
 
     def _loop(self) -> None:
         interval = self.loaded.config.interval_s
-        while not self._stop.wait(interval):
+        due = time.monotonic() + interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            started = time.monotonic()
             try:
                 self.scheduled_run()
             except Exception:  # noqa: BLE001 - the scheduler keeps going; the error is logged
                 log.exception("scheduled rule evaluation failed")
+            # Fixed rate: due an interval after this run started, so a condition is found
+            # within one interval; a run that overran starts the next one at once.
+            due = max(started + interval, time.monotonic())
 
     def scheduled_run(self, as_of: datetime | None = None) -> Evaluation:
         """One scheduler tick: T = now, incremental when the planner can, persisted."""
