@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from rules.lifecycle import COLUMNS
 from tests.support import free_port
 
 MIGRATION_DIR = Path(__file__).resolve().parents[2] / "rxsight" / "store" / "migrations"
@@ -129,34 +130,8 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int =
     return False
 
 
-EXCEPTION_COLUMNS = [
-    "exception_id",
-    "version",
-    "at",
-    "change",
-    "status",
-    "actor",
-    "comment",
-    "assignee",
-    "rule_id",
-    "family",
-    "reason",
-    "severity",
-    "owner",
-    "site",
-    "domain",
-    "flow",
-    "tier",
-    "correlation_id",
-    "po_number",
-    "invoice_number",
-    "supplier_id",
-    "receipt_id",
-    "since",
-    "opened_at",
-    "summary",
-    "details",
-]
+# The exception_history columns, as the rules stage writes them.
+EXCEPTION_COLUMNS = list(COLUMNS)
 
 
 def exception_row(
