@@ -114,23 +114,27 @@ class BadLine:
 
 
 def events_table(events: Sequence[BusinessEvent], received_at: datetime | None = None) -> pa.Table:
+    """Column by column: one comprehension per column beats one append per field per event,
+    and this runs for every accepted event."""
     received = received_at or datetime.now(UTC)
-    cols: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
-    for ev in events:
-        for name in _STRINGS:
-            cols[name].append(getattr(ev, name) or "")
-        cols["occurred_at"].append(ev.occurred_at)
-        cols["received_at"].append(received)
-        cols["quantity"].append(ev.quantity)
-        cols["unit_price"].append(ev.unit_price)
-        cols["amount"].append(ev.amount)
-        cols["expected_at"].append(ev.expected_at)
-        cols["promised_at"].append(ev.promised_at)
-        cols["due_at"].append(ev.due_at)
-        cols["lines.line_no"].append([ln.line_no for ln in ev.lines])
-        cols["lines.item_id"].append([ln.item_id or "" for ln in ev.lines])
-        cols["lines.quantity"].append([ln.quantity for ln in ev.lines])
-        cols["lines.unit_price"].append([ln.unit_price for ln in ev.lines])
-        cols["lines.uom"].append([ln.uom or "" for ln in ev.lines])
-        cols["attributes"].append(list(ev.attributes.items()))
-    return pa.table([pa.array(cols[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+    rows = [ev.__dict__ for ev in events]
+    lines = [r["lines"] for r in rows]
+    columns: dict[str, list[Any]] = {name: [r[name] or "" for r in rows] for name in _STRINGS}
+    for name in (
+        "occurred_at",
+        "quantity",
+        "unit_price",
+        "amount",
+        "expected_at",
+        "promised_at",
+        "due_at",
+    ):
+        columns[name] = [r[name] for r in rows]
+    columns["received_at"] = [received] * len(rows)
+    columns["lines.line_no"] = [[ln.line_no for ln in ls] for ls in lines]
+    columns["lines.item_id"] = [[ln.item_id or "" for ln in ls] for ls in lines]
+    columns["lines.quantity"] = [[ln.quantity for ln in ls] for ls in lines]
+    columns["lines.unit_price"] = [[ln.unit_price for ln in ls] for ls in lines]
+    columns["lines.uom"] = [[ln.uom or "" for ln in ls] for ls in lines]
+    columns["attributes"] = [list(r["attributes"].items()) for r in rows]
+    return pa.table([pa.array(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
