@@ -66,7 +66,6 @@ class IngestConfig(_Strict):
     # They start when decodes overlap and stop after decode_idle_s without work.
     decode_workers: int = Field(default=-1, ge=-1, le=64)
     decode_idle_s: float = Field(default=60, gt=0)
-    rate_limit_per_s: float = Field(default=0, ge=0, description="requests/s per token; 0 = off")
 
 
 class FlowConfig(_Strict):
