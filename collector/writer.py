@@ -124,10 +124,7 @@ class BatchWriter:
             row[0]
             for row in self.store.query_rows(
                 SQL["stored_event_ids"],
-                {
-                    "correlation_ids": data.column("correlation_id").unique().to_pylist(),
-                    "ids": list(set(ids)),
-                },
+                {"correlation_ids": data.column("correlation_id").unique().to_pylist()},
             )
         }
         keep = []
