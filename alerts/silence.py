@@ -102,8 +102,6 @@ class Silences:
         self._store = store
         self._lock = threading.Lock()
         self._by_id: dict[str, Silence] = {}
-        # Bumped on every change so the dispatcher knows to re-evaluate suppression.
-        self.generation = 0
 
     def load(self) -> None:
         loaded: dict[str, Silence] = {}
@@ -123,7 +121,6 @@ class Silences:
             )
         with self._lock:
             self._by_id = loaded
-            self.generation += 1
 
     def all(self) -> list[Silence]:
         with self._lock:
@@ -228,7 +225,6 @@ class Silences:
         self._store.insert_rows("alert_silences", [row], _COLUMNS)
         with self._lock:
             self._by_id[s.id] = s
-            self.generation += 1
 
     def gc(self, now: datetime, keep: timedelta = timedelta(days=5)) -> None:
         """Forget silences expired long ago (they remain in the store's history)."""

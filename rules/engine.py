@@ -160,7 +160,6 @@ class Evaluation:
     # With include_pending, per scoped rule and entity key: every condition found, including
     # those whose grace period still runs (since > as_of), so a later run can carry them.
     entity_findings: dict[str, dict[str, tuple[Finding, ...]]] = field(default_factory=dict)
-    scoped: bool = False
 
 
 def rule_defs(loaded: LoadedRules) -> list[RuleDef]:
@@ -269,7 +268,6 @@ def evaluate(
         duration_s=time.perf_counter() - started,
         failed_rules=frozenset(failed),
         entity_findings=entity_findings,
-        scoped=scope is not None,
     )
 
 

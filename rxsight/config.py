@@ -55,7 +55,6 @@ class SpoolConfig(_Strict):
 class IngestConfig(_Strict):
     tokens: tuple[IngestToken, ...] = ()
     max_request_bytes: int = Field(default=8 << 20, ge=1024)
-    max_id_length: int = 256
     max_lines: int = 1000
     max_attributes: int = 128
     correlation_keys: tuple[str, ...] = DEFAULT_CORRELATION_KEYS

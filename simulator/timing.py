@@ -23,11 +23,6 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def local_hour(t: datetime, tz: str) -> float:
-    lt = t.astimezone(zone(tz))
-    return lt.hour + lt.minute / 60
-
-
 def diurnal(t: datetime, tz: str) -> float:
     return _DIURNAL[t.astimezone(zone(tz)).hour]
 

@@ -50,7 +50,6 @@ class World:
     heap: list[tuple[datetime, int, Proc]] = field(default_factory=list)
     seq: int = 0
     tx_count: int = 0
-    actions: int = 0
     outages: list[tuple[datetime, datetime]] = field(default_factory=list)
     ap_ready: list[ApInvoice] = field(default_factory=list)
     payables: list[ApInvoice] = field(default_factory=list)
@@ -111,7 +110,6 @@ class World:
             _, _, proc = heapq.heappop(self.heap)
             self._advance(proc)
             done += 1
-        self.actions += done
         return done
 
     def next_due(self) -> datetime | None:
