@@ -312,7 +312,14 @@ def list_exceptions(
         "offset": max(0, int(offset)),
     }
     rows = store.query(SQL["exceptions_current"], params)
-    total = int(store.query_value(SQL["exceptions_count"], params) or 0)
+    if rows:
+        total = int(rows[0]["matching"])
+        for row in rows:
+            del row["matching"]
+    elif params["offset"]:
+        total = int(store.query_value(SQL["exceptions_count"], params) or 0)
+    else:
+        total = 0
     now = utcnow()
     return [present(r, now) for r in rows], total
 

@@ -1,4 +1,5 @@
--- How many exceptions match the same filters as exceptions_current.
+-- How many exceptions match the same filters as exceptions_current; needed only for a page
+-- past the end, where no row comes back to carry exceptions_current's `matching`.
 SELECT count()
 FROM (
     SELECT *

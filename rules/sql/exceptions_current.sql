@@ -1,5 +1,6 @@
 -- Current state of exceptions (the highest version per exception_id), filtered; oldest first.
-SELECT *
+-- `matching` is the count before LIMIT/OFFSET: the page and its total in one scan.
+SELECT *, count() OVER () AS matching
 FROM (
     SELECT *
     FROM exception_history
