@@ -5,10 +5,11 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from opentelemetry.trace import SpanKind
 
@@ -321,21 +322,41 @@ class World:
         batch, self.gl_queue = self.gl_queue, []
         run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
         start = t - run_d
-        root = self.tel.span(
-            "gl-adapter",
-            "journal-posting",
-            "journal-posting.batch",
+        self._batch_trace(
+            ("gl-adapter", "journal-posting", "journal-posting.batch", "post-entry"),
             start,
             t,
-            attrs={"journals": len(batch)},
+            batch,
+            {"journals": len(batch)},
+            lambda inv: {
+                "event_type": "journal.posted",
+                "source_system": "gl",
+                "site": inv.site,
+                "cost_center": inv.cost_center,
+                "attributes": {"gl.account": "1410-PHARMACY-INVENTORY"},
+            },
         )
-        step = run_d / max(1, len(batch))
-        for i, inv in enumerate(batch):
+
+    def _batch_trace(
+        self,
+        names: tuple[str, str, str, str],
+        start: datetime,
+        end: datetime,
+        items: list[ApInvoice],
+        root_attrs: dict[str, Any],
+        event_fields: Callable[[ApInvoice], dict[str, Any]],
+    ) -> None:
+        """A finance batch job's trace: the run's root span, then per invoice a client span
+        and the business event it carries. names: service, flow, root span, item step."""
+        service, flow, root_name, step_name = names
+        root = self.tel.span(service, flow, root_name, start, end, attrs=root_attrs)
+        step = (end - start) / max(1, len(items))
+        for i, inv in enumerate(items):
             at = start + step * i
             sp = self.tel.span(
-                "gl-adapter",
-                "journal-posting",
-                "journal-posting.post-entry",
+                service,
+                flow,
+                f"{flow}.{step_name}",
                 at,
                 at + step * 0.8,
                 parent=root,
@@ -345,18 +366,14 @@ class World:
             self.tel.event_json(
                 {
                     "event_id": new_event_id(inv.rng),
-                    "event_type": "journal.posted",
                     "occurred_at": at,
                     "correlation_id": inv.corr,
-                    "source_system": "gl",
                     "domain": "finance",
-                    "site": inv.site,
                     "supplier_id": inv.supplier_id,
                     "invoice_number": inv.invoice_number,
                     "po_number": inv.po_number,
                     "amount": inv.amount,
-                    "cost_center": inv.cost_center,
-                    "attributes": {"gl.account": "1410-PHARMACY-INVENTORY"},
+                    **event_fields(inv),
                 },
                 sp,
             )
@@ -373,44 +390,19 @@ class World:
             self.payables = [p for p in self.payables if p.due_at > horizon]
             run_d = seconds(rng, 40 + 0.5 * len(due), 0.3)
             start = t - run_d
-            root = self.tel.span(
-                "ap-erp",
-                "ap-payment-run",
-                "ap-payment-run.run",
+            self._batch_trace(
+                ("ap-erp", "ap-payment-run", "ap-payment-run.run", "send-ach"),
                 start,
                 t,
-                attrs={"payments": len(due)},
+                due,
+                {"payments": len(due)},
+                lambda inv: {
+                    "event_type": "payment.sent",
+                    "source_system": "ap-erp",
+                    "status": "ach_sent",
+                    "attributes": {"payment.method": "ACH"},
+                },
             )
-            step = run_d / max(1, len(due))
-            for i, inv in enumerate(due):
-                at = start + step * i
-                sp = self.tel.span(
-                    "ap-erp",
-                    "ap-payment-run",
-                    "ap-payment-run.send-ach",
-                    at,
-                    at + step * 0.8,
-                    parent=root,
-                    corr=inv.corr,
-                    kind=SpanKind.CLIENT,
-                )
-                self.tel.event_json(
-                    {
-                        "event_id": new_event_id(inv.rng),
-                        "event_type": "payment.sent",
-                        "occurred_at": at,
-                        "correlation_id": inv.corr,
-                        "source_system": "ap-erp",
-                        "domain": "finance",
-                        "supplier_id": inv.supplier_id,
-                        "invoice_number": inv.invoice_number,
-                        "po_number": inv.po_number,
-                        "amount": inv.amount,
-                        "status": "ach_sent",
-                        "attributes": {"payment.method": "ACH"},
-                    },
-                    sp,
-                )
 
     def _item_master(self) -> Iterator[datetime]:
         """Nightly item-master sync (tier 3) at 02:00 HQ time: a batch with one span per item."""
