@@ -166,7 +166,16 @@ def test_api_silences_test_alert_deliveries_dead_letters_reload_metrics() -> Non
         assert srv.request("POST", f"/api/dead-letters/{dead_id}/replay")[0] == 409
 
         # -------- metrics
-        _, text = srv.request("GET", "/metrics")
+        # The replayed letter leaves the dead list when it is queued, a moment before its
+        # delivery is recorded: wait for the outbox to drain, then read the counters.
+        text = srv.wait_for(
+            lambda: (
+                (t := srv.request("GET", "/metrics")[1])
+                and "rxsight_alert_outbox_depth 0.0" in t
+                and t
+            ),
+            timeout=15,
+        )
         assert 'rxsight_alert_notifications_total{outcome="delivered",receiver="ap"} 1.0' in text
         assert 'rxsight_alert_notifications_total{outcome="dead",receiver="down"} 1.0' in text
         assert "rxsight_alert_delivery_latency_seconds_bucket" in text
