@@ -12,10 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.events import BadLine, events_table, split_body
-from collector.otlp import decode_traces, log_records_to_events, parse_request
+from collector.otlp import SpanAttributes, decode_trace_body, log_records_to_events, parse_request
 from collector.phi import PhiScrubber
 from rxsight.config import IngestConfig
 from rxsight.model import EVENT_TYPES, BusinessEvent, validate_event
@@ -48,6 +47,7 @@ class Decoder:
     def __init__(self, config: IngestConfig) -> None:
         self.config = config
         self.scrubber = PhiScrubber(config.phi)
+        self.span_attributes = SpanAttributes(self.scrubber)
         self.event_types = EVENT_TYPES | frozenset(config.custom_event_types)
 
     def decode(
@@ -71,8 +71,9 @@ class Decoder:
         return out
 
     def _spans(self, body: bytes, content_type: str) -> Decoded:
-        request = parse_request(body, content_type, ExportTraceServiceRequest)
-        batch = decode_traces(request, self.scrubber, self.config.correlation_keys)  # type: ignore[arg-type]
+        batch = decode_trace_body(
+            body, content_type, self.scrubber, self.config.correlation_keys, self.span_attributes
+        )
         return Decoded(
             table="otel_traces",
             payload=ipc_bytes(batch.table) if batch.accepted else None,

@@ -7,14 +7,19 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import orjson
 import pyarrow as pa
-from google.protobuf import json_format
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from collector.events import UnsupportedMediaType
 from collector.phi import PhiScrubber
@@ -76,8 +81,12 @@ class Rejections:
         return "; ".join(self.messages) + more
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
 def parse_request(body: bytes, content_type: str, message: type[Message]) -> Message:
-    ctype = content_type.split(";")[0].strip().lower()
+    ctype = _media_type(content_type)
     msg = message()
     if ctype == "application/x-protobuf":
         try:
@@ -199,13 +208,118 @@ def _kv_lists(kvs: Iterable[Any]) -> tuple[list[str], list[str]]:
     return keys, values
 
 
-def decode_traces(
-    request: ExportTraceServiceRequest,
+def _raw_attributes_request() -> type[Message]:
+    # The same wire format with Span.attributes declared `repeated bytes`: upb then hands
+    # each attribute over as its encoded KeyValue instead of two message objects, which cost
+    # more than all the rest of a span. The other messages are the real ones, so they are
+    # checked as they always were.
+    pool = descriptor_pool.DescriptorPool()
+    for module in (common_pb2, resource_pb2, trace_pb2, trace_service_pb2):
+        file = descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb)
+        if module is trace_pb2:
+            span = next(m for m in file.message_type if m.name == "Span")
+            attributes = next(f for f in span.field if f.name == "attributes")
+            attributes.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+            attributes.ClearField("type_name")
+        pool.Add(file)
+    name = ExportTraceServiceRequest.DESCRIPTOR.full_name
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+
+
+RawAttributesRequest = _raw_attributes_request()
+_RAW_CACHE_LIMIT = 50_000
+
+
+class SpanAttributes:
+    """Span attributes of a RawAttributesRequest as scrubbed key and value lists. The same
+    attributes recur on span after span (flow, site, status), so each distinct encoded
+    KeyValue is decoded and scrubbed once, and afterwards found by its bytes."""
+
+    def __init__(self, scrubber: PhiScrubber) -> None:
+        self._scrubber = scrubber
+        self._known: dict[bytes, tuple[str | None, str, tuple[str, ...]]] = {}
+
+    def learn(self, request: Message) -> list[list[list[bytes]]]:
+        """Per scope of the request, in order, each span's encoded attributes, once those
+        never seen before are learnt. An attribute that is not a valid KeyValue raises
+        OtlpDecodeError, before anything is counted."""
+        if len(self._known) > _RAW_CACHE_LIMIT:
+            self._known.clear()
+        # A slice is one call for the whole list, far cheaper than iterating upb.
+        scopes = [
+            [span.attributes[:] for span in ss.spans]
+            for rs in request.resource_spans  # type: ignore[attr-defined]
+            for ss in rs.scope_spans
+        ]
+        every = chain.from_iterable(chain.from_iterable(scopes))
+        new = [raw for raw in dict.fromkeys(every) if raw not in self._known]
+        if not new:
+            return scopes
+        # Parsed where they sat in the request (span attributes, at the same depth), so they
+        # meet the same checks as in a full parse.
+        probe = RawAttributesRequest()
+        probe.resource_spans.add().scope_spans.add().spans.add().attributes.extend(new)  # type: ignore[attr-defined]
+        parsed = parse_request(
+            probe.SerializeToString(), "application/x-protobuf", ExportTraceServiceRequest
+        )
+        keys, texts = _kv_lists(parsed.resource_spans[0].scope_spans[0].spans[0].attributes)  # type: ignore[attr-defined]
+        verdict = self._scrubber.verdict
+        for raw, key, text in zip(new, keys, texts, strict=True):
+            self._known[raw] = verdict(key, text)
+        return scopes
+
+    def pairs(self, raws: list[bytes]) -> tuple[list[str], list[str]]:
+        """The scrubbed pairs of one span's attributes, all learnt; PHI counted."""
+        known = self._known
+        counts = self._scrubber.counts
+        keys: list[str] = []
+        values: list[str] = []
+        for raw in raws:
+            key, value, kinds = known[raw]
+            if kinds:
+                counts.update(kinds)
+            if key is not None:
+                keys.append(key)
+                values.append(value)
+        return keys, values
+
+
+def decode_trace_body(
+    body: bytes,
+    content_type: str,
     scrubber: PhiScrubber,
     correlation_keys: tuple[str, ...],
+    raw_attributes: SpanAttributes,
 ) -> TraceBatch:
-    """Validate and flatten spans into an Arrow table shaped like otel_traces. This loop is
-    the ingest hot path: per-span work is kept to list appends and one scrub per value."""
+    """A trace request body to a TraceBatch. Protobuf is read as a RawAttributesRequest;
+    OTLP/JSON, and a body that read or its attributes refuse, go through parse_request, so
+    an unreadable body is refused with the very words of a full parse."""
+    if _media_type(content_type) == "application/x-protobuf":
+        request = RawAttributesRequest()
+        try:
+            request.ParseFromString(body)
+        except (DecodeError, RuntimeError, ValueError):
+            pass
+        else:
+            try:
+                return decode_traces(request, scrubber, correlation_keys, raw_attributes)
+            except OtlpDecodeError:
+                pass  # a malformed attribute, found before anything was counted
+    request = parse_request(body, content_type, ExportTraceServiceRequest)
+    return decode_traces(request, scrubber, correlation_keys)
+
+
+def decode_traces(
+    request: Message,
+    scrubber: PhiScrubber,
+    correlation_keys: tuple[str, ...],
+    raw_attributes: SpanAttributes | None = None,
+) -> TraceBatch:
+    """Validate and flatten spans into an Arrow table shaped like otel_traces. `request` is an
+    ExportTraceServiceRequest, or a RawAttributesRequest read with `raw_attributes` (which
+    raises OtlpDecodeError for a malformed attribute). This loop is the ingest hot path: per
+    span, each field is read from upb once and appended; what is the same for a whole scope
+    is written once per scope."""
     ts: list[int] = []
     trace_ids: list[str] = []
     span_ids: list[str] = []
@@ -213,37 +327,52 @@ def decode_traces(
     states: list[str] = []
     names: list[str] = []
     kinds: list[str] = []
-    services: list[str] = []
-    scope_names: list[str] = []
-    scope_versions: list[str] = []
     durations: list[int] = []
     codes: list[str] = []
     messages: list[str] = []
-    res_map, span_map = _MapColumn(), _MapColumn()
-    ev_ts: list[list[int]] = []
-    ev_names: list[list[str]] = []
-    ev_attrs: list[list[list[tuple[str, str]]]] = []
-    ln_trace: list[list[str]] = []
-    ln_span: list[list[str]] = []
-    ln_state: list[list[str]] = []
-    ln_attrs: list[list[list[tuple[str, str]]]] = []
-    empty: list[Any] = []
+    span_map = _MapColumn()
+    span_scope: list[int] = []
+    scope_services: list[str] = []
+    scope_names: list[str] = []
+    scope_versions: list[str] = []
+    scope_resources = _MapColumn()
+    # Few spans carry events or links: their rows are noted here and filled in after the loop,
+    # the others keep an empty list.
+    with_events: list[tuple[int, Any]] = []
+    with_links: list[tuple[int, Any]] = []
     rejected = Rejections()
     extra_keys = tuple(k for k in correlation_keys if k != "correlation.id")
     scrub_pairs = scrubber.scrub_pairs
-    for rs in request.resource_spans:
+    scrub_value = scrubber.scrub_value
+    if raw_attributes is None:
+
+        def span_pairs(kvs: Iterable[Any]) -> tuple[list[str], list[str]]:
+            return scrub_pairs(*_kv_lists(kvs))
+
+    else:
+        span_pairs = raw_attributes.pairs
+        learnt = iter(raw_attributes.learn(request))
+    for rs in request.resource_spans:  # type: ignore[attr-defined]
         res_keys, res_values = scrub_pairs(*_kv_lists(rs.resource.attributes))
         res = dict(zip(res_keys, res_values, strict=True))
         service = res.get("service.name", "")
         res_corr = res.get("correlation.id") or next((res[k] for k in extra_keys if res.get(k)), "")
         for ss in rs.scope_spans:
-            scope_name, scope_version = ss.scope.name, ss.scope.version
-            for span in ss.spans:
-                problem = _span_problem(span)
+            first = len(ts)
+            spans = ss.spans
+            if raw_attributes is None:
+                attribute_lists: list[Any] = [span.attributes for span in spans]
+            else:
+                attribute_lists = next(learnt)
+            for span, attributes in zip(spans, attribute_lists, strict=True):
+                name = span.name
+                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                problem = _span_problem(name, trace_id, span_id, parent, start, end)
                 if problem:
                     rejected.add(problem)
                     continue
-                keys, values = scrub_pairs(*_kv_lists(span.attributes))
+                keys, values = span_pairs(attributes)
                 if "correlation.id" not in keys:
                     # Configured spellings (and the resource's) all land on one key.
                     found = res_corr
@@ -254,51 +383,55 @@ def decode_traces(
                     if found:
                         keys.append("correlation.id")
                         values.append(found)
-                start = span.start_time_unix_nano
+                span_map.add(keys, values)
                 ts.append(start)
-                trace_ids.append(span.trace_id.hex())
-                span_ids.append(span.span_id.hex())
-                parents.append(span.parent_span_id.hex())
+                durations.append(end - start)
+                trace_ids.append(trace_id.hex())
+                span_ids.append(span_id.hex())
+                parents.append(parent.hex())
                 states.append(span.trace_state)
-                names.append(span.name)
+                names.append(name)
                 kind = span.kind
                 kinds.append(SPAN_KINDS[kind] if kind < 6 else "Unspecified")
-                services.append(service)
-                res_map.add(res_keys, res_values)
-                scope_names.append(scope_name)
-                scope_versions.append(scope_version)
-                span_map.add(keys, values)
-                durations.append(span.end_time_unix_nano - start)
-                code = span.status.code
+                status = span.status
+                code = status.code
                 codes.append(STATUS_CODES[code] if code < 3 else "Unset")
-                message = span.status.message
-                messages.append(scrubber.scrub_value(message) if message else "")
-                if span.events:
-                    ev_ts.append([e.time_unix_nano for e in span.events])
-                    ev_names.append([e.name for e in span.events])
-                    ev_attrs.append(
-                        [
-                            list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True))
-                            for e in span.events
-                        ]
-                    )
-                else:
-                    ev_ts.append(empty)
-                    ev_names.append(empty)
-                    ev_attrs.append(empty)
-                if span.links:
-                    ln_trace.append([ln.trace_id.hex() for ln in span.links])
-                    ln_span.append([ln.span_id.hex() for ln in span.links])
-                    ln_state.append([ln.trace_state for ln in span.links])
-                    ln_attrs.append(
-                        [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in span.links]
-                    )
-                else:
-                    ln_trace.append(empty)
-                    ln_span.append(empty)
-                    ln_state.append(empty)
-                    ln_attrs.append(empty)
+                message = status.message
+                messages.append(scrub_value(message) if message else "")
+                events = span.events
+                if events:
+                    with_events.append((len(ts) - 1, events))
+                links = span.links
+                if links:
+                    with_links.append((len(ts) - 1, links))
+            if len(ts) > first:
+                span_scope += [len(scope_names)] * (len(ts) - first)
+                scope_services.append(service)
+                scope_names.append(ss.scope.name)
+                scope_versions.append(ss.scope.version)
+                scope_resources.add(res_keys, res_values)
+    rows = len(ts)
+    empty: list[Any] = []
+    ev_ts: list[list[int]] = [empty] * rows
+    ev_names: list[list[str]] = [empty] * rows
+    ev_attrs: list[list[list[tuple[str, str]]]] = [empty] * rows
+    for row, events in with_events:
+        ev_ts[row] = [e.time_unix_nano for e in events]
+        ev_names[row] = [e.name for e in events]
+        ev_attrs[row] = [
+            list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True)) for e in events
+        ]
+    ln_trace: list[list[str]] = [empty] * rows
+    ln_span: list[list[str]] = [empty] * rows
+    ln_state: list[list[str]] = [empty] * rows
+    ln_attrs: list[list[list[tuple[str, str]]]] = [empty] * rows
+    for row, links in with_links:
+        ln_trace[row] = [ln.trace_id.hex() for ln in links]
+        ln_span[row] = [ln.span_id.hex() for ln in links]
+        ln_state[row] = [ln.trace_state for ln in links]
+        ln_attrs[row] = [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in links]
     string = pa.string()
+    scope_of_span = pa.array(span_scope, pa.int32())
     columns = [
         pa.array(ts, _TS),
         pa.array(trace_ids, string),
@@ -307,10 +440,10 @@ def decode_traces(
         pa.array(states, string),
         pa.array(names, string),
         pa.array(kinds, string),
-        pa.array(services, string),
-        res_map.array(),
-        pa.array(scope_names, string),
-        pa.array(scope_versions, string),
+        pa.array(scope_services, string).take(scope_of_span),
+        scope_resources.array().take(scope_of_span),
+        pa.array(scope_names, string).take(scope_of_span),
+        pa.array(scope_versions, string).take(scope_of_span),
         span_map.array(),
         pa.array(durations, pa.uint64()),
         pa.array(codes, string),
@@ -327,19 +460,21 @@ def decode_traces(
     return TraceBatch(table=table, accepted=table.num_rows, rejected=rejected)
 
 
-def _span_problem(span: Any) -> str | None:
-    name = span.name or "(unnamed)"
-    if len(span.trace_id) != 16 or not any(span.trace_id):
+def _span_problem(
+    name: str, trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int
+) -> str | None:
+    name = name or "(unnamed)"
+    if len(trace_id) != 16 or not any(trace_id):
         return f"span {name!r}: traceId must be 16 bytes (32 hex characters), not all zero"
-    if len(span.span_id) != 8 or not any(span.span_id):
+    if len(span_id) != 8 or not any(span_id):
         return f"span {name!r}: spanId must be 8 bytes (16 hex characters), not all zero"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
+    if parent and len(parent) != 8:
         return f"span {name!r}: parentSpanId must be 8 bytes (16 hex characters) or empty"
-    if span.start_time_unix_nano == 0:
+    if start == 0:
         return f"span {name!r}: startTimeUnixNano is missing"
-    if span.end_time_unix_nano < span.start_time_unix_nano:
+    if end < start:
         return f"span {name!r}: endTimeUnixNano is before startTimeUnixNano"
-    if span.start_time_unix_nano >= 1 << 63:
+    if start >= 1 << 63:
         return f"span {name!r}: startTimeUnixNano is out of range"
     return None
 

@@ -95,9 +95,27 @@ class PhiScrubber:
             out_v.append(value)
         return out_k, out_v
 
+    def verdict(self, key: str, value: str) -> tuple[str | None, str, tuple[str, ...]]:
+        """What scrub_pairs() makes of one pair, without counting it: the key (None when it
+        is dropped), the value to store, and the kinds to count each time the pair is seen."""
+        kind = self._key_kind(key)
+        if kind == _DROP:
+            return None, value, ("dropped_key",)
+        if kind == _REDACT:
+            return key, "[REDACTED]", ("patient_key",)
+        if not self._enabled or len(value) < 7 or not _ANY.search(value):
+            return key, value, ()
+        return (key, *self._redaction(value))
+
     def scrub_value(self, value: str) -> str:
         if not self._enabled or len(value) < 7:
             return value
+        redacted, kinds = self._redaction(value)
+        for kind in kinds:
+            self.counts[kind] += 1
+        return redacted
+
+    def _redaction(self, value: str) -> tuple[str, tuple[str, ...]]:
         hit = self._cache.get(value)
         if hit is None:
             redacted, kinds = value, []
@@ -108,6 +126,4 @@ class PhiScrubber:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[value] = hit
-        for kind in hit[1]:
-            self.counts[kind] += 1
-        return hit[0]
+        return hit
