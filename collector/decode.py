@@ -17,7 +17,7 @@ from collector.events import BadLine, events_table, split_body
 from collector.otlp import SpanAttributes, decode_trace_body, log_records_to_events, parse_request
 from collector.phi import PhiScrubber
 from rxsight.config import IngestConfig
-from rxsight.model import EVENT_TYPES, BusinessEvent, validate_event
+from rxsight.model import EVENT_TYPES, event_fields
 
 SIGNAL_TABLES = {"spans": "otel_traces", "events": "business_events", "logs": "business_events"}
 
@@ -101,13 +101,13 @@ class Decoder:
     ) -> Decoded:
         cfg = self.config
         out = Decoded(table="business_events")
-        good: list[BusinessEvent] = []
+        good: list[dict[str, Any]] = []
         for index, item in items:
             if isinstance(item, BadLine):
                 out.rejected.append({"index": index, "error": item.error})
                 continue
             try:
-                event = validate_event(
+                event = event_fields(
                     item,
                     custom_event_types=cfg.custom_event_types,
                     max_lines=cfg.max_lines,
@@ -116,18 +116,17 @@ class Decoder:
             except ValueError as exc:
                 out.rejected.append({"index": index, "error": str(exc)})
                 continue
-            if source_systems and event.source_system not in source_systems:
+            if source_systems and event["source_system"] not in source_systems:
                 out.rejected.append(
                     {
                         "index": index,
                         "error": f"source_system: token {principal!r} may not send events "
-                        f"for {event.source_system!r}",
+                        f"for {event['source_system']!r}",
                     }
                 )
                 continue
-            if event.attributes:
-                scrubbed = self.scrubber.scrub(event.attributes)
-                event = event.model_copy(update={"attributes": scrubbed})
+            if event["attributes"]:
+                event["attributes"] = self.scrubber.scrub(event["attributes"])
             good.append(event)
         out.accepted = len(good)
         out.rejected_count = len(out.rejected)

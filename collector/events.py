@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate, chain
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -13,6 +15,7 @@ from rxsight.model import BusinessEvent
 
 _DEC = pa.decimal128(18, 4)
 _MS = pa.timestamp("ms", tz="UTC")
+_EMPTY = pa.scalar("", pa.string())
 
 EVENT_SCHEMA = pa.schema(
     [
@@ -113,28 +116,51 @@ class BadLine:
         self.error = error
 
 
-def events_table(events: Sequence[BusinessEvent], received_at: datetime | None = None) -> pa.Table:
-    """Column by column: one comprehension per column beats one append per field per event,
-    and this runs for every accepted event."""
+def events_table(
+    events: Sequence[Mapping[str, Any] | BusinessEvent], received_at: datetime | None = None
+) -> pa.Table:
+    """Rows from event_fields() (or BusinessEvent models), column by column, each read with
+    map and itemgetter: this runs for every accepted event. Lines and attributes are built
+    flat with offsets, not as lists per event: fewer objects, so fewer garbage-collector
+    passes over a request's worth of them."""
     received = received_at or datetime.now(UTC)
-    rows = [ev.__dict__ for ev in events]
-    lines = [r["lines"] for r in rows]
-    columns: dict[str, list[Any]] = {name: [r[name] or "" for r in rows] for name in _STRINGS}
-    for name in (
-        "occurred_at",
-        "quantity",
-        "unit_price",
-        "amount",
-        "expected_at",
-        "promised_at",
-        "due_at",
-    ):
-        columns[name] = [r[name] for r in rows]
-    columns["received_at"] = [received] * len(rows)
-    columns["lines.line_no"] = [[ln.line_no for ln in ls] for ls in lines]
-    columns["lines.item_id"] = [[ln.item_id or "" for ln in ls] for ls in lines]
-    columns["lines.quantity"] = [[ln.quantity for ln in ls] for ls in lines]
-    columns["lines.unit_price"] = [[ln.unit_price for ln in ls] for ls in lines]
-    columns["lines.uom"] = [[ln.uom or "" for ln in ls] for ls in lines]
-    columns["attributes"] = [list(r["attributes"].items()) for r in rows]
-    return pa.table([pa.array(columns[f.name], f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+    rows = [ev.model_dump() if isinstance(ev, BusinessEvent) else ev for ev in events]
+    columns: dict[str, pa.Array] = {name: _strings(rows, name) for name in _STRINGS}
+    for name in ("occurred_at", "expected_at", "promised_at", "due_at"):
+        columns[name] = _column(rows, name, _MS)
+    for name in ("quantity", "unit_price", "amount"):
+        columns[name] = _column(rows, name, _DEC)
+    columns["received_at"] = pa.repeat(pa.scalar(received, _MS), len(rows))
+    line_lists = list(map(itemgetter("lines"), rows))
+    lines = list(chain.from_iterable(line_lists))
+    line_offsets = _offsets(line_lists)
+    for name, kind in (("line_no", pa.uint32()), ("quantity", _DEC), ("unit_price", _DEC)):
+        values = _column(lines, name, kind)
+        columns[f"lines.{name}"] = pa.ListArray.from_arrays(line_offsets, values)
+    for name in ("item_id", "uom"):
+        values = _strings(lines, name)
+        columns[f"lines.{name}"] = pa.ListArray.from_arrays(line_offsets, values)
+    attributes = list(map(itemgetter("attributes"), rows))
+    columns["attributes"] = pa.MapArray.from_arrays(
+        _offsets(attributes),
+        pa.array(list(chain.from_iterable(attributes)), pa.string()),
+        pa.array(list(chain.from_iterable(a.values() for a in attributes)), pa.string()),
+    )
+    return pa.table([columns[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+
+def _column(rows: list[Any], name: str, kind: pa.DataType) -> pa.Array:
+    return pa.array(list(map(itemgetter(name), rows)), kind)
+
+
+def _strings(rows: list[Any], name: str) -> pa.Array:
+    # Absent strings are stored as "", and a field nobody sent costs no conversion at all.
+    values = list(map(itemgetter(name), rows))
+    missing = values.count(None)
+    if missing == len(values):
+        return pa.repeat(_EMPTY, len(values))
+    return pa.array([v or "" for v in values] if missing else values, pa.string())
+
+
+def _offsets(groups: list[Any]) -> pa.Array:
+    return pa.array([0, *accumulate(map(len, groups))], pa.int32())
