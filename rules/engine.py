@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
+import pyarrow as pa
 
 from rules.config import (
     DEFAULT_SEVERITY,
@@ -59,7 +62,8 @@ class RuleDef:
     custom: CustomRule | None = None
 
 
-# The entity key a built-in rule can be restricted to (incremental runs); others run in full.
+# The entity key of a built-in rule: it judges a set of keys, its candidates (full runs) or
+# those touched since the last run (incremental runs). Others run in full.
 SCOPE_KEY = {
     "open_replenishment": "correlation_id",
     "unmatched_invoice": "po_number",
@@ -185,7 +189,6 @@ def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dic
         "tv": values,
         "include_pending": 0,
         "include_ok": 0,
-        "all_keys": 1,
         "run_id": "",
         "window_ms": int(sla.window_minutes * 60_000),
         "min_spans": sla.min_spans,
@@ -198,13 +201,41 @@ def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dic
 
 
 def run_rule(
-    store: Store, rule: RuleDef, params: dict[str, Any], as_of: datetime
+    store: Store,
+    rule: RuleDef,
+    params: dict[str, Any],
+    as_of: datetime,
+    keys: list[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows of one rule as of `as_of`. A built-in rule with an entity key judges `keys`
+    (all of them when None: its candidates query finds those that could have a finding)."""
     if rule.custom is not None:
         custom_params = {**rule.custom.params, "as_of": params["as_of"]}
         return store.query(rule.custom.sql, custom_params)
     assert rule.sql_name is not None
+    if rule.id in SCOPE_KEY:
+        if keys is None:
+            keys = [r[0] for r in store.query_rows(SQL[f"{rule.sql_name}_candidates"], params)]
+        if not keys:
+            return []
+        # The keys travel in a table, not the query text: a full run can have 100,000s.
+        run_id = f"{uuid.uuid4()}:{rule.id}"
+        scope = {"run_id": pa.repeat(run_id, len(keys)), "key": pa.array(keys, pa.string())}
+        store.insert_arrow("rules_scope", pa.table(scope))
+        params = {**params, "run_id": run_id}
     return store.query(SQL[rule.sql_name], params)
+
+
+# Rules run two at a time: one's SQL runs in the engine while the other's findings are
+# made in Python, which keeps both cores of a small machine busy.
+_PARALLEL_RULES = 2
+
+
+@dataclass(frozen=True)
+class _Judged:
+    run: RuleRun
+    findings: list[Finding]
+    by_entity: dict[str, tuple[Finding, ...]] | None
 
 
 def evaluate(
@@ -223,51 +254,48 @@ def evaluate(
     base = builtin_params(loaded.config, settings, as_of)
     base["include_pending"] = int(include_pending)
     as_of_utc = as_utc(as_of)
-    findings: list[Finding] = []
-    runs: list[RuleRun] = []
-    failed: set[str] = set()
-    entity_findings: dict[str, dict[str, tuple[Finding, ...]]] = {}
-    for rule in rule_defs(loaded):
-        if only is not None and rule.id not in only:
-            continue
-        params = base
+
+    def judge(rule: RuleDef) -> _Judged:
         t0 = time.perf_counter()
         try:
-            if scope is not None and rule.id in scope and rule.custom is None:
-                run_id = f"{uuid.uuid4()}:{rule.id}"
-                keys = [[run_id, k] for k in scope[rule.id]]
-                for i in range(0, len(keys), 100_000):
-                    store.insert_rows("rules_scope", keys[i : i + 100_000], ["run_id", "key"])
-                params = {**base, "all_keys": 0, "run_id": run_id}
-            rows = run_rule(store, rule, params, as_of)
-            key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
+            keys = scope.get(rule.id) if scope is not None else None
+            rows = run_rule(store, rule, base, as_of, keys)
             every = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
+            by_entity = None
+            key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
             if key_field and include_pending:
                 by_key: dict[str, list[Finding]] = {}
                 for row, f in zip(rows, every, strict=True):
                     by_key.setdefault(str(row[key_field]), []).append(f)
-                entity_findings[rule.id] = {k: tuple(v) for k, v in by_key.items()}
+                by_entity = {k: tuple(v) for k, v in by_key.items()}
             made = [f for f in every if f.since <= as_of_utc]
-            error = None
+            run = RuleRun(rule.id, rule.family, time.perf_counter() - t0, len(made), None)
+            return _Judged(run, made, by_entity)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             where = rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql"
             error = f"{where}: {_engine_message(exc)}"
             log.warning("rule %s failed: %s", rule.id, error)
-            made = []
-            failed.add(rule.id)
-        findings.extend(made)
-        runs.append(RuleRun(rule.id, rule.family, time.perf_counter() - t0, len(made), error))
+            return _Judged(
+                RuleRun(rule.id, rule.family, time.perf_counter() - t0, 0, error), [], None
+            )
+        finally:
+            store.release_thread_client()
+
+    rules = [r for r in rule_defs(loaded) if only is None or r.id in only]
+    with ThreadPoolExecutor(_PARALLEL_RULES, thread_name_prefix="rules") as pool:
+        judged = list(pool.map(judge, rules))
     # One finding per entity and family: a custom rule cannot shadow a built-in twice over.
     unique: dict[str, Finding] = {}
-    for f in findings:
-        unique.setdefault(f.key, f)
+    for j in judged:
+        for f in j.findings:
+            unique.setdefault(f.key, f)
     return Evaluation(
         as_of=as_utc(as_of),
         findings=tuple(unique.values()),
-        runs=tuple(runs),
+        runs=tuple(j.run for j in judged),
         duration_s=time.perf_counter() - started,
-        failed_rules=frozenset(failed),
-        entity_findings=entity_findings,
+        failed_rules=frozenset(j.run.rule_id for j in judged if j.run.error),
+        entity_findings={j.run.rule_id: j.by_entity for j in judged if j.by_entity is not None},
     )
 
 
@@ -281,50 +309,48 @@ def _engine_message(exc: Exception) -> str:
 
 
 def _text(value: Any) -> str | None:
+    if value.__class__ is str:
+        return value or None
     if value is None:
         return None
-    s = str(value)
-    return s or None
+    return str(value) or None
 
 
 def _finding(
     rule: RuleDef, row: dict[str, Any], cfg: RulesConfig, settings: Settings, as_of: datetime
 ) -> Finding:
+    # Runs once per open entity (100,000s in a full run): kept to plain lookups.
     if "reason" not in row:
         raise ValueError("the query must return a `reason` column")
+    get = row.get
     reason = str(row["reason"])
-    since_raw = row.get("since")
-    since = as_utc(since_raw) if isinstance(since_raw, datetime) else as_utc(as_of)
-    entity_values = {f: _text(row.get(f)) for f in ENTITY_FIELDS}
-    entity = _text(row.get("entity")) or "/".join(v for v in entity_values.values() if v)
-    details_raw = row.get("details") or {}
-    if isinstance(details_raw, str):
+    since_raw = get("since")
+    since = as_utc(since_raw if isinstance(since_raw, datetime) else as_of)
+    entity_values = {f: _text(get(f)) for f in ENTITY_FIELDS}
+    entity = _text(get("entity")) or "/".join(v for v in entity_values.values() if v)
+    details_raw = get("details") or {}
+    if details_raw.__class__ is str:
         try:
-            details = json.loads(details_raw)
-        except ValueError:
+            details = orjson.loads(details_raw)
+        except orjson.JSONDecodeError:
             details = {"text": details_raw}
     else:
         details = {str(k): _detail_value(v) for k, v in dict(details_raw).items()}
     family = rule.family
-    domain = _text(row.get("domain"))
-    flow_cfg = settings.config.flows.get(entity_values["flow"] or "")
-    if domain is None and flow_cfg is not None:
+    domain = _text(get("domain"))
+    flow = entity_values["flow"]
+    if domain is None and flow is not None and flow in settings.config.flows:
         # A flow's domain (pharmacy, supply, finance) comes from `flows:` for owner routing.
-        domain = flow_cfg.domain
-    fields = {
-        "family": family,
-        "reason": reason,
-        "rule_id": rule.id,
-        "domain": domain,
-        **entity_values,
-    }
+        domain = settings.config.flows[flow].domain
+    fields = {"family": family, "reason": reason, "rule_id": rule.id, "domain": domain}
+    fields.update(entity_values)
     if rule.custom is not None:
-        severity = _text(row.get("severity")) or rule.custom.severity
-        owner = _text(row.get("owner")) or rule.custom.owner or owner_for(cfg, settings, fields)
+        severity = _text(get("severity")) or rule.custom.severity
+        owner = _text(get("owner")) or rule.custom.owner or owner_for(cfg, settings, fields)
     else:
         severity = severity_for(cfg, family, reason, details)
         owner = owner_for(cfg, settings, fields)
-    summary = _text(row.get("summary")) or summarize(family, reason, entity_values, details)
+    summary = _text(get("summary")) or summarize(family, reason, entity_values, details)
     return Finding(
         rule_id=rule.id,
         family=family,
@@ -335,8 +361,8 @@ def _finding(
         since=since,
         summary=summary,
         details=details,
-        domain=fields["domain"],
-        tier=_text(row.get("tier")),
+        domain=domain,
+        tier=_text(get("tier")),
         **entity_values,
     )
 
@@ -344,7 +370,7 @@ def _finding(
 def _detail_value(v: Any) -> Any:
     if isinstance(v, str) and v[:1] in "[{":
         try:
-            return json.loads(v)
+            return orjson.loads(v)
         except ValueError:
             return v
     if isinstance(v, datetime):

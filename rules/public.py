@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from rules import config as rules_config
 from rules import lifecycle
-from rules.engine import SCOPE_KEY, builtin_params, rule_defs
+from rules.engine import BUILTIN_RULES, SCOPE_KEY, builtin_params, rule_defs, run_rule
 from rules.engine import SQL as ENGINE_SQL
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
@@ -74,9 +76,9 @@ def open_replenishments(
     cfg = rules_config.parse_rules_config(settings)
     params = {**builtin_params(cfg, settings, when), "include_pending": 1}
     out = []
-    for row in store.query(ENGINE_SQL["open_replenishment"], params):
-        details = dict(row["details"])
-        requested = row["since"]  # replaced below by the request time
+    rule = next(r for r in BUILTIN_RULES if r.id == "open_replenishment")
+    for row in run_rule(store, rule, params, when):
+        details = orjson.loads(row["details"])
         requested = details.get("requested_at")
         late = as_utc(row["since"]) <= when
         out.append(

@@ -12,7 +12,7 @@ WITH
             SELECT po_number, line_no, correlation_id, site, domain, supplier_id, expected_at,
                 item_id, quantity, occurred_at, event_id
             FROM rules_po_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -23,7 +23,7 @@ WITH
             argMaxIf(promised_at, (occurred_at, event_id), promised_at IS NOT NULL) AS promised_at,
             1 AS acknowledged
         FROM rules_po_acks
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+        WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY po_number
     ),
     rcv AS (
@@ -33,7 +33,7 @@ WITH
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number
@@ -77,7 +77,7 @@ SELECT
     '' AS receipt_id,
     '' AS flow,
     '' AS tier,
-    map('due', toString(due), 'acknowledgement', ack_status, 'ordered', toString(ordered),
-        'received', toString(received)) AS details
+    toJSONString(map('due', toString(due), 'acknowledgement', ack_status,
+        'ordered', toString(ordered), 'received', toString(received))) AS details
 FROM judged
 WHERE reason != '' AND (since <= T OR {include_pending:UInt8} = 1)

@@ -13,7 +13,7 @@ WITH
             countIf(kind = 'goods.received') AS n_received,
             countIf(kind = 'receipt.posted') AS n_posted
         FROM rules_receipts
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+        WHERE occurred_at <= T AND receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY receipt_id
         HAVING n_received > 0 AND n_posted = 0
     ),
@@ -39,6 +39,6 @@ SELECT
     receipt_id,
     '' AS flow,
     '' AS tier,
-    map('received_at', toString(received_at)) AS details
+    toJSONString(map('received_at', toString(received_at))) AS details
 FROM judged
 WHERE since <= T OR {include_pending:UInt8} = 1

@@ -14,7 +14,7 @@ WITH
             countIf(kind = 'replenishment.requested') AS n_requested,
             countIf(kind = 'replenishment.cancelled') AS n_cancelled
         FROM rules_requests
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
+        WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY correlation_id
         HAVING n_requested > 0 AND n_cancelled = 0
     ),
@@ -24,9 +24,9 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
             FROM rules_po_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
+            WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
                 AND po_number IN (SELECT po_number FROM rules_po_by_correlation
-                    WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+                    WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -39,8 +39,8 @@ WITH
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR po_number IN (
-            SELECT po_number FROM rules_po_by_correlation WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+            WHERE occurred_at <= T AND po_number IN (
+                SELECT po_number FROM rules_po_by_correlation WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number
@@ -93,10 +93,10 @@ SELECT
     '' AS receipt_id,
     '' AS flow,
     '' AS tier,
-    map('priority', priority, 'item_id', item_id, 'quantity', toString(quantity),
+    toJSONString(map('priority', priority, 'item_id', item_id, 'quantity', toString(quantity),
         'requested_at', toString(requested_at), 'po_numbers', arrayStringConcat(po_numbers, ','),
         'ordered', toString(ordered), 'received', toString(received),
         'late', toString(since <= T),
-        'limit_hours', toString(round(if(n_po = 0, po_ms, rcv_ms) / 3600000, 3))) AS details
+        'limit_hours', toString(round(if(n_po = 0, po_ms, rcv_ms) / 3600000, 3)))) AS details
 FROM judged
 WHERE reason != '' AND (since <= T OR {include_pending:UInt8} = 1)

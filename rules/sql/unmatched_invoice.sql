@@ -3,32 +3,6 @@
 -- period has run. Only an invoice's first invoice.received counts in quantities.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
-    -- Only invoices not matched, or received more than once, can have a finding; only the
-    -- POs they bill need the expensive line matching (with every invoice on those POs,
-    -- for cumulative quantities). This keeps the cost with the open invoices.
-    open_pos AS (
-        SELECT DISTINCT arrayJoin(po_numbers) AS po_number
-        FROM (
-            SELECT supplier_id, invoice_number, groupUniqArray(po_number) AS po_numbers,
-                uniqExact(event_id) AS n_received
-            FROM rules_invoice_lines
-            WHERE occurred_at <= T AND {all_keys:UInt8} = 1
-            GROUP BY supplier_id, invoice_number
-        ) AS r
-        LEFT JOIN (
-            SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
-            FROM rules_invoice_closes
-            WHERE occurred_at <= T AND {all_keys:UInt8} = 1
-        ) AS c ON c.supplier_id = r.supplier_id AND c.invoice_number = r.invoice_number
-        WHERE r.n_received > 1 OR c.matched = 0
-    ),
-    -- The POs this run looks at: those with open invoices (full run), or the run's scope.
-    target_pos AS (
-        SELECT po_number FROM open_pos
-        UNION ALL
-        SELECT key AS po_number FROM rules_scope
-        WHERE run_id = {run_id:String} AND {all_keys:UInt8} = 0
-    ),
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
             min(d_at) AS inv_at, any(d_po) AS inv_po, any(d_site) AS inv_site,
@@ -42,28 +16,25 @@ WITH
                 any(correlation_id) AS d_correlation_id, any(item_id) AS d_item,
                 any(quantity) AS d_qty, any(unit_price) AS d_price
             FROM rules_invoice_lines
-            WHERE occurred_at <= T AND po_number IN target_pos
-                AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
-                    SELECT supplier_id, invoice_number FROM rules_invoices_by_po
-                    WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY supplier_id, invoice_number, event_id, line_no
         )
         GROUP BY supplier_id, invoice_number, event_id
     ),
+    -- Each invoice's received events in (time, event_id) order: the first one counts.
     invoices AS (
         SELECT supplier_id, invoice_number,
-            argMin(event_id, (inv_at, event_id)) AS first_event_id,
-            min(inv_at) AS first_at,
-            argMin(inv_po, (inv_at, event_id)) AS po_number,
-            argMin(inv_site, (inv_at, event_id)) AS site,
-            argMin(inv_domain, (inv_at, event_id)) AS domain,
-            argMin(inv_correlation_id, (inv_at, event_id)) AS correlation_id,
-            argMin(i_no, (inv_at, event_id)) AS f_no,
-            argMin(i_item, (inv_at, event_id)) AS f_item,
-            argMin(i_qty, (inv_at, event_id)) AS f_qty,
-            argMin(i_price, (inv_at, event_id)) AS f_price,
-            count() AS n_received,
-            tupleElement(arraySort(groupArray((inv_at, event_id)))[2], 1) AS duplicate_at
+            arraySort(groupArray((inv_at, event_id, inv_po, inv_site, inv_domain,
+                inv_correlation_id, arrayZip(i_no, i_item, i_qty, i_price)))) AS received,
+            received[1].1 AS first_at,
+            received[1].2 AS first_event_id,
+            received[1].3 AS po_number,
+            received[1].4 AS site,
+            received[1].5 AS domain,
+            received[1].6 AS correlation_id,
+            received[1].7 AS first_lines,
+            length(received) AS n_received,
+            received[2].1 AS duplicate_at
         FROM received_events
         GROUP BY supplier_id, invoice_number
     ),
@@ -74,7 +45,7 @@ WITH
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
             FROM rules_po_lines
-            WHERE occurred_at <= T AND po_number IN target_pos
+            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -87,7 +58,7 @@ WITH
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND po_number IN target_pos
+            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number
@@ -117,7 +88,7 @@ WITH
                 indexOf({tk:Array(String)}, 'invoice.price_tolerance_ppm|*'))] AS tolerance_ppm
         FROM invoices AS inv
         LEFT JOIN po_state AS ps ON ps.po_number = inv.po_number
-        ARRAY JOIN arrayZip(inv.f_no, inv.f_item, inv.f_qty, inv.f_price) AS ln
+        ARRAY JOIN inv.first_lines AS ln
     ),
     cumulative AS (
         SELECT *,
@@ -146,9 +117,9 @@ WITH
     closes AS (
         SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
         FROM rules_invoice_closes
-        WHERE occurred_at <= T AND ({all_keys:UInt8} = 1 OR (supplier_id, invoice_number) IN (
+        WHERE occurred_at <= T AND (supplier_id, invoice_number) IN (
             SELECT supplier_id, invoice_number FROM rules_invoices_by_po
-            WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})))
+            WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
         GROUP BY supplier_id, invoice_number
     ),
     judged AS (
@@ -189,7 +160,8 @@ SELECT
     '' AS receipt_id,
     '' AS flow,
     '' AS tier,
-    map('invoice_received_at', toString(occurred_at), 'received_events', toString(n_received),
-        'lines', toJSONString(line_facts)) AS details
+    concat('{"invoice_received_at":', toJSONString(toString(occurred_at)),
+        ',"received_events":', toJSONString(toString(n_received)),
+        ',"lines":', toJSONString(line_facts), '}') AS details
 FROM judged
 WHERE reason != '' AND (since <= T OR {include_pending:UInt8} = 1)
