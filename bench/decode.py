@@ -13,6 +13,7 @@ process on the machine can only make a pass slower). Prints figures; asserts not
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -44,6 +45,7 @@ def main() -> None:
         ("spans", span_requests(args.spans, 1000), "application/x-protobuf", 1000),
         ("events", event_requests(args.events, 500), "application/json", 500),
     )
+    gc.freeze()  # as init_worker does: these are a decode worker's figures
     print(f"decode benchmark ({os.cpu_count()} cores, best of {args.repeat} passes)")
     for signal, bodies, ctype, per_request in cases:
         # A fresh decoder per pass: its PHI verdict caches start cold, as in a new worker.
