@@ -107,7 +107,11 @@ def parse_rfc3339(v: Any) -> datetime:
         raise ValueError("must be an RFC 3339 timestamp string")
     if dt.tzinfo is None:
         raise ValueError("RFC 3339 timestamp needs a UTC offset or Z")
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        # An offset can carry 0001-01-01 or 9999-12-31 beyond what a datetime holds in UTC.
+        raise ValueError("RFC 3339 timestamp out of range") from None
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]

@@ -288,3 +288,11 @@ def test_the_hand_checks_cover_every_field_of_the_model():
     }
     assert checked == set(BusinessEvent.model_fields)
     assert set(EventLine.model_fields) == {"line_no", "item_id", "quantity", "unit_price", "uom"}
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_timestamp_beyond_utc_is_rejected_by_name(value):
+    # It used to raise OverflowError, which failed the whole request with a 500.
+    with pytest.raises(ValueError, match="^occurred_at: RFC 3339 timestamp out of range$"):
+        event_fields(_event(occurred_at=value))
+    _assert_alike(_event(due_at=value))
