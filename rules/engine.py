@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -106,8 +106,10 @@ BUILTIN_RULES = (
 )
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """One entity's condition. A named tuple: a full run makes one per open entity (100,000s),
+    and a tuple is several times cheaper to make than a frozen dataclass."""
+
     rule_id: str
     family: str
     reason: str

@@ -114,13 +114,14 @@ WITH
         FROM cumulative
         GROUP BY supplier_id, invoice_number
     ),
+    -- Matches of these invoices, found by invoice number alone (far cheaper than by pair);
+    -- another supplier's invoice of the same number drops out in the join below.
     closes AS (
-        SELECT supplier_id, invoice_number, min(occurred_at) AS matched_at, 1 AS matched
+        SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
         FROM rules_invoice_closes
-        WHERE occurred_at <= T AND (supplier_id, invoice_number) IN (
-            SELECT supplier_id, invoice_number FROM rules_invoices_by_po
+        WHERE occurred_at <= T AND invoice_number IN (
+            SELECT invoice_number FROM rules_invoices_by_po
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
-        GROUP BY supplier_id, invoice_number
     ),
     judged AS (
         SELECT pi.supplier_id AS supplier_id, pi.invoice_number AS invoice_number,
