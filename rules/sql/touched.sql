@@ -29,11 +29,13 @@ SELECT
         SELECT groupUniqArray(po_number) FROM (
             SELECT po_number FROM po_touched
             UNION ALL
-            SELECT po_number FROM rules_invoice_lines
-            WHERE (supplier_id, invoice_number) IN (
-                SELECT supplier_id, invoice_number FROM rules_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            -- By invoice number alone: another supplier's invoice of the same number only
+            -- widens the scope a little.
+            SELECT po_number FROM rules_invoices_by_po
+            WHERE invoice_number IN (
+                SELECT invoice_number FROM rules_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
                 UNION ALL
-                SELECT supplier_id, invoice_number FROM rules_invoice_closes WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+                SELECT invoice_number FROM rules_invoice_closes WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
             )
         )
     ) AS invoice_po_numbers,
