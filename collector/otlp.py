@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 import orjson
@@ -336,8 +336,8 @@ def decode_traces(
     scope_names: list[str] = []
     scope_versions: list[str] = []
     scope_resources = _MapColumn()
-    # Few spans carry events or links: their rows are noted here and filled in after the loop,
-    # the others keep an empty list.
+    # Few spans carry events or links: their rows are noted here, and the columns built
+    # after the loop from offsets.
     with_events: list[tuple[int, Any]] = []
     with_links: list[tuple[int, Any]] = []
     rejected = Rejections()
@@ -410,27 +410,36 @@ def decode_traces(
                 scope_names.append(ss.scope.name)
                 scope_versions.append(ss.scope.version)
                 scope_resources.add(res_keys, res_values)
-    rows = len(ts)
-    empty: list[Any] = []
-    ev_ts: list[list[int]] = [empty] * rows
-    ev_names: list[list[str]] = [empty] * rows
-    ev_attrs: list[list[list[tuple[str, str]]]] = [empty] * rows
-    for row, events in with_events:
-        ev_ts[row] = [e.time_unix_nano for e in events]
-        ev_names[row] = [e.name for e in events]
-        ev_attrs[row] = [
-            list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True)) for e in events
-        ]
-    ln_trace: list[list[str]] = [empty] * rows
-    ln_span: list[list[str]] = [empty] * rows
-    ln_state: list[list[str]] = [empty] * rows
-    ln_attrs: list[list[list[tuple[str, str]]]] = [empty] * rows
-    for row, links in with_links:
-        ln_trace[row] = [ln.trace_id.hex() for ln in links]
-        ln_span[row] = [ln.span_id.hex() for ln in links]
-        ln_state[row] = [ln.trace_state for ln in links]
-        ln_attrs[row] = [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in links]
     string = pa.string()
+    every_event = [e for _, span_events in with_events for e in span_events]
+    ev_offsets = _sparse_offsets(len(ts), with_events)
+    event_columns = [
+        pa.ListArray.from_arrays(ev_offsets, values)
+        for values in (
+            pa.array([e.time_unix_nano for e in every_event], _TS),
+            pa.array([e.name for e in every_event], string),
+            pa.array(
+                [
+                    list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True))
+                    for e in every_event
+                ],
+                _STR_MAP,
+            ),
+        )
+    ]
+    every_link = [ln for _, span_links in with_links for ln in span_links]
+    ln_offsets = _sparse_offsets(len(ts), with_links)
+    link_columns = [
+        pa.ListArray.from_arrays(ln_offsets, values)
+        for values in (
+            pa.array([ln.trace_id.hex() for ln in every_link], string),
+            pa.array([ln.span_id.hex() for ln in every_link], string),
+            pa.array([ln.trace_state for ln in every_link], string),
+            pa.array(
+                [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in every_link], _STR_MAP
+            ),
+        )
+    ]
     scope_of_span = pa.array(span_scope, pa.int32())
     columns = [
         pa.array(ts, _TS),
@@ -448,16 +457,19 @@ def decode_traces(
         pa.array(durations, pa.uint64()),
         pa.array(codes, string),
         pa.array(messages, string),
-        pa.array(ev_ts, pa.list_(_TS)),
-        pa.array(ev_names, pa.list_(string)),
-        pa.array(ev_attrs, pa.list_(_STR_MAP)),
-        pa.array(ln_trace, pa.list_(string)),
-        pa.array(ln_span, pa.list_(string)),
-        pa.array(ln_state, pa.list_(string)),
-        pa.array(ln_attrs, pa.list_(_STR_MAP)),
+        *event_columns,
+        *link_columns,
     ]
     table = pa.Table.from_arrays(columns, schema=TRACE_SCHEMA)
     return TraceBatch(table=table, accepted=table.num_rows, rejected=rejected)
+
+
+def _sparse_offsets(rows: int, filled: list[tuple[int, Any]]) -> pa.Array:
+    """List offsets for `rows` rows, all empty but those in `filled` (row, items)."""
+    lengths = [0] * rows
+    for row, items in filled:
+        lengths[row] = len(items)
+    return pa.array([0, *accumulate(lengths)], pa.int32())
 
 
 def _span_problem(
