@@ -23,11 +23,22 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("phone", re.compile(r"(?<!\w)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\w)")),
 )
-# One pass that finds values worth the full treatment; most telemetry values hit none.
-_ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in _PATTERNS), re.IGNORECASE)
+# A first look for the values worth the full treatment; most telemetry values hit none.
+# Each pattern on its own, and only where its telltale is ("@" for an e-mail, "mrn" for an
+# MRN, a "b" for the birth-date keywords), finds what one alternation of them all would
+# find, at less than half its cost: that alternation tries every pattern at every position.
+_SCREENS = tuple(
+    ({"email": "@", "mrn": "mrn", "dob": "b"}.get(name, ""), re.compile(p.pattern, re.IGNORECASE))
+    for name, p in _PATTERNS
+)
 _DOB_KEYS = re.compile(r"(?:^|[._-])(?:dob|birth_?date|date_?of_?birth)$", re.IGNORECASE)
 _CACHE_LIMIT = 50_000
 _KEEP, _DROP, _REDACT = 0, 1, 2
+
+
+def _may_hold_phi(value: str) -> bool:
+    lowered = value.lower()
+    return any(telltale in lowered and pattern.search(value) for telltale, pattern in _SCREENS)
 
 
 class PhiScrubber:
@@ -87,7 +98,7 @@ class PhiScrubber:
                 self.counts["patient_key"] += 1
                 value = "[REDACTED]"
             elif self._enabled and len(value) >= 7 and value not in clean:
-                if _ANY.search(value):
+                if _may_hold_phi(value):
                     value = self.scrub_value(value)
                 elif len(clean) < _CACHE_LIMIT:
                     clean.add(value)
@@ -103,7 +114,7 @@ class PhiScrubber:
             return None, value, ("dropped_key",)
         if kind == _REDACT:
             return key, "[REDACTED]", ("patient_key",)
-        if not self._enabled or len(value) < 7 or not _ANY.search(value):
+        if not self._enabled or len(value) < 7 or not _may_hold_phi(value):
             return key, value, ()
         return (key, *self._redaction(value))
 
