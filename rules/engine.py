@@ -220,12 +220,18 @@ def run_rule(
             keys = [r[0] for r in store.query_rows(SQL[f"{rule.sql_name}_candidates"], params)]
         if not keys:
             return []
-        # The keys travel in a table, not the query text: a full run can have 100,000s.
-        run_id = f"{uuid.uuid4()}:{rule.id}"
-        scope = {"run_id": pa.repeat(run_id, len(keys)), "key": pa.array(keys, pa.string())}
-        store.insert_arrow("rules_scope", pa.table(scope))
-        params = {**params, "run_id": run_id}
+        params = {**params, "run_id": put_scope(store, rule.id, keys)}
     return store.query(SQL[rule.sql_name], params)
+
+
+def put_scope(store: Store, purpose: str, keys: list[str]) -> str:
+    """Stores keys for a query to read as `IN (SELECT key FROM rules_scope WHERE run_id =
+    ...)`; returns that run_id. Key lists go through a table, not the query text: a full run
+    can have 100,000s."""
+    run_id = f"{uuid.uuid4()}:{purpose}"
+    scope = {"run_id": pa.repeat(run_id, len(keys)), "key": pa.array(keys, pa.string())}
+    store.insert_arrow("rules_scope", pa.table(scope))
+    return run_id
 
 
 # Rules run two at a time: one's SQL runs in the engine while the other's findings are

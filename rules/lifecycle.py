@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.engine import Evaluation, Finding
+from rules.engine import Evaluation, Finding, put_scope
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, jsonable, utcnow
 
@@ -97,11 +96,7 @@ def persist(store: Store, evaluation: Evaluation, actor: str = "rules") -> dict[
     ran = {r.rule_id for r in evaluation.runs} - set(evaluation.failed_rules)
     counts = {"opened": 0, "updated": 0, "reopened": 0, "auto_resolved": 0}
     with _WRITE_LOCK:
-        # The finding keys go through a scratch table: there may be very many of them.
-        run_id = f"persist:{uuid.uuid4()}"
-        ids = [[run_id, k] for k in by_key]
-        for i in range(0, len(ids), 100_000):
-            store.insert_rows("rules_scope", ids[i : i + 100_000], ["run_id", "key"])
+        run_id = put_scope(store, "persist", list(by_key))
         current = {
             r["exception_id"]: r
             for r in store.query(SQL["exceptions_for_persist"], {"run_id": run_id})
