@@ -5,9 +5,10 @@
 Decoding is what bounds ingest throughput, and timing it alone gives a steadier figure than
 bench/ingest.py can. Builds the same request bodies bench/ingest.py sends (1,000 OTLP
 protobuf spans or 500 JSON events per request) and runs them through
-collector.decode.Decoder in this process, as a decode worker does, timed with process CPU
-time. Prints µs per item and items per CPU-second, the best of --repeat passes (another
-process on the machine can only make a pass slower). Prints figures; asserts nothing.
+collector.decode.Decoder in this process, as a decode worker does (start-up heap frozen out
+of the garbage collector, as init_worker leaves it), timed with process CPU time. Prints µs
+per item and items per CPU-second, the best of --repeat passes (another process on the
+machine can only make a pass slower). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
