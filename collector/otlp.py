@@ -253,35 +253,42 @@ class SpanAttributes:
         ]
         every = chain.from_iterable(chain.from_iterable(scopes))
         new = [raw for raw in dict.fromkeys(every) if raw not in self._known]
-        if not new:
-            return scopes
-        # Parsed where they sat in the request (span attributes, at the same depth), so they
-        # meet the same checks as in a full parse.
-        probe = RawAttributesRequest()
-        probe.resource_spans.add().scope_spans.add().spans.add().attributes.extend(new)  # type: ignore[attr-defined]
-        parsed = parse_request(
-            probe.SerializeToString(), "application/x-protobuf", ExportTraceServiceRequest
-        )
-        keys, texts = _kv_lists(parsed.resource_spans[0].scope_spans[0].spans[0].attributes)  # type: ignore[attr-defined]
-        verdict = self._scrubber.verdict
-        for raw, key, text in zip(new, keys, texts, strict=True):
-            self._known[raw] = verdict(key, text)
+        if new:
+            self._learn(new)
         return scopes
 
     def pairs(self, raws: list[bytes]) -> tuple[list[str], list[str]]:
-        """The scrubbed pairs of one span's attributes, all learnt; PHI counted."""
+        """The scrubbed pairs of one span's attributes, from learn(); PHI counted."""
         known = self._known
         counts = self._scrubber.counts
         keys: list[str] = []
         values: list[str] = []
         for raw in raws:
-            key, value, kinds = known[raw]
+            try:
+                key, value, kinds = known[raw]
+            except KeyError:  # forgotten since learn(): a decode in another thread cleared it
+                [(key, value, kinds)] = self._learn([raw])
             if kinds:
                 counts.update(kinds)
             if key is not None:
                 keys.append(key)
                 values.append(value)
         return keys, values
+
+    def _learn(self, raws: list[bytes]) -> list[tuple[str | None, str, tuple[str, ...]]]:
+        # Parsed where they sat in the request (span attributes, at the same depth), so they
+        # meet the same checks as in a full parse.
+        probe = RawAttributesRequest()
+        probe.resource_spans.add().scope_spans.add().spans.add().attributes.extend(raws)  # type: ignore[attr-defined]
+        parsed = parse_request(
+            probe.SerializeToString(), "application/x-protobuf", ExportTraceServiceRequest
+        )
+        keys, texts = _kv_lists(parsed.resource_spans[0].scope_spans[0].spans[0].attributes)  # type: ignore[attr-defined]
+        verdicts = [
+            self._scrubber.verdict(key, text) for key, text in zip(keys, texts, strict=True)
+        ]
+        self._known.update(zip(raws, verdicts, strict=True))
+        return verdicts
 
 
 def decode_trace_body(

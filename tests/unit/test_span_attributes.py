@@ -226,3 +226,19 @@ def test_nesting_is_limited_at_the_same_depth_as_a_full_parse():
             _assert_same(_decoded_raw(body, SpanAttributes(scrubber), scrubber), want)
             outcomes.add("read")
     assert outcomes == {"read", "refused"}  # the limit lies inside the range tried
+
+
+def test_attributes_forgotten_between_learning_and_reading_are_learnt_again():
+    # As when a decode in another thread clears the full cache in between.
+    scrubber = PhiScrubber(PhiConfig())
+    attributes = SpanAttributes(scrubber)
+    learn = attributes.learn
+
+    def learn_then_forget(request: Any) -> list[list[list[bytes]]]:
+        scopes = learn(request)
+        attributes._known.clear()
+        return scopes
+
+    attributes.learn = learn_then_forget  # type: ignore[method-assign]
+    body = _request(random.Random(8)).SerializeToString()
+    _assert_same(_decoded_raw(body, attributes, scrubber), _decoded_messages(body, PhiConfig()))
