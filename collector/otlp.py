@@ -227,7 +227,9 @@ def _raw_attributes_request() -> type[Message]:
 
 
 RawAttributesRequest = _raw_attributes_request()
-_RAW_CACHE_LIMIT = 50_000
+# New correlation IDs never stop coming, so the cache of encoded attributes starts over
+# when it holds this many (about 7 MB); relearning the attributes that recur is cheap.
+_RAW_CACHE_LIMIT = 20_000
 
 
 class SpanAttributes:
