@@ -63,8 +63,8 @@ WITH
         LEFT JOIN acks AS a ON a.po_number = p.po_number
         LEFT JOIN rcv AS r ON r.po_number = p.po_number
     )
+-- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT
-    'delayed_receipt' AS family,
     reason,
     assumeNotNull(since) AS since,
     po_number AS entity,
@@ -72,11 +72,7 @@ SELECT
     site,
     domain,
     po_number,
-    '' AS invoice_number,
     supplier_id,
-    '' AS receipt_id,
-    '' AS flow,
-    '' AS tier,
     toJSONString(map('due', toString(due), 'acknowledgement', ack_status,
         'ordered', toString(ordered), 'received', toString(received))) AS details
 FROM judged

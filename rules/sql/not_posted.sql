@@ -25,8 +25,8 @@ WITH
             received_at + toIntervalMillisecond(posting_ms) AS since
         FROM receipts
     )
+-- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT
-    'delayed_receipt' AS family,
     'not_posted' AS reason,
     since,
     receipt_id AS entity,
@@ -34,11 +34,8 @@ SELECT
     site,
     domain,
     po_number,
-    '' AS invoice_number,
     supplier_id,
     receipt_id,
-    '' AS flow,
-    '' AS tier,
     toJSONString(map('received_at', toString(received_at))) AS details
 FROM judged
 WHERE since <= T OR {include_pending:UInt8} = 1

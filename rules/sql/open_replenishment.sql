@@ -79,8 +79,8 @@ WITH
                 requested_at + toIntervalMillisecond(rcv_ms)) AS since
         FROM req LEFT JOIN per_request AS p USING (correlation_id)
     )
+-- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT
-    'open_replenishment' AS family,
     reason,
     since,
     correlation_id AS entity,
@@ -88,11 +88,6 @@ SELECT
     site,
     domain,
     if(n_po > 0, po_numbers[1], '') AS po_number,
-    '' AS invoice_number,
-    '' AS supplier_id,
-    '' AS receipt_id,
-    '' AS flow,
-    '' AS tier,
     toJSONString(map('priority', priority, 'item_id', item_id, 'quantity', toString(quantity),
         'requested_at', toString(requested_at), 'po_numbers', arrayStringConcat(po_numbers, ','),
         'ordered', toString(ordered), 'received', toString(received),

@@ -147,8 +147,8 @@ WITH
         LEFT JOIN closes AS cl ON cl.supplier_id = pi.supplier_id
             AND cl.invoice_number = pi.invoice_number
     )
+-- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT
-    'unmatched_invoice' AS family,
     reason,
     since,
     concat(supplier_id, '/', invoice_number) AS entity,
@@ -158,9 +158,6 @@ SELECT
     po_number,
     invoice_number,
     supplier_id,
-    '' AS receipt_id,
-    '' AS flow,
-    '' AS tier,
     concat('{"invoice_received_at":', toJSONString(toString(occurred_at)),
         ',"received_events":', toJSONString(toString(n_received)),
         ',"lines":', toJSONString(line_facts), '}') AS details
