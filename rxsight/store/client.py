@@ -124,19 +124,6 @@ class Store:
                 raise StoreUnavailable(str(exc)) from exc
             raise
 
-    def release_thread_client(self) -> None:
-        """Close this thread's client: for short-lived worker threads, whose clients would
-        otherwise stay open until the store closes."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            return
-        self._local.client = None
-        with self._lock:
-            if client in self._clients:
-                self._clients.remove(client)
-        with contextlib.suppress(Exception):  # closing is best effort
-            client.close()
-
     def ping(self) -> bool:
         try:
             return self.query_value("SELECT 1") == 1
