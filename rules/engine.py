@@ -203,14 +203,10 @@ def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dic
 
 
 def run_rule(
-    store: Store,
-    rule: RuleDef,
-    params: dict[str, Any],
-    as_of: datetime,
-    keys: list[str] | None = None,
+    store: Store, rule: RuleDef, params: dict[str, Any], keys: list[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Rows of one rule as of `as_of`. A built-in rule with an entity key judges `keys`
-    (all of them when None: its candidates query finds those that could have a finding)."""
+    """Rows of one rule as of `params["as_of"]`. A built-in rule with an entity key judges
+    `keys`; without them, its candidates query finds every key that could have a finding."""
     if rule.custom is not None:
         custom_params = {**rule.custom.params, "as_of": params["as_of"]}
         return store.query(rule.custom.sql, custom_params)
@@ -269,7 +265,7 @@ def evaluate(
         t0 = time.perf_counter()
         try:
             keys = scope.get(rule.id) if scope is not None else None
-            rows = run_rule(store, rule, base, as_of, keys)
+            rows = run_rule(store, rule, base, keys)
             every = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
             by_entity = None
             key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None

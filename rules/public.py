@@ -77,7 +77,7 @@ def open_replenishments(
     params = {**builtin_params(cfg, settings, when), "include_pending": 1}
     out = []
     rule = next(r for r in BUILTIN_RULES if r.id == "open_replenishment")
-    for row in run_rule(store, rule, params, when):
+    for row in run_rule(store, rule, params):
         details = orjson.loads(row["details"])
         requested = details.get("requested_at")
         late = as_utc(row["since"]) <= when
