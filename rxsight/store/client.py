@@ -11,11 +11,25 @@ from typing import Any
 
 import clickhouse_connect
 import pyarrow as pa
+from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
 from rxsight.store.sql import split_statements
 
 log = logging.getLogger(__name__)
+
+_BIND_ESCAPES = str.maketrans({c: binding.BS + c for c in binding.must_escape})
+
+
+def escape_bound_string(value: str) -> str:
+    """clickhouse-connect's escaping of a bound string, through str.translate."""
+    return value.translate(_BIND_ESCAPES)
+
+
+# The driver escapes every bound string one character at a time in Python: 25 ms for the
+# 6,700 correlation IDs of one ingest batch's duplicate check, on the writer's only thread.
+# Same characters, same escapes, done in C.
+binding.escape_str = escape_bound_string
 
 
 class StoreUnavailable(Exception):
