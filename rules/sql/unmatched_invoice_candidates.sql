@@ -1,14 +1,20 @@
 -- unmatched_invoice candidates as of {as_of}: the POs billed by an invoice not matched, or
 -- received more than once (every invoice on those POs is then judged, for cumulative
--- quantities). Invoice keys are compared as 128-bit hashes: far cheaper than string pairs.
+-- quantities). One pass groups each invoice's lines with its matches. Invoices are grouped
+-- by a 128-bit hash of supplier and number: far cheaper than by the string pair.
 WITH {as_of:DateTime64(3, 'UTC')} AS T
-SELECT DISTINCT po_number AS key
-FROM rules_invoice_lines
-WHERE occurred_at <= T
-    AND (sipHash128(supplier_id, invoice_number) NOT IN (
-            SELECT sipHash128(supplier_id, invoice_number)
-            FROM rules_invoice_closes WHERE occurred_at <= T)
-        OR sipHash128(supplier_id, invoice_number) IN (
-            SELECT sipHash128(supplier_id, invoice_number) AS invoice
-            FROM rules_invoice_lines WHERE occurred_at <= T
-            GROUP BY invoice HAVING min(event_id) != max(event_id)))
+SELECT DISTINCT arrayJoin(po_numbers) AS key
+FROM (
+    SELECT groupUniqArrayIf(po_number, is_line) AS po_numbers
+    FROM (
+        SELECT sipHash128(supplier_id, invoice_number) AS invoice, po_number, event_id,
+            1 AS is_line
+        FROM rules_invoice_lines WHERE occurred_at <= T
+        UNION ALL
+        SELECT sipHash128(supplier_id, invoice_number), '', '', 0
+        FROM rules_invoice_closes WHERE occurred_at <= T
+    )
+    GROUP BY invoice
+    HAVING countIf(is_line) > 0
+        AND (countIf(NOT is_line) = 0 OR minIf(event_id, is_line) != maxIf(event_id, is_line))
+)
