@@ -215,17 +215,28 @@ def run_rule(
 ) -> list[dict[str, Any]]:
     """Rows of one rule as of `params["as_of"]`. A built-in rule with an entity key judges
     `keys`; without them, its candidates (every key that could have a finding)."""
+    names, rows = _rule_rows(store, rule, params, keys, candidates)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _rule_rows(
+    store: Store,
+    rule: RuleDef,
+    params: dict[str, Any],
+    keys: list[str] | None,
+    candidates: FullRunCandidates | None,
+) -> tuple[tuple[str, ...], list[tuple]]:
     if rule.custom is not None:
         custom_params = {**rule.custom.params, "as_of": params["as_of"]}
-        return store.query(rule.custom.sql, custom_params)
+        return store.query_named_rows(rule.custom.sql, custom_params)
     assert rule.sql_name is not None
     if rule.id in SCOPE_KEY:
         if keys is None:
             keys = (candidates or FullRunCandidates(store, params)).keys(rule)
         if not keys:
-            return []
+            return (), []
         params = {**params, "run_id": put_scope(store, rule.id, keys)}
-    return store.query(SQL[rule.sql_name], params)
+    return store.query_named_rows(SQL[rule.sql_name], params)
 
 
 class FullRunCandidates:
@@ -329,14 +340,15 @@ def evaluate(
         t0 = time.perf_counter()
         try:
             keys = scope.get(rule.id) if scope is not None else None
-            rows = run_rule(store, rule, base, keys, candidates)
-            every = [_finding(rule, row, loaded.config, settings, as_of) for row in rows]
+            names, rows = _rule_rows(store, rule, base, keys, candidates)
+            every = list(map(_FindingMaker(rule, names, loaded.config, settings, as_of), rows))
             by_entity = None
             key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
-            if key_field and include_pending:
+            if key_field and include_pending and rows:
+                at = names.index(key_field)
                 by_key: dict[str, list[Finding]] = {}
                 for row, f in zip(rows, every, strict=True):
-                    by_key.setdefault(str(row[key_field]), []).append(f)
+                    by_key.setdefault(str(row[at]), []).append(f)
                 by_entity = {k: tuple(v) for k, v in by_key.items()}
             made = [f for f in every if f.since <= as_of_utc]
             run = RuleRun(rule.id, rule.family, time.perf_counter() - t0, len(made), None)
@@ -384,55 +396,118 @@ def _text(value: Any) -> str | None:
     return str(value) or None
 
 
-def _finding(
-    rule: RuleDef, row: dict[str, Any], cfg: RulesConfig, settings: Settings, as_of: datetime
-) -> Finding:
-    # Runs once per open entity (100,000s in a full run): kept to plain lookups.
-    if "reason" not in row:
-        raise ValueError("the query must return a `reason` column")
-    get = row.get
-    reason = str(row["reason"])
-    since_raw = get("since")
-    since = as_utc(since_raw if isinstance(since_raw, datetime) else as_of)
-    entity_values = {f: _text(get(f)) for f in ENTITY_FIELDS}
-    entity = _text(get("entity")) or "/".join(v for v in entity_values.values() if v)
-    details_raw = get("details") or {}
-    if details_raw.__class__ is str:
+class _FindingMaker:
+    """Makes one rule's findings from its result rows. Runs once per open entity (100,000s
+    in a full run), so what is the same for every row (where each column is, the owner when
+    no owner rule can depend on the row, the severity per reason) is worked out once."""
+
+    def __init__(
+        self,
+        rule: RuleDef,
+        columns: tuple[str, ...],
+        cfg: RulesConfig,
+        settings: Settings,
+        as_of: datetime,
+    ) -> None:
+        at = {name: i for i, name in enumerate(columns)}
+        self.rule, self.cfg, self.settings = rule, cfg, settings
+        self.as_of = as_utc(as_of)
+        self.reason_at = at.get("reason")
+        self.entity_at = tuple(at.get(f) for f in ENTITY_FIELDS)
+        self.since_at, self.entity_name_at = at.get("since"), at.get("entity")
+        self.details_at, self.domain_at = at.get("details"), at.get("domain")
+        self.tier_at, self.summary_at = at.get("tier"), at.get("summary")
+        self.severity_at, self.owner_at = at.get("severity"), at.get("owner")
+        self.key_prefix = f"{rule.id}:"
+        # Without owner rules, a finding's owner depends on its flow alone.
+        self.owners: dict[str | None, str] | None = None if cfg.owners else {}
+        self.severities: dict[tuple[str, Any], str] = {}
+
+    def __call__(self, row: tuple) -> Finding:
+        if self.reason_at is None:
+            raise ValueError("the query must return a `reason` column")
+        rule = self.rule
+        family = rule.family
+        reason = str(row[self.reason_at])
+        since_raw = row[self.since_at] if self.since_at is not None else None
+        since = as_utc(since_raw) if isinstance(since_raw, datetime) else self.as_of
+        entity_values = tuple(None if i is None else _text(row[i]) for i in self.entity_at)
+        entity = self._column(row, self.entity_name_at) or "/".join(v for v in entity_values if v)
+        details = _details(row[self.details_at] if self.details_at is not None else None)
+        domain = self._column(row, self.domain_at)
+        flow = entity_values[_FLOW]
+        if domain is None and flow is not None and flow in self.settings.config.flows:
+            # A flow's domain (pharmacy, supply, finance) comes from `flows:` for owner routing.
+            domain = self.settings.config.flows[flow].domain
+        entity_map = dict(zip(ENTITY_FIELDS, entity_values, strict=True))
+        custom = rule.custom
+        if custom is not None:
+            severity = self._column(row, self.severity_at) or custom.severity
+            owner = (
+                self._column(row, self.owner_at)
+                or custom.owner
+                or self._owner(reason, domain, flow, entity_map)
+            )
+        else:
+            severity = self._severity(reason, details)
+            owner = self._owner(reason, domain, flow, entity_map)
+        summary = self._column(row, self.summary_at) or summarize(
+            family, reason, entity_map, details
+        )
+        return Finding(
+            rule.id,
+            family,
+            reason,
+            self.key_prefix + entity,
+            severity,
+            owner,
+            since,
+            summary,
+            details,
+            *entity_values,
+            domain,
+            self._column(row, self.tier_at),
+        )
+
+    @staticmethod
+    def _column(row: tuple, at: int | None) -> str | None:
+        return None if at is None else _text(row[at])
+
+    def _severity(self, reason: str, details: dict[str, Any]) -> str:
+        # Of the details, only a request's priority can change a built-in's severity.
+        key = (reason, details.get("priority"))
+        severity = self.severities.get(key)
+        if severity is None:
+            severity = self.severities[key] = severity_for(
+                self.cfg, self.rule.family, reason, details
+            )
+        return severity
+
+    def _owner(
+        self, reason: str, domain: str | None, flow: str | None, entity: dict[str, str | None]
+    ) -> str:
+        if self.owners is not None and flow in self.owners:
+            return self.owners[flow]
+        fields: dict[str, Any] = {"family": self.rule.family, "reason": reason}
+        fields.update(rule_id=self.rule.id, domain=domain, **entity)
+        owner = owner_for(self.cfg, self.settings, fields)
+        if self.owners is not None:
+            self.owners[flow] = owner
+        return owner
+
+
+_FLOW = ENTITY_FIELDS.index("flow")
+
+
+def _details(raw: Any) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if raw.__class__ is str:
         try:
-            details = orjson.loads(details_raw)
+            return orjson.loads(raw)
         except orjson.JSONDecodeError:
-            details = {"text": details_raw}
-    else:
-        details = {str(k): _detail_value(v) for k, v in dict(details_raw).items()}
-    family = rule.family
-    domain = _text(get("domain"))
-    flow = entity_values["flow"]
-    if domain is None and flow is not None and flow in settings.config.flows:
-        # A flow's domain (pharmacy, supply, finance) comes from `flows:` for owner routing.
-        domain = settings.config.flows[flow].domain
-    fields = {"family": family, "reason": reason, "rule_id": rule.id, "domain": domain}
-    fields.update(entity_values)
-    if rule.custom is not None:
-        severity = _text(get("severity")) or rule.custom.severity
-        owner = _text(get("owner")) or rule.custom.owner or owner_for(cfg, settings, fields)
-    else:
-        severity = severity_for(cfg, family, reason, details)
-        owner = owner_for(cfg, settings, fields)
-    summary = _text(get("summary")) or summarize(family, reason, entity_values, details)
-    return Finding(
-        rule_id=rule.id,
-        family=family,
-        reason=reason,
-        key=f"{rule.id}:{entity}",
-        severity=severity,
-        owner=owner,
-        since=since,
-        summary=summary,
-        details=details,
-        domain=domain,
-        tier=_text(get("tier")),
-        **entity_values,
-    )
+            return {"text": raw}
+    return {str(k): _detail_value(v) for k, v in dict(raw).items()}
 
 
 def _detail_value(v: Any) -> Any:
