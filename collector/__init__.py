@@ -1,5 +1,5 @@
-"""Ingest: OTLP (HTTP, gRPC) and business events, validated, scrubbed, spooled, batch-written."""
+"""Ingest: OTLP (HTTP, gRPC) and business events, validated, scrubbed, spooled, batch-written.
 
-from collector.service import Collector, IngestResult, SpoolFull
-
-__all__ = ["Collector", "IngestResult", "SpoolFull"]
+The pipeline is `collector.service.Collector`. Nothing is imported here: the decode worker
+processes import `collector.decode` alone, and each import here would be paid in every one.
+"""

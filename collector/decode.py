@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import importlib.abc
 import io
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -140,8 +142,20 @@ class Decoder:
 _WORKER: Decoder | None = None
 
 
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """pyarrow imports pandas, when it is installed, at its first conversion of Python values,
+    only to look for pandas types among them: 50 MiB in each worker, for values that are never
+    pandas here. A worker finds no pandas, and pyarrow goes on without it."""
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"{fullname} is not used by decode workers", name=fullname)
+
+
 def init_worker(config_json: str, server_pid: int) -> None:
     global _WORKER
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _WithoutPandas())
     _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
     # What exists now (modules, schemas, the decoder) lives as long as the worker. Frozen,
     # it is left out of full collections, which the thousands of objects of each request

@@ -15,7 +15,6 @@ from rxsight.model import BusinessEvent
 
 _DEC = pa.decimal128(18, 4)
 _MS = pa.timestamp("ms", tz="UTC")
-_EMPTY = pa.scalar("", pa.string())
 
 EVENT_SCHEMA = pa.schema(
     [
@@ -158,7 +157,7 @@ def _strings(rows: list[Any], name: str) -> pa.Array:
     values = list(map(itemgetter(name), rows))
     missing = values.count(None)
     if missing == len(values):
-        return pa.repeat(_EMPTY, len(values))
+        return pa.repeat(pa.scalar("", pa.string()), len(values))
     return pa.array([v or "" for v in values] if missing else values, pa.string())
 
 

@@ -18,9 +18,9 @@ import alerts
 import rules
 import web.api
 import web.console
-from collector import Collector
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
+from collector.service import Collector
 from metrics.http import router as metrics_router
 from rxsight import __version__
 from rxsight.auth import Authenticator

@@ -22,6 +22,7 @@ def test_workers_come_with_load_and_go_when_idle():
     try:
         assert _workers(server) == 0  # idle: no worker processes
         sent = []
+        failed: list[tuple[int, object]] = []
         stop = threading.Event()
 
         def load(worker: int) -> None:
@@ -39,7 +40,9 @@ def test_workers_come_with_load_and_go_when_idle():
                     for i in range(200)
                 ]
                 status, body = server.request("POST", "/v1/events", events)
-                assert status == 200 and body["accepted"] == 200
+                if status != 200 or body["accepted"] != 200:
+                    failed.append((status, body))  # asserted below: a thread cannot fail a test
+                    return
                 sent.append(cid)
                 n += 1
 
@@ -53,6 +56,7 @@ def test_workers_come_with_load_and_go_when_idle():
             stop.set()
             for t in threads:
                 t.join(30)
+        assert not failed, failed[:3]
         server.wait_for(lambda: _workers(server) == 0, timeout=30, interval=0.2)
         # Every batch, decoded inline or by a worker, is readable exactly once.
         for cid in sent[:: max(1, len(sent) // 15)]:
