@@ -10,7 +10,9 @@ SELECT
     groupUniqArray(event_type) AS event_types,
     anyIf(site, site != '') AS site
 FROM business_events
-WHERE correlation_id IN (SELECT correlation_id FROM console_keys WHERE key = {q:String})
+-- A correlation ID is looked up by the primary key; business keys through console_keys.
+WHERE (correlation_id = {q:String}
+    OR correlation_id IN (SELECT correlation_id FROM console_keys WHERE key = {q:String}))
   AND (correlation_id = {q:String} OR po_number = {q:String}
    OR invoice_number = {q:String} OR receipt_id = {q:String})
 GROUP BY correlation_id, matched
