@@ -344,8 +344,8 @@ def evaluate(
             every = list(map(_FindingMaker(rule, names, loaded.config, settings, as_of), rows))
             by_entity = None
             key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
-            if key_field and include_pending and rows:
-                at = names.index(key_field)
+            if key_field and include_pending:
+                at = names.index(key_field) if rows else 0
                 by_key: dict[str, list[Finding]] = {}
                 for row, f in zip(rows, every, strict=True):
                     by_key.setdefault(str(row[at]), []).append(f)
