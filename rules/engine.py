@@ -207,15 +207,11 @@ def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dic
 
 
 def run_rule(
-    store: Store,
-    rule: RuleDef,
-    params: dict[str, Any],
-    keys: list[str] | None = None,
-    candidates: FullRunCandidates | None = None,
+    store: Store, rule: RuleDef, params: dict[str, Any], keys: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """Rows of one rule as of `params["as_of"]`. A built-in rule with an entity key judges
     `keys`; without them, its candidates (every key that could have a finding)."""
-    names, rows = _rule_rows(store, rule, params, keys, candidates)
+    names, rows = _rule_rows(store, rule, params, keys, None)
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
