@@ -16,11 +16,11 @@ from typing import Any
 import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from collector.events import BadLine, events_table, split_body
+from collector.events import BadLine, decode_rows, events_table, split_body
 from collector.otlp import SpanAttributes, decode_trace_body, log_records_to_events, parse_request
 from collector.phi import PhiScrubber
 from rxsight.config import IngestConfig
-from rxsight.model import EVENT_TYPES, event_fields
+from rxsight.model import EVENT_TYPES, EventLimits, EventRow, EventRowDecoder, event_row
 
 SIGNAL_TABLES = {"spans": "otel_traces", "events": "business_events", "logs": "business_events"}
 
@@ -52,6 +52,10 @@ class Decoder:
         self.scrubber = PhiScrubber(config.phi)
         self.span_attributes = SpanAttributes(self.scrubber)
         self.event_types = EVENT_TYPES | frozenset(config.custom_event_types)
+        self.limits = EventLimits(
+            frozenset(config.custom_event_types), config.max_lines, config.max_attributes
+        )
+        self.rows = EventRowDecoder(self.limits)
 
     def decode(
         self,
@@ -68,7 +72,8 @@ class Decoder:
         elif signal == "logs":
             out = self._logs(body, content_type, source_systems, principal)
         else:
-            items = list(enumerate(split_body(body, content_type)))
+            rows = decode_rows(body, content_type, self.rows)
+            items = list(enumerate(rows if rows is not None else split_body(body, content_type)))
             out = self._events(items, source_systems, principal)
         out.phi = dict(self.scrubber.counts - before)
         return out
@@ -102,35 +107,29 @@ class Decoder:
     def _events(
         self, items: list[tuple[int, Any]], source_systems: tuple[str, ...], principal: str
     ) -> Decoded:
-        cfg = self.config
         out = Decoded(table="business_events")
-        good: list[dict[str, Any]] = []
+        good: list[EventRow] = []
         for index, item in items:
             if isinstance(item, BadLine):
                 out.rejected.append({"index": index, "error": item.error})
                 continue
             try:
-                event = event_fields(
-                    item,
-                    custom_event_types=cfg.custom_event_types,
-                    max_lines=cfg.max_lines,
-                    max_attributes=cfg.max_attributes,
-                )
+                row = item if type(item) is EventRow else event_row(item, self.limits)
             except ValueError as exc:
                 out.rejected.append({"index": index, "error": str(exc)})
                 continue
-            if source_systems and event["source_system"] not in source_systems:
+            if source_systems and row.source_system not in source_systems:
                 out.rejected.append(
                     {
                         "index": index,
                         "error": f"source_system: token {principal!r} may not send events "
-                        f"for {event['source_system']!r}",
+                        f"for {row.source_system!r}",
                     }
                 )
                 continue
-            if event["attributes"]:
-                event["attributes"] = self.scrubber.scrub(event["attributes"])
-            good.append(event)
+            if row.attributes:
+                row.attributes = self.scrubber.scrub(row.attributes)
+            good.append(row)
         out.accepted = len(good)
         out.rejected_count = len(out.rejected)
         if good:

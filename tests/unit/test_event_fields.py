@@ -1,21 +1,45 @@
-"""event_fields: exactly validate_event's outcome (the pydantic model's), accepted values and
-rejection messages alike; events_table reads its rows as it reads models."""
+"""event_row and whole-body rows: exactly validate_event's outcome (the pydantic model's),
+accepted values and rejection messages alike; events_table reads rows as it reads models."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.events import events_table
-from rxsight import model
-from rxsight.model import BusinessEvent, EventLine, event_fields, validate_event
+from collector.events import decode_rows, events_table, split_body
+from rxsight.model import (
+    BusinessEvent,
+    EventLimits,
+    EventLine,
+    EventLineRow,
+    EventRow,
+    EventRowDecoder,
+    event_row,
+    validate_event,
+)
 
 LIMITS = {"custom_event_types": ("custom.audit",), "max_lines": 3, "max_attributes": 2}
+
+
+def _row_limits(limits: dict[str, Any]) -> EventLimits:
+    return EventLimits(
+        frozenset(limits.get("custom_event_types", ())),
+        limits.get("max_lines", 1000),
+        limits.get("max_attributes", 128),
+    )
+
+
+def event_fields(obj: Any, **limits: Any) -> dict[str, Any]:
+    """A row as the model dumps an event: its fields, lines as dicts."""
+    return row_fields(event_row(obj, _row_limits(limits)))
 
 
 def _canonical(value: Any) -> Any:
@@ -211,8 +235,61 @@ events = st.fixed_dictionaries(
 )
 
 
+def _timestamps() -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda d, spec, z: d.isoformat(timespec=spec).replace("+00:00", z),
+        st.datetimes(
+            datetime(1900, 1, 1),
+            datetime(2100, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))]),
+        ),
+        st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+        st.sampled_from(["Z", "z", "+00:00"]),
+    )
+
+
+_money = st.one_of(
+    st.integers(-(10**14) + 1, 10**14 - 1),
+    st.decimals(-(10**9), 10**9, places=2).map(float),
+    st.decimals(-(10**14) + 1, 10**14 - 1, places=4).map(str),
+)
+_ids = st.text(min_size=1, max_size=8)
+# Events the model accepts, in the shapes integrations send: their body is decoded whole.
+valid_events = st.fixed_dictionaries(
+    {
+        "event_id": _ids,
+        "event_type": st.sampled_from(["po.created", "invoice.received", "custom.audit"]),
+        "occurred_at": _timestamps(),
+        "correlation_id": _ids,
+        "source_system": st.sampled_from(["erp", "x" * 256]),
+    },
+    optional={
+        "site": st.one_of(st.none(), st.text(max_size=6)),
+        "domain": st.sampled_from(["pharmacy", "supply", "finance", None]),
+        "amount": st.one_of(st.none(), _money),
+        "currency": st.sampled_from(["EUR", "USD"]),
+        "priority": st.sampled_from(["urgent", "stat", None]),
+        "promised_at": st.one_of(st.none(), _timestamps()),
+        "lines": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "line_no": st.one_of(st.none(), st.integers(0, 1_000_000)),
+                    "item_id": st.text(max_size=8),
+                    "quantity": _money,
+                    "unit_price": st.one_of(st.none(), _money),
+                    "uom": st.sampled_from(["EA", "x" * 32]),
+                },
+            ),
+            max_size=3,
+        ),
+        "attributes": st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+    },
+)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
-@given(obj=events)
+@given(obj=st.one_of(events, valid_events))
 def test_any_event_gets_the_models_outcome(obj):
     _assert_alike(obj)
     _assert_alike(obj, LIMITS)
@@ -231,7 +308,7 @@ def test_events_table_reads_rows_as_it_reads_models():
             attributes={"note": "x"},
         ),
     ]
-    from_rows = events_table([event_fields(obj) for obj in objs])
+    from_rows = events_table([event_row(obj) for obj in objs])
     from_models = events_table([validate_event(obj) for obj in objs])
     # received_at is the time of the call
     assert from_rows.drop_columns(["received_at"]).equals(from_models.drop_columns(["received_at"]))
@@ -272,22 +349,74 @@ def test_decimals_within_the_store_are_kept_exactly(value, stored):
     assert repr(event_fields(_event(amount=value))["amount"]) == repr(stored)
 
 
-def test_the_hand_checks_cover_every_field_of_the_model():
-    # A field added to BusinessEvent or EventLine must be checked by event_fields too, or
-    # it would pass unchecked there.
-    checked = {
-        *model._REQUIRED_IDS,
-        *model._OPTIONAL_IDS,
-        *(name for name, _ in model._CHOICES),
-        *model._OPTIONAL_TIMES,
-        *model._MONEY_FIELDS,
-        "occurred_at",
-        "currency",
-        "lines",
-        "attributes",
-    }
-    assert checked == set(BusinessEvent.model_fields)
-    assert set(EventLine.model_fields) == {"line_no", "item_id", "quantity", "unit_price", "uom"}
+def test_rows_have_every_field_of_the_model():
+    # A field added to BusinessEvent or EventLine but not to the rows would be refused by the
+    # rows' decoder and then dropped when the model's event becomes a row.
+    assert set(EventRow.__struct_fields__) == set(BusinessEvent.model_fields)
+    assert set(EventLineRow.__struct_fields__) == set(EventLine.model_fields)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(objs=st.lists(valid_events, min_size=1, max_size=3))
+def test_a_valid_body_is_decoded_whole_to_what_the_model_makes_of_each_event(objs):
+    body = json.dumps(objs).encode()
+    rows = decode_rows(body, "application/json", EventRowDecoder(_row_limits(LIMITS)))
+    assert rows is not None
+    assert len(rows) == len(objs)
+    for obj, row in zip(objs, rows, strict=True):
+        want = _outcome(lambda o, **kw: validate_event(o, **kw).model_dump(), obj, LIMITS)
+        assert want == ("accepted", _canonical(row_fields(row)))
+
+
+def row_fields(row: EventRow) -> dict[str, Any]:
+    fields = msgspec.structs.asdict(row)
+    fields["lines"] = [msgspec.structs.asdict(line) for line in row.lines]
+    return fields
+
+
+USUAL = [
+    _event(
+        event_id=f"ev-{i}",
+        site="mercy-main",
+        supplier_id="SUP-1",
+        po_number="PO-1",
+        lines=[{"line_no": 1, "item_id": "NDC-1", "quantity": 12, "unit_price": "49.25"}],
+    )
+    for i in range(3)
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps(USUAL), "application/json"),
+        (json.dumps(USUAL), "application/x-ndjson"),
+        (json.dumps(USUAL[0]), "application/json"),
+        (json.dumps(USUAL[0]), ""),
+        ("\n".join(json.dumps(e) for e in USUAL), "application/x-ndjson"),
+        ("\n\n".join(json.dumps(e) for e in USUAL) + "\n", "application/jsonl; charset=utf-8"),
+    ],
+)
+def test_the_usual_bodies_are_decoded_whole_as_split_body_reads_them(body, content_type):
+    rows = decode_rows(body.encode(), content_type, EventRowDecoder())
+    assert rows is not None, "the usual request should not go item by item"
+    items = split_body(body.encode(), content_type)
+    assert [row_fields(r) for r in rows] == [event_fields(item) for item in items]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps([*USUAL, {**USUAL[0], "event_type": "po.teleported"}]), "application/json"),
+        (json.dumps([*USUAL, "an event"]), "application/json"),
+        (json.dumps(USUAL[0]) + "\n" + json.dumps(USUAL[1]), "application/json"),
+        (json.dumps(USUAL[0]) + "\nnot json", "application/x-ndjson"),
+        (json.dumps(USUAL), "text/plain"),
+        ("", "application/json"),
+    ],
+)
+def test_a_body_with_anything_doubtful_goes_item_by_item(body, content_type):
+    assert decode_rows(body.encode(), content_type, EventRowDecoder()) is None
 
 
 @pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
