@@ -1,13 +1,16 @@
 """Ingest benchmark: OTLP protobuf spans/s and JSON events/s end to end, against the ceiling.
 
-    python bench/ingest.py [--spans 400000] [--events 400000] [--clients 4]
+    python bench/ingest.py [--spans 400000] [--events 400000] [--rounds 3] [--clients 4]
 
 Starts `rxsight serve` on a loopback port with a fresh data directory, sends pre-built
 requests from client threads, and counts an item as done when it is readable (the writer's
-rows-written counter, read from /metrics). Also prints the server's CPU time per item: the
-machine is CPU-bound during the run, so that figure sets the rate and varies less. Then, in
-this process, inserts the same rows straight into chDB as Arrow (the ceiling) and prints the
-ratio, peak RSS, and bytes per span and per event on disk. Prints figures; asserts nothing.
+rows-written counter, read from /metrics). Each of --rounds rounds runs a spans phase and an
+events phase against its own fresh server, in alternating order; this VM's speed drifts by a
+third or more within minutes, so the ratio is taken between the two phases of a round, and
+medians over the rounds are printed. Also prints the server's CPU time per item: the machine
+is CPU-bound during the run, so that figure sets the rate. Then, in this process, inserts
+the same rows straight into chDB as Arrow (the ceiling) and prints the ratio, peak RSS, and
+bytes per span and per event on disk. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import random
 import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -25,6 +29,7 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -302,6 +307,54 @@ def on_disk(data_dir: Path) -> dict[str, tuple[int, int]]:
     return {k: tuple(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
+def one_round(
+    spans: tuple[list[bytes], int],
+    events: tuple[list[bytes], int],
+    clients: int,
+    order: tuple[str, ...],
+) -> dict[str, Any]:
+    """Both phases against a fresh server, in the given order: rates, CPU per item, RSS idle and
+    peak, bytes on disk."""
+    phases = {
+        "spans": ("otel_traces", "/v1/traces", *spans, "application/x-protobuf"),
+        "events": ("business_events", "/v1/events", *events, "application/json"),
+    }
+    figures: dict[str, Any] = {}
+    server = Server().start()
+    try:
+        pid = server.proc.pid
+        time.sleep(2)
+        figures["idle_kib"] = tree_rss_kib(pid)
+        sampler = PeakRss(pid)
+        sampler.start()
+        warm = span_requests(20_000, 1000, seed=9)
+        end_to_end(
+            server, "otel_traces", "/v1/traces", warm, "application/x-protobuf", 20_000, clients
+        )
+        # Overlapping requests start the decode workers in the background; a server under
+        # sustained load has them running, so timing starts once they are.
+        deadline = time.monotonic() + 60
+        while decode_workers(server) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for kind in order:
+            table, path, bodies, n, ctype = phases[kind]
+            # Each phase starts on an idle server: the merges of what was written before are
+            # not charged to it.
+            wait_idle(pid)
+            cpu = tree_cpu_s(pid)
+            _, total = end_to_end(server, table, path, bodies, ctype, n, clients)
+            figures[kind] = n / total
+            figures[f"{kind}_cpu_us"] = (tree_cpu_s(pid) - cpu) / n * 1e6
+        sampler.stop.set()
+        figures["peak_kib"] = sampler.peak
+        server.stop()
+        disk = on_disk(server.data_dir)
+        figures["span_disk"], figures["event_disk"] = disk["otel_traces"], disk["business_events"]
+    finally:
+        server.cleanup()
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spans", type=int, default=400_000)
@@ -312,6 +365,7 @@ def main() -> None:
     # batch's flush interval takes.
     ap.add_argument("--events-per-request", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3, help="fresh servers, phase order alternating")
     args = ap.parse_args()
 
     print(f"building {args.spans} spans and {args.events} events ...", flush=True)
@@ -320,78 +374,48 @@ def main() -> None:
     n_spans = len(span_bodies) * args.spans_per_request
     n_events = len(event_bodies) * args.events_per_request
 
-    server = Server().start()
-    try:
-        pid = server.proc.pid
-        time.sleep(2)
-        idle = tree_rss_kib(pid)
-        sampler = PeakRss(pid)
-        sampler.start()
-        warm = span_requests(20_000, 1000, seed=9)
-        end_to_end(
-            server,
-            "otel_traces",
-            "/v1/traces",
-            warm,
-            "application/x-protobuf",
-            20_000,
-            args.clients,
+    rounds: list[dict[str, float]] = []
+    for r in range(args.rounds):
+        # Spans first in odd rounds, events first in even ones: the second phase finds the
+        # first one's rows in the store, and neither path should always carry that.
+        order = ("spans", "events") if r % 2 == 0 else ("events", "spans")
+        figures = one_round((span_bodies, n_spans), (event_bodies, n_events), args.clients, order)
+        print(
+            f"  round {r + 1} ({' then '.join(order)}): {figures['spans']:,.0f} spans/s, "
+            f"{figures['events']:,.0f} events/s, ratio {figures['events'] / figures['spans']:.2f}; "
+            f"CPU {figures['spans_cpu_us']:.1f} µs/span, {figures['events_cpu_us']:.1f} µs/event",
+            flush=True,
         )
-        # Overlapping requests start the decode workers in the background; a server under
-        # sustained load has them running, so timing starts once they are.
-        deadline = time.monotonic() + 60
-        while decode_workers(server) == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        cpu = tree_cpu_s(pid)
-        sent, total = end_to_end(
-            server,
-            "otel_traces",
-            "/v1/traces",
-            span_bodies,
-            "application/x-protobuf",
-            n_spans,
-            args.clients,
-        )
-        span_rate = n_spans / total
-        span_cpu = tree_cpu_s(pid) - cpu
-        settled = wait_idle(pid)
-        cpu = tree_cpu_s(pid)
-        sent_e, total_e = end_to_end(
-            server,
-            "business_events",
-            "/v1/events",
-            event_bodies,
-            "application/json",
-            n_events,
-            args.clients,
-        )
-        event_rate = n_events / total_e
-        event_cpu = tree_cpu_s(pid) - cpu
-        sampler.stop.set()
-        peak = sampler.peak
-        server.stop()
-        disk = on_disk(server.data_dir)
-    finally:
-        server.cleanup()
+        rounds.append(figures)
+    idle, peak = rounds[0]["idle_kib"], max(f["peak_kib"] for f in rounds)
+    disk = {"otel_traces": rounds[0]["span_disk"], "business_events": rounds[0]["event_disk"]}
 
+    def median(key: str) -> float:
+        return statistics.median(f[key] for f in rounds)
+
+    span_rate, event_rate = median("spans"), median("events")
+    ratios = sorted(f["events"] / f["spans"] for f in rounds)
     ceil_spans, ceil_events = ceiling(span_bodies, event_bodies)
     span_bytes = disk["otel_traces"][0] / max(1, disk["otel_traces"][1])
     event_bytes = disk["business_events"][0] / max(1, disk["business_events"][1])
     rows = [
         (
             "OTLP protobuf spans end to end",
-            f"{span_rate:,.0f} spans/s ({n_spans:,} in {total:.2f} s; acked in {sent:.2f} s)",
+            f"{span_rate:,.0f} spans/s (median of {len(rounds)} rounds of {n_spans:,})",
         ),
         (
             "JSON events end to end",
-            f"{event_rate:,.0f} events/s ({n_events:,} in "
-            f"{total_e:.2f} s; acked in {sent_e:.2f} s)",
+            f"{event_rate:,.0f} events/s (median of {len(rounds)} rounds of {n_events:,})",
         ),
-        ("events / spans rate", f"{event_rate / span_rate:.2f}"),
+        (
+            "events / spans rate",
+            f"{statistics.median(ratios):.2f} (median; by round, sorted: "
+            f"{', '.join(f'{x:.2f}' for x in ratios)})",
+        ),
         (
             "server CPU per item",
-            f"{span_cpu / n_spans * 1e6:.1f} µs/span, {event_cpu / n_events * 1e6:.1f} µs/event "
-            "(with workers and chDB's threads)",
+            f"{median('spans_cpu_us'):.1f} µs/span, {median('events_cpu_us'):.1f} µs/event "
+            "(medians; with workers and chDB's threads)",
         ),
         ("chDB Arrow insert ceiling", f"{ceil_spans:,.0f} spans/s, {ceil_events:,.0f} events/s"),
         (
@@ -401,7 +425,6 @@ def main() -> None:
         ("RSS idle / peak (with workers)", f"{idle / 1024:.0f} MiB / {peak / 1024:.0f} MiB"),
         ("on disk", f"{span_bytes:.1f} bytes/span, {event_bytes:.1f} bytes/event"),
     ]
-    print(f"  (waited {settled:.1f} s after the spans for the server to go idle)")
     print(f"\ningest benchmark ({os.cpu_count()} cores, {args.clients} client threads)")
     for label, value in rows:
         print(f"  {label:<32} {value}")
