@@ -259,7 +259,7 @@ def ceiling(span_bodies: list[bytes], event_bodies: list[bytes]) -> tuple[float,
     from collector.otlp import decode_traces
     from collector.phi import PhiScrubber
     from rxsight.config import PhiConfig
-    from rxsight.model import validate_event
+    from rxsight.model import event_row
     from rxsight.store import Store
 
     scrub = PhiScrubber(PhiConfig())
@@ -268,7 +268,7 @@ def ceiling(span_bodies: list[bytes], event_bodies: list[bytes]) -> tuple[float,
         req = ExportTraceServiceRequest()
         req.ParseFromString(body)
         tables.append(decode_traces(req, scrub, ("correlation.id",)).table)
-    events = [validate_event(e) for body in event_bodies for e in json.loads(body)]
+    events = [event_row(e) for body in event_bodies for e in json.loads(body)]
     ev_table = events_table(events)
     spans = pa.concat_tables(tables)
     with tempfile.TemporaryDirectory() as tmp:
@@ -312,6 +312,7 @@ def one_round(
     events: tuple[list[bytes], int],
     clients: int,
     order: tuple[str, ...],
+    config: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Both phases against a fresh server, in the given order: rates, CPU per item, RSS idle and
     peak, bytes on disk."""
@@ -320,7 +321,7 @@ def one_round(
         "events": ("business_events", "/v1/events", *events, "application/json"),
     }
     figures: dict[str, Any] = {}
-    server = Server().start()
+    server = Server(config).start()
     try:
         pid = server.proc.pid
         time.sleep(2)
@@ -366,7 +367,18 @@ def main() -> None:
     ap.add_argument("--events-per-request", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3, help="fresh servers, phase order alternating")
+    ap.add_argument(
+        "--with-rules",
+        action="store_true",
+        help="keep the rules scheduler and alert dispatcher running (default: ingest alone)",
+    )
     args = ap.parse_args()
+    # Ingest alone by default: the scheduler evaluates what the events phase brings (a
+    # cost of rules, measured by bench/rules.py), and its 15 s ticks fall into whichever
+    # phase they happen to meet.
+    config = (
+        None if args.with_rules else {"rules": {"enabled": False}, "alerts": {"enabled": False}}
+    )
 
     print(f"building {args.spans} spans and {args.events} events ...", flush=True)
     span_bodies = span_requests(args.spans, args.spans_per_request)
@@ -379,7 +391,9 @@ def main() -> None:
         # Spans first in odd rounds, events first in even ones: the second phase finds the
         # first one's rows in the store, and neither path should always carry that.
         order = ("spans", "events") if r % 2 == 0 else ("events", "spans")
-        figures = one_round((span_bodies, n_spans), (event_bodies, n_events), args.clients, order)
+        figures = one_round(
+            (span_bodies, n_spans), (event_bodies, n_events), args.clients, order, config
+        )
         print(
             f"  round {r + 1} ({' then '.join(order)}): {figures['spans']:,.0f} spans/s, "
             f"{figures['events']:,.0f} events/s, ratio {figures['events'] / figures['spans']:.2f}; "
@@ -425,7 +439,8 @@ def main() -> None:
         ("RSS idle / peak (with workers)", f"{idle / 1024:.0f} MiB / {peak / 1024:.0f} MiB"),
         ("on disk", f"{span_bytes:.1f} bytes/span, {event_bytes:.1f} bytes/event"),
     ]
-    print(f"\ningest benchmark ({os.cpu_count()} cores, {args.clients} client threads)")
+    scope = "whole server" if args.with_rules else "ingest alone: rules scheduler and alerts off"
+    print(f"\ningest benchmark ({os.cpu_count()} cores, {args.clients} client threads, {scope})")
     for label, value in rows:
         print(f"  {label:<32} {value}")
 

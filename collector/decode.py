@@ -160,6 +160,9 @@ def init_worker(config_json: str, server_pid: int) -> None:
     # it is left out of full collections, which the thousands of objects of each request
     # otherwise set off every few requests, each walking the whole heap again.
     gc.freeze()
+    # A request makes thousands of short-lived objects, freed by reference counting when it is
+    # done; the default threshold (700) would run a collection every few dozen events.
+    gc.set_threshold(50_000, 10, 10)
     threading.Thread(target=_exit_with_server, args=(server_pid,), daemon=True).start()
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import accumulate, chain
-from operator import attrgetter
 from typing import Any
 
+import msgspec
 import orjson
 import pyarrow as pa
 
-from rxsight.model import BusinessEvent, EventRow, EventRowDecoder
+from rxsight.model import EventLineRow, EventRow, EventRowDecoder
 
 _DEC = pa.decimal128(18, 4)
 _MS = pa.timestamp("ms", tz="UTC")
@@ -137,31 +137,33 @@ class BadLine:
         self.error = error
 
 
-def events_table(
-    events: Sequence[EventRow | BusinessEvent], received_at: datetime | None = None
-) -> pa.Table:
-    """Rows (EventRow, or BusinessEvent models: the same fields) column by column, each read
-    with map and attrgetter: this runs for every accepted event. Lines and attributes are
-    built flat with offsets, not as lists per event: fewer objects, so fewer garbage-collector
-    passes over a request's worth of them."""
+def events_table(rows: Sequence[EventRow], received_at: datetime | None = None) -> pa.Table:
+    """Finished rows (EventRow) to the business_events columns. This runs for every accepted
+    event, so the rows are turned into columns once (astuple and zip, in C) rather than read
+    attribute by attribute; lines and attributes are built flat with offsets, not as lists
+    per event."""
     received = received_at or datetime.now(UTC)
-    rows = list(events)
-    columns: dict[str, pa.Array] = {name: _strings(rows, name) for name in _STRINGS}
+    n = len(rows)
+    fields = dict(zip(EventRow.__struct_fields__, _transposed(rows, EventRow), strict=True))
+    columns: dict[str, pa.Array] = {name: _strings(fields[name], n) for name in _STRINGS}
     for name in ("occurred_at", "expected_at", "promised_at", "due_at"):
-        columns[name] = _column(rows, name, _MS)
+        columns[name] = _values(fields[name], n, _MS)
     for name in ("quantity", "unit_price", "amount"):
-        columns[name] = _column(rows, name, _DEC)
-    columns["received_at"] = pa.repeat(pa.scalar(received, _MS), len(rows))
-    line_lists = list(map(attrgetter("lines"), rows))
+        columns[name] = _values(fields[name], n, _DEC)
+    columns["received_at"] = pa.repeat(pa.scalar(received, _MS), n)
+    line_lists = fields["lines"]
     lines = list(chain.from_iterable(line_lists))
     line_offsets = _offsets(line_lists)
+    line_fields = dict(
+        zip(EventLineRow.__struct_fields__, _transposed(lines, EventLineRow), strict=True)
+    )
     for name, kind in (("line_no", pa.uint32()), ("quantity", _DEC), ("unit_price", _DEC)):
-        values = _column(lines, name, kind)
+        values = _values(line_fields[name], len(lines), kind)
         columns[f"lines.{name}"] = pa.ListArray.from_arrays(line_offsets, values)
     for name in ("item_id", "uom"):
-        values = _strings(lines, name)
+        values = _strings(line_fields[name], len(lines))
         columns[f"lines.{name}"] = pa.ListArray.from_arrays(line_offsets, values)
-    attributes = list(map(attrgetter("attributes"), rows))
+    attributes = fields["attributes"]
     columns["attributes"] = pa.MapArray.from_arrays(
         _offsets(attributes),
         pa.array(list(chain.from_iterable(attributes)), pa.string()),
@@ -170,16 +172,24 @@ def events_table(
     return pa.table([columns[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
 
 
-def _column(rows: list[Any], name: str, kind: pa.DataType) -> pa.Array:
-    return pa.array(list(map(attrgetter(name), rows)), kind)
+def _transposed(rows: Sequence[Any], kind: type[msgspec.Struct]) -> list[tuple[Any, ...]]:
+    """One tuple of values per field of `kind`, in its field order."""
+    if not rows:
+        return [()] * len(kind.__struct_fields__)
+    return list(zip(*map(msgspec.structs.astuple, rows), strict=True))
 
 
-def _strings(rows: list[Any], name: str) -> pa.Array:
+def _values(values: tuple[Any, ...], n: int, kind: pa.DataType) -> pa.Array:
+    if n and values[0] is None and values.count(None) == n:
+        return pa.nulls(n, kind)
+    return pa.array(values, kind)
+
+
+def _strings(values: tuple[Any, ...], n: int) -> pa.Array:
     # Absent strings are stored as "", and a field nobody sent costs no conversion at all.
-    values = list(map(attrgetter(name), rows))
     missing = values.count(None)
-    if missing == len(values):
-        return pa.repeat(pa.scalar("", pa.string()), len(values))
+    if missing == n:
+        return pa.repeat(pa.scalar("", pa.string()), n)
     return pa.array([v or "" for v in values] if missing else values, pa.string())
 
 

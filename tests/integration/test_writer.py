@@ -14,7 +14,7 @@ from collector.spool import Spool
 from collector.telemetry import IngestMetrics
 from collector.writer import BatchWriter
 from rxsight.config import IngestConfig, SpoolConfig
-from rxsight.model import validate_event
+from rxsight.model import event_row
 from rxsight.store import Store
 
 
@@ -22,7 +22,7 @@ def _events(n: int, prefix: str) -> bytes:
     return ipc_bytes(
         events_table(
             [
-                validate_event(
+                event_row(
                     {
                         "event_id": f"{prefix}-{i}",
                         "event_type": "goods.received",
