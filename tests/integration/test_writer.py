@@ -60,21 +60,70 @@ def test_a_segment_replayed_after_it_was_written_adds_nothing(store: Store, tmp_
     assert metrics.items.labels("events", "duplicate")._value.get() == 140
 
 
-def test_spans_replayed_from_the_same_segment_are_deduplicated(store: Store, tmp_path: Path):
+def _spans(n: int, first: int = 0) -> bytes:
     req = ExportTraceServiceRequest()
     scope = req.resource_spans.add().scope_spans.add()
-    for i in range(50):
+    for i in range(first, first + n):
         span = scope.spans.add()
-        span.trace_id, span.span_id, span.name = bytes([i + 1]) * 16, bytes([i + 1]) * 8, "s"
+        span.trace_id, span.span_id, span.name = (i + 1).to_bytes(16), (i + 1).to_bytes(8), "s"
         now = time.time_ns()  # recent: older spans fall to the table's TTL at once
         span.start_time_unix_nano, span.end_time_unix_nano = now + i, now + i + 5
     decoded = Decoder(IngestConfig()).decode(
         "spans", req.SerializeToString(), "application/x-protobuf"
     )
+    assert decoded.payload is not None
+    return decoded.payload
+
+
+def test_spans_replayed_from_the_same_segment_are_deduplicated(store: Store, tmp_path: Path):
     spool, writer, _ = _writer(store, tmp_path)
-    spool.append("otel_traces", decoded.payload, decoded.accepted)
+    spool.append("otel_traces", _spans(50), 50)
     spool.seal()
     [segment] = spool.sealed()
     writer.write_segment(segment)
     writer.write_segment(segment)  # the content-derived token makes ClickHouse drop it
     assert store.query_value("SELECT count() FROM otel_traces") == 50
+
+
+def test_segments_written_together_then_again_one_by_one_add_nothing(store: Store, tmp_path: Path):
+    spool, writer, metrics = _writer(store, tmp_path)
+    for n, first in ((30, 0), (20, 30)):
+        spool.append("business_events", _events(n, f"seg{first}"), n)
+        spool.append("otel_traces", _spans(n, first), n)
+        spool.seal()
+    first, second = spool.sealed()
+    writer.write_segments([first, second])
+    # A crash before the two were removed: the replay may group them differently.
+    writer.write_segment(first)
+    writer.write_segment(second)
+    assert store.query_rows("SELECT count(), uniqExact(event_id) FROM business_events") == [
+        (50, 50)
+    ]
+    assert store.query_value("SELECT count() FROM otel_traces") == 50
+    assert metrics.items.labels("events", "duplicate")._value.get() == 50
+
+
+def test_a_segment_the_store_refuses_is_set_aside_and_the_others_are_written(
+    store: Store, tmp_path: Path
+):
+    spool, writer, metrics = _writer(store, tmp_path)
+    spool.append("business_events", _events(10, "before"), 10)
+    spool.seal()
+    spool.append("no_such_table", _events(5, "refused"), 5)
+    spool.seal()
+    spool.append("business_events", _events(10, "after"), 10)
+    spool.seal()
+    refused = spool.sealed()[1]
+    writer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while spool.sealed() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        writer.stop()
+    assert spool.sealed() == []
+    assert (tmp_path / "quarantine" / refused.path.name).exists()
+    assert metrics.quarantined._value.get() == 1
+    assert store.query_rows(
+        "SELECT correlation_id, count() FROM business_events GROUP BY correlation_id ORDER BY 1"
+    ) == [("after", 10), ("before", 10)]
