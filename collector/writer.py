@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
 _POISON_ATTEMPTS = 5
 # Sealed segments that have waited while the writer was busy are written together, up to this
-# many: under sustained load inserts grow, and with them what each insert costs is shared.
-_GROUP_SEGMENTS = 4
+# many spool bytes (about 50,000 events): under sustained load inserts grow, and with them
+# what each insert costs is shared; beyond that the gain is small and the memory is not.
+_GROUP_BYTES = 16 << 20
 
 
 class BatchWriter:
@@ -71,7 +72,7 @@ class BatchWriter:
                 self._wake.wait(0.05)
                 self._wake.clear()
                 continue
-            group = waiting[: 1 if alone else _GROUP_SEGMENTS]
+            group = waiting[:1] if alone else _group(waiting)
             try:
                 self.write_segments(group)
             except StoreUnavailable as exc:
@@ -94,6 +95,9 @@ class BatchWriter:
                     log.error("spool segment quarantined at %s", where)
                 time.sleep(backoff)
                 continue
+            # Arrow's allocator keeps what a batch freed for the next one; under sustained load
+            # that held a hundred MiB more than the next batch needs.
+            pa.default_memory_pool().release_unused()
             for segment in group:
                 self.spool.remove(segment)
                 self._failures.pop(segment.name, None)
@@ -163,3 +167,14 @@ class BatchWriter:
         if len(keep) == len(ids):
             return data
         return data.take(pa.array(keep, pa.int64()))
+
+
+def _group(waiting: list[Segment]) -> list[Segment]:
+    """The oldest waiting segments, as many as fit in _GROUP_BYTES (always at least one)."""
+    group, size = [waiting[0]], waiting[0].size
+    for segment in waiting[1:]:
+        size += segment.size
+        if size > _GROUP_BYTES:
+            break
+        group.append(segment)
+    return group
