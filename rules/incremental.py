@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
+from operator import attrgetter
 
 from rules.engine import SCOPE_KEY, Evaluation, Finding
 from rxsight.store import SqlFiles, Store
@@ -30,6 +33,41 @@ class Plan:
     as_of: datetime
 
 
+@dataclass
+class _Carried:
+    """One scoped rule's outcome per entity key, split so that a run needs no look at each
+    carried finding: `due` holds entities whose every condition is a finding already (since
+    <= the run's instant, which only grows), `pending` those with a grace period still running."""
+
+    due: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    pending: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+
+    def replace(
+        self, keys: list[str], fresh: dict[str, tuple[Finding, ...]], as_of: datetime
+    ) -> None:
+        for key in keys:
+            self.due.pop(key, None)
+        for key in self.pending.keys() & keys:
+            del self.pending[key]
+        self.add(fresh, as_of)
+
+    def add(self, fresh: dict[str, tuple[Finding, ...]], as_of: datetime) -> None:
+        for key, found in fresh.items():
+            if all(f.since <= as_of for f in found):
+                self.due[key] = found
+            else:
+                self.pending[key] = found
+
+    def findings(self, as_of: datetime) -> list[Finding]:
+        """The findings as of `as_of`; pending entities whose grace has run out become due."""
+        now_due = [k for k, found in self.pending.items() if all(f.since <= as_of for f in found)]
+        for key in now_due:
+            self.due[key] = self.pending.pop(key)
+        out = list(chain.from_iterable(self.due.values()))
+        out.extend(f for found in self.pending.values() for f in found if f.since <= as_of)
+        return out
+
+
 class IncrementalPlanner:
     """After a full run, later runs evaluate only the entities whose facts arrived, or came
     due, since the previous run. With its facts unchanged an entity's outcome is fixed:
@@ -38,16 +76,17 @@ class IncrementalPlanner:
     This gives the same findings as a full run; a full run every `full_every_s` (and after
     any failure) re-checks that anyway."""
 
-    def __init__(self, full_every_s: float) -> None:
+    def __init__(self, full_every_s: float, visibility_margin: timedelta = _VISIBILITY_MARGIN):
         self.full_every_s = full_every_s
-        self._carry: dict[str, dict[str, tuple[Finding, ...]]] | None = None
+        self.visibility_margin = visibility_margin
+        self._carry: dict[str, _Carried] | None = None
         self._watermark: datetime | None = None
         self._previous_as_of: datetime | None = None
         self._last_full = 0.0
 
     def plan(self, store: Store, as_of: datetime) -> Plan:
         db_now = as_utc(store.query_value("SELECT now64(3, 'UTC')"))
-        watermark = db_now - _VISIBILITY_MARGIN
+        watermark = db_now - self.visibility_margin
         due_full = time.monotonic() - self._last_full >= self.full_every_s
         if (
             self._carry is None
@@ -65,9 +104,8 @@ class IncrementalPlanner:
                 "as_of": _ch(as_of),
             },
         )[0]
-        scope = {
-            rule_id: sorted(set(touched[column])) for rule_id, column in _TOUCHED_COLUMN.items()
-        }
+        # groupUniqArray: each key once already.
+        scope = {rule_id: touched[column] for rule_id, column in _TOUCHED_COLUMN.items()}
         return Plan(scope, watermark, as_of)
 
     def record(self, plan: Plan, result: Evaluation) -> Evaluation:
@@ -78,27 +116,27 @@ class IncrementalPlanner:
             self._carry = None
             return result
         self._watermark = plan.watermark
-        self._previous_as_of = as_utc(plan.as_of)
+        self._previous_as_of = as_of = as_utc(plan.as_of)
         if plan.scope is None or self._carry is None:
-            self._carry = {r: dict(v) for r, v in result.entity_findings.items()}
+            self._carry = {}
+            for rule_id, by_entity in result.entity_findings.items():
+                self._carry[rule_id] = carried = _Carried()
+                carried.add(by_entity, as_of)
             self._last_full = time.monotonic()
             return result
-        as_of = as_utc(plan.as_of)
         findings = [f for f in result.findings if f.rule_id not in plan.scope]
         for rule_id, keys in plan.scope.items():
-            carried = self._carry.setdefault(rule_id, {})
-            for key in keys:
-                carried.pop(key, None)
-            carried.update(result.entity_findings.get(rule_id, {}))
-            findings.extend(f for fs in carried.values() for f in fs if f.since <= as_of)
-        unique: dict[str, Finding] = {}
-        for f in findings:
-            unique.setdefault(f.key, f)
-        counts: dict[str, int] = {}
-        for f in unique.values():
-            counts[f.rule_id] = counts.get(f.rule_id, 0) + 1
+            carried = self._carry.setdefault(rule_id, _Carried())
+            carried.replace(keys, result.entity_findings.get(rule_id, {}), as_of)
+            findings.extend(carried.findings(as_of))
+        keys = list(map(attrgetter("key"), findings))
+        if len(set(keys)) < len(keys):
+            # One finding per key, the first: an entity's condition found under two keys.
+            firsts = dict(zip(reversed(keys), reversed(findings), strict=True))
+            findings = [f for k, f in zip(keys, findings, strict=True) if firsts[k] is f]
+        counts = Counter(map(attrgetter("rule_id"), findings))
         runs = tuple(dataclasses.replace(r, findings=counts.get(r.rule_id, 0)) for r in result.runs)
-        return dataclasses.replace(result, findings=tuple(unique.values()), runs=runs)
+        return dataclasses.replace(result, findings=tuple(findings), runs=runs)
 
 
 def _ch(dt: datetime) -> str:

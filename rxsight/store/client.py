@@ -97,11 +97,14 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def query_named_rows(
-        self, sql: str, params: dict[str, Any] | None = None
+        self,
+        sql: str,
+        params: dict[str, Any] | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> tuple[tuple[str, ...], list[tuple]]:
         """Column names and row tuples: for callers that read 100,000s of rows, where a dict
-        per row would cost more than using the row."""
-        result = self._run(lambda c: c.query(sql, parameters=params or {}))
+        per row would cost more than using the row. `settings` are ClickHouse query settings."""
+        result = self._run(lambda c: c.query(sql, parameters=params or {}, settings=settings))
         return tuple(result.column_names), result.result_rows
 
     def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:

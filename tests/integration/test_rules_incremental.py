@@ -1,0 +1,101 @@
+"""Scheduled runs that look only at touched entities give a full run's findings, in chDB."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from collector.events import events_table
+from rules.config import LoadedRules, RulesConfig
+from rules.engine import Evaluation, evaluate
+from rules.incremental import IncrementalPlanner
+from rxsight.config import Settings
+from rxsight.model import event_row
+from rxsight.store import Store
+
+T = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+RULES = LoadedRules(RulesConfig(), (), ())
+
+
+def _send(store: Store, *events: dict[str, Any]) -> None:
+    rows = [
+        event_row(
+            {
+                "event_id": str(uuid.uuid4()),
+                "source_system": "test",
+                **{k: v for k, v in e.items() if k != "at"},
+                "occurred_at": e["at"].isoformat(),
+            }
+        )
+        for e in events
+    ]
+    store.insert_arrow("business_events", events_table(rows))
+
+
+def _request(corr: str, at: datetime) -> dict[str, Any]:
+    return {
+        "event_type": "replenishment.requested",
+        "correlation_id": corr,
+        "at": at,
+        "site": "site-a",
+        "item_id": "NDC-1",
+        "quantity": 5,
+        "priority": "routine",
+    }
+
+
+def _po(corr: str, po: str, at: datetime) -> dict[str, Any]:
+    return {
+        "event_type": "po.created",
+        "correlation_id": corr,
+        "at": at,
+        "po_number": po,
+        "supplier_id": "SUP-1",
+        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5, "unit_price": "2"}],
+    }
+
+
+def _outcome(result: Evaluation) -> dict[str, tuple[str, datetime]]:
+    return {f.key: (f.reason, f.since) for f in result.findings}
+
+
+def test_incremental_runs_carry_grace_periods_and_follow_changes(store: Store, tmp_path: Path):
+    settings = Settings(dsn=store.dsn, data_dir=tmp_path)
+    # No margin: the facts sent before a run are certainly visible to it, so only what is sent
+    # after it counts as touched in the next.
+    planner = IncrementalPlanner(full_every_s=3600, visibility_margin=timedelta(0))
+
+    def scheduled(as_of: datetime) -> tuple[Evaluation, dict[str, list[str]] | None]:
+        plan = planner.plan(store, as_of)
+        result = evaluate(store, RULES, settings, as_of, scope=plan.scope, include_pending=True)
+        return planner.record(plan, result), plan.scope
+
+    _send(
+        store,
+        _request("late", T - timedelta(hours=30)),  # no PO in 24 h: a finding at T
+        _request("grace", T - timedelta(hours=23)),  # its 24 h run out at T + 1 h
+        _request("fixed", T - timedelta(hours=26)),  # no PO at T; a PO arrives later
+        _request("done", T - timedelta(hours=2)),
+        _po("done", "PO-DONE", T - timedelta(hours=1)),
+    )
+    first, scope = scheduled(T)
+    assert scope is None
+    assert _outcome(first) == _outcome(evaluate(store, RULES, settings, T))
+    assert {f.correlation_id: f.reason for f in first.findings} == {
+        "late": "no_po",
+        "fixed": "no_po",
+    }
+
+    # New facts for one request, none for the others: "grace" comes due untouched.
+    _send(store, _po("fixed", "PO-FIXED", T + timedelta(minutes=30)))
+    later = T + timedelta(hours=2)
+    second, scope = scheduled(later)
+    assert scope is not None and scope["open_replenishment"] == ["fixed"]
+    assert _outcome(second) == _outcome(evaluate(store, RULES, settings, later))
+    assert {f.correlation_id: f.reason for f in second.findings} == {
+        "late": "no_po",
+        "grace": "no_po",
+    }
+    assert [r.findings for r in second.runs if r.rule_id == "open_replenishment"] == [2]
