@@ -4,12 +4,10 @@ WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     receipts AS (
         SELECT receipt_id,
-            minIf(occurred_at, kind = 'goods.received') AS received_at,
-            argMinIf(site, (occurred_at, event_id), kind = 'goods.received') AS site,
-            argMinIf(domain, (occurred_at, event_id), kind = 'goods.received') AS domain,
-            argMinIf(po_number, (occurred_at, event_id), kind = 'goods.received') AS po_number,
-            argMinIf(supplier_id, (occurred_at, event_id), kind = 'goods.received') AS supplier_id,
-            argMinIf(correlation_id, (occurred_at, event_id), kind = 'goods.received') AS correlation_id,
+            -- The first goods.received by (occurred_at, event_id), as one tuple: a tuple's
+            -- min costs a fifth of an argMinIf per column.
+            minIf((occurred_at, event_id, site, domain, po_number, supplier_id, correlation_id),
+                kind = 'goods.received') AS first_received,
             countIf(kind = 'goods.received') AS n_received,
             countIf(kind = 'receipt.posted') AS n_posted
         FROM rules_receipts
@@ -18,7 +16,13 @@ WITH
         HAVING n_received > 0 AND n_posted = 0
     ),
     judged AS (
-        SELECT *,
+        SELECT receipt_id,
+            tupleElement(first_received, 1) AS received_at,
+            tupleElement(first_received, 3) AS site,
+            tupleElement(first_received, 4) AS domain,
+            tupleElement(first_received, 5) AS po_number,
+            tupleElement(first_received, 6) AS supplier_id,
+            tupleElement(first_received, 7) AS correlation_id,
             {tv:Array(Int64)}[if(has({tk:Array(String)}, concat('delayed.posting_ms|', site)),
                 indexOf({tk:Array(String)}, concat('delayed.posting_ms|', site)),
                 indexOf({tk:Array(String)}, 'delayed.posting_ms|*'))] AS posting_ms,

@@ -3,20 +3,26 @@
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     req AS (
-        SELECT
-            correlation_id,
-            minIf(occurred_at, kind = 'replenishment.requested') AS requested_at,
-            argMinIf(site, (occurred_at, event_id), kind = 'replenishment.requested') AS site,
-            argMinIf(domain, (occurred_at, event_id), kind = 'replenishment.requested') AS domain,
-            argMinIf(priority, (occurred_at, event_id), kind = 'replenishment.requested') AS raw_priority,
-            argMinIf(item_id, (occurred_at, event_id), kind = 'replenishment.requested') AS item_id,
-            argMinIf(quantity, (occurred_at, event_id), kind = 'replenishment.requested') AS quantity,
-            countIf(kind = 'replenishment.requested') AS n_requested,
-            countIf(kind = 'replenishment.cancelled') AS n_cancelled
-        FROM rules_requests
-        WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
-        GROUP BY correlation_id
-        HAVING n_requested > 0 AND n_cancelled = 0
+        SELECT correlation_id,
+            tupleElement(first_requested, 1) AS requested_at,
+            tupleElement(first_requested, 3) AS site,
+            tupleElement(first_requested, 4) AS domain,
+            tupleElement(first_requested, 5) AS raw_priority,
+            tupleElement(first_requested, 6) AS item_id,
+            tupleElement(first_requested, 7) AS quantity
+        FROM (
+            SELECT correlation_id,
+                -- The first request by (occurred_at, event_id), as one tuple: a tuple's min
+                -- costs a fifth of an argMinIf per column.
+                minIf((occurred_at, event_id, site, domain, priority, item_id, quantity),
+                    kind = 'replenishment.requested') AS first_requested,
+                countIf(kind = 'replenishment.requested') AS n_requested,
+                countIf(kind = 'replenishment.cancelled') AS n_cancelled
+            FROM rules_requests
+            WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
+            GROUP BY correlation_id
+            HAVING n_requested > 0 AND n_cancelled = 0
+        )
     ),
     po AS (
         SELECT po_number, any(correlation_id) AS correlation_id,

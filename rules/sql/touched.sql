@@ -33,9 +33,9 @@ SELECT
             -- widens the scope a little.
             SELECT po_number FROM rules_invoices_by_po
             WHERE invoice_number IN (
-                SELECT invoice_number FROM rules_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+                SELECT invoice_number FROM rules_po_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
                 UNION ALL
-                SELECT invoice_number FROM rules_invoice_closes WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+                SELECT invoice_number FROM rules_invoice_matches WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
             )
         )
     ) AS invoice_po_numbers,

@@ -3,29 +3,23 @@
 -- period has run. Only an invoice's first invoice.received counts in quantities.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
+    -- Each invoice.received with its lines. An event delivered twice has each line twice
+    -- until its parts merge: arrayDistinct keeps one (a line is one line_no of one event).
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
-            min(d_at) AS inv_at, any(d_po) AS inv_po, any(d_site) AS inv_site,
-            any(d_domain) AS inv_domain, any(d_correlation_id) AS inv_correlation_id,
-            groupArray(line_no) AS i_no, groupArray(d_item) AS i_item,
-            groupArray(d_qty) AS i_qty, groupArray(d_price) AS i_price
-        FROM (
-            -- One row per invoice line even if its event was delivered twice.
-            SELECT supplier_id, invoice_number, event_id, line_no, any(occurred_at) AS d_at,
-                any(po_number) AS d_po, any(site) AS d_site, any(domain) AS d_domain,
-                any(correlation_id) AS d_correlation_id, any(item_id) AS d_item,
-                any(quantity) AS d_qty, any(unit_price) AS d_price
-            FROM rules_invoice_lines
-            WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
-            GROUP BY supplier_id, invoice_number, event_id, line_no
-        )
+            min(occurred_at) AS inv_at, any(po_number) AS inv_po, any(site) AS inv_site,
+            any(domain) AS inv_domain, any(correlation_id) AS inv_correlation_id,
+            arraySort(arrayDistinct(groupArray((line_no, item_id, quantity, unit_price))))
+                AS i_lines
+        FROM rules_po_invoice_lines
+        WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY supplier_id, invoice_number, event_id
     ),
     -- Each invoice's received events in (time, event_id) order: the first one counts.
     invoices AS (
         SELECT supplier_id, invoice_number,
             arraySort(groupArray((inv_at, event_id, inv_po, inv_site, inv_domain,
-                inv_correlation_id, arrayZip(i_no, i_item, i_qty, i_price)))) AS received,
+                inv_correlation_id, i_lines))) AS received,
             received[1].1 AS first_at,
             received[1].2 AS first_event_id,
             received[1].3 AS po_number,
@@ -114,11 +108,12 @@ WITH
         FROM cumulative
         GROUP BY supplier_id, invoice_number
     ),
-    -- Matches of these invoices, found by invoice number alone (far cheaper than by pair);
-    -- another supplier's invoice of the same number drops out in the join below.
+    -- Matches of these invoices, found by invoice number alone (the primary key's prefix;
+    -- far cheaper than by pair); another supplier's invoice of the same number drops out in
+    -- the join below.
     closes AS (
         SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
-        FROM rules_invoice_closes
+        FROM rules_invoice_matches
         WHERE occurred_at <= T AND invoice_number IN (
             SELECT invoice_number FROM rules_invoices_by_po
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))

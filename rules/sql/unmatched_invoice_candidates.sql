@@ -9,10 +9,10 @@ FROM (
     FROM (
         SELECT sipHash128(supplier_id, invoice_number) AS invoice, po_number, event_id,
             1 AS is_line
-        FROM rules_invoice_lines WHERE occurred_at <= T
+        FROM rules_po_invoice_lines WHERE occurred_at <= T
         UNION ALL
         SELECT sipHash128(supplier_id, invoice_number), '', '', 0
-        FROM rules_invoice_closes WHERE occurred_at <= T
+        FROM rules_invoice_matches WHERE occurred_at <= T
     )
     GROUP BY invoice
     HAVING countIf(is_line) > 0
