@@ -52,20 +52,26 @@ class _Carried:
         self.add(fresh, as_of)
 
     def add(self, fresh: dict[str, tuple[Finding, ...]], as_of: datetime) -> None:
+        due, pending = self.due, self.pending
         for key, found in fresh.items():
-            if all(f.since <= as_of for f in found):
-                self.due[key] = found
+            # Most entities have one condition.
+            if found[0].since <= as_of if len(found) == 1 else _all_due(found, as_of):
+                due[key] = found
             else:
-                self.pending[key] = found
+                pending[key] = found
 
     def findings(self, as_of: datetime) -> list[Finding]:
         """The findings as of `as_of`; pending entities whose grace has run out become due."""
-        now_due = [k for k, found in self.pending.items() if all(f.since <= as_of for f in found)]
+        now_due = [k for k, found in self.pending.items() if _all_due(found, as_of)]
         for key in now_due:
             self.due[key] = self.pending.pop(key)
         out = list(chain.from_iterable(self.due.values()))
         out.extend(f for found in self.pending.values() for f in found if f.since <= as_of)
         return out
+
+
+def _all_due(found: tuple[Finding, ...], as_of: datetime) -> bool:
+    return all(f.since <= as_of for f in found)
 
 
 class IncrementalPlanner:
@@ -125,16 +131,19 @@ class IncrementalPlanner:
             self._last_full = time.monotonic()
             return result
         findings = [f for f in result.findings if f.rule_id not in plan.scope]
+        counts = Counter(map(attrgetter("rule_id"), findings))
         for rule_id, keys in plan.scope.items():
             carried = self._carry.setdefault(rule_id, _Carried())
             carried.replace(keys, result.entity_findings.get(rule_id, {}), as_of)
-            findings.extend(carried.findings(as_of))
-        keys = list(map(attrgetter("key"), findings))
-        if len(set(keys)) < len(keys):
+            found = carried.findings(as_of)
+            counts[rule_id] = len(found)
+            findings.extend(found)
+        if len(set(map(attrgetter("key"), findings))) < len(findings):
             # One finding per key, the first: an entity's condition found under two keys.
+            keys = list(map(attrgetter("key"), findings))
             firsts = dict(zip(reversed(keys), reversed(findings), strict=True))
             findings = [f for k, f in zip(keys, findings, strict=True) if firsts[k] is f]
-        counts = Counter(map(attrgetter("rule_id"), findings))
+            counts = Counter(map(attrgetter("rule_id"), findings))
         runs = tuple(dataclasses.replace(r, findings=counts.get(r.rule_id, 0)) for r in result.runs)
         return dataclasses.replace(result, findings=tuple(findings), runs=runs)
 
