@@ -38,6 +38,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 
+from bench.machine import report  # noqa: E402
 from tests.support import Server  # noqa: E402
 
 FLOWS = [
@@ -386,6 +387,7 @@ def main() -> None:
     n_spans = len(span_bodies) * args.spans_per_request
     n_events = len(event_bodies) * args.events_per_request
 
+    report("before")
     rounds: list[dict[str, float]] = []
     for r in range(args.rounds):
         # Spans first in odd rounds, events first in even ones: the second phase finds the
@@ -443,6 +445,7 @@ def main() -> None:
     print(f"\ningest benchmark ({os.cpu_count()} cores, {args.clients} client threads, {scope})")
     for label, value in rows:
         print(f"  {label:<32} {value}")
+    report("after")
 
 
 if __name__ == "__main__":

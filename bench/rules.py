@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import report  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import Evaluation, evaluate, put_scope  # noqa: E402
 from rules.incremental import IncrementalPlanner  # noqa: E402
@@ -286,6 +287,7 @@ def main() -> int:
     n = args.transactions
     as_of = START + timedelta(days=DAYS + 1)
 
+    report("before")
     t = time.perf_counter()
     generate(store, n, 0, n)
     generate_spans(store, args.spans, as_of)
@@ -348,6 +350,7 @@ def main() -> int:
             f"check: a full evaluation now ({full.duration_s:.2f} s) gives the same findings: "
             f"{same}"
         )
+    report("after")
     store.close()
     if tmp is not None:
         tmp.cleanup()
