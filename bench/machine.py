@@ -1,8 +1,7 @@
 """This VM's speed right now: a fixed pure-Python loop, timed in CPU seconds.
 
 The same benchmark moves by a third or more within minutes on this machine, with nothing else
-running; a figure is only comparable with the loop's time beside it (about 0.85 s on a fast
-stretch here, 1.3 s on a slow one)."""
+running: a figure is only comparable with another taken at a similar loop time."""
 
 from __future__ import annotations
 
