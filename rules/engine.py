@@ -508,29 +508,27 @@ class _FindingMaker:
 _FLOW = ENTITY_FIELDS.index("flow")
 
 
+# The built-in rules' details: scalars, and unmatched_invoice's lines (arrays of scalars),
+# decoded as tuples. The scheduler carries findings for hours, and a dict holding a list stays
+# tracked by the cyclic garbage collector, whose passes walk it again and again; tuples and
+# dicts of plain values drop out of its sight after one pass.
+_Scalar = str | int | float | bool | None
+_decode_details = msgspec.json.Decoder(dict[str, _Scalar | tuple[tuple[_Scalar, ...], ...]]).decode
+
+
 def _details(raw: Any) -> dict[str, Any]:
     if not raw:
         return {}
     if raw.__class__ is str:
         try:
-            details = orjson.loads(raw)
+            return _decode_details(raw)
+        except msgspec.DecodeError:
+            pass
+        try:
+            return orjson.loads(raw)  # a custom rule's JSON of any shape
         except orjson.JSONDecodeError:
             return {"text": raw}
-        if isinstance(details, dict) and any(v.__class__ is list for v in details.values()):
-            details = {k: _untracked(v) for k, v in details.items()}
-        return details
     return {str(k): _detail_value(v) for k, v in dict(raw).items()}
-
-
-def _untracked(value: Any) -> Any:
-    """JSON arrays as tuples: the scheduler carries findings for hours, and a dict holding a
-    list stays tracked by the cyclic garbage collector, whose passes then walk it again and
-    again; tuples and dicts of plain values drop out of its sight after one pass."""
-    if value.__class__ is list:
-        return tuple(map(_untracked, value))
-    if value.__class__ is dict:
-        return {k: _untracked(v) for k, v in value.items()}
-    return value
 
 
 def _detail_value(v: Any) -> Any:
