@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from operator import attrgetter
 
-from rules.engine import SCOPE_KEY, Evaluation, Finding
+from rules.engine import SCOPE_KEY, Evaluation, Finding, put_scope
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc
 
@@ -112,6 +112,9 @@ class IncrementalPlanner:
         )[0]
         # groupUniqArray: each key once already.
         scope = {rule_id: touched[column] for rule_id, column in _TOUCHED_COLUMN.items()}
+        scope["unmatched_invoice"] = _billed_together(
+            store, touched["invoice_seed"], touched["invoice_po_numbers"]
+        )
         return Plan(scope, watermark, as_of)
 
     def record(self, plan: Plan, result: Evaluation) -> Evaluation:
@@ -146,6 +149,20 @@ class IncrementalPlanner:
             counts = Counter(map(attrgetter("rule_id"), findings))
         runs = tuple(dataclasses.replace(r, findings=counts.get(r.rule_id, 0)) for r in result.runs)
         return dataclasses.replace(result, findings=tuple(findings), runs=runs)
+
+
+def _billed_together(store: Store, seed: list[str], one_step: list[str]) -> list[str]:
+    """The POs of `seed` and of every invoice billing them, and so on until no more come: an
+    invoice is judged with all of its events, whichever POs they quote. `one_step` is the
+    first step, taken in the planning query; usually it finds nothing new and this is all."""
+    pos = set(one_step)
+    new = pos.difference(seed)
+    while new:
+        run_id = put_scope(store, "invoice POs", sorted(new))
+        found = {row[0] for row in store.query_rows(SQL["invoice_pos"], {"run_id": run_id})}
+        new = found - pos
+        pos |= new
+    return list(pos)
 
 
 def _ch(dt: datetime) -> str:

@@ -1,7 +1,10 @@
 -- Entity keys whose facts arrived after {since}: correlation IDs (open_replenishment),
 -- PO numbers (delayed_receipt; unmatched_invoice by the POs its invoices bill) and receipt
 -- IDs (receipt_posting). A receipt touches its PO and the PO's request. Facts dated after
--- the previous run's instant that have now come due count as touched too.
+-- the previous run's instant that have now come due count as touched too. An invoice is
+-- judged whole, so unmatched_invoice's POs come with those of every invoice they are billed
+-- by (invoice_seed, then one step further in invoice_po_numbers; the planner takes further
+-- steps while they find more).
 WITH
     {since:DateTime64(3, 'UTC')} AS W,
     {previous_as_of:DateTime64(3, 'UTC')} AS P,
@@ -12,6 +15,18 @@ WITH
         SELECT po_number FROM rules_po_acks WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
         UNION DISTINCT
         SELECT po_number FROM rules_receipt_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+    ),
+    invoice_seed AS (
+        SELECT po_number FROM po_touched
+        UNION DISTINCT
+        -- By invoice number alone: another supplier's invoice of the same number only
+        -- widens the scope a little.
+        SELECT po_number FROM rules_invoices_by_po
+        WHERE invoice_number IN (
+            SELECT invoice_number FROM rules_po_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            UNION ALL
+            SELECT invoice_number FROM rules_invoice_matches WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+        )
     )
 SELECT
     (
@@ -25,18 +40,15 @@ SELECT
         )
     ) AS correlation_ids,
     (SELECT groupUniqArray(po_number) FROM po_touched) AS po_numbers,
+    (SELECT groupUniqArray(po_number) FROM invoice_seed) AS invoice_seed,
     (
         SELECT groupUniqArray(po_number) FROM (
-            SELECT po_number FROM po_touched
+            SELECT po_number FROM invoice_seed
             UNION ALL
-            -- By invoice number alone: another supplier's invoice of the same number only
-            -- widens the scope a little.
             SELECT po_number FROM rules_invoices_by_po
             WHERE invoice_number IN (
-                SELECT invoice_number FROM rules_po_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
-                UNION ALL
-                SELECT invoice_number FROM rules_invoice_matches WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
-            )
+                SELECT invoice_number FROM rules_invoices_by_po
+                WHERE po_number IN (SELECT po_number FROM invoice_seed))
         )
     ) AS invoice_po_numbers,
     (SELECT groupUniqArray(receipt_id) FROM rules_receipts WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)) AS receipt_ids

@@ -99,3 +99,68 @@ def test_incremental_runs_carry_grace_periods_and_follow_changes(store: Store, t
         "grace": "no_po",
     }
     assert [r.findings for r in second.runs if r.rule_id == "open_replenishment"] == [2]
+
+
+def _invoice(number: str, po: str, at: datetime, corr: str) -> dict[str, Any]:
+    return {
+        "event_type": "invoice.received",
+        "correlation_id": corr,
+        "at": at,
+        "supplier_id": "SUP-1",
+        "invoice_number": number,
+        "po_number": po,
+        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5, "unit_price": "2"}],
+    }
+
+
+def test_an_invoice_billed_on_two_pos_is_judged_whole_when_one_po_is_touched(
+    store: Store, tmp_path: Path
+):
+    settings = Settings(dsn=store.dsn, data_dir=tmp_path)
+    planner = IncrementalPlanner(full_every_s=3600, visibility_margin=timedelta(0))
+
+    def scheduled(as_of: datetime) -> Evaluation:
+        plan = planner.plan(store, as_of)
+        result = evaluate(store, RULES, settings, as_of, scope=plan.scope, include_pending=True)
+        return planner.record(plan, result)
+
+    _send(
+        store,
+        _po("c-a", "PO-A", T - timedelta(days=3)),
+        _po("c-b", "PO-B", T - timedelta(days=3)),
+        # The same invoice twice, the second time quoting another PO: a duplicate.
+        _invoice("INV-1", "PO-A", T - timedelta(days=2), "ap-1"),
+        _invoice("INV-1", "PO-B", T - timedelta(days=1), "ap-2"),
+    )
+    first = scheduled(T)
+    assert {f.invoice_number: f.reason for f in first.findings if f.invoice_number} == {
+        "INV-1": "duplicate"
+    }
+    # Goods arrive on PO B only: B is touched, A is not.
+    _send(
+        store,
+        {
+            "event_type": "goods.received",
+            "correlation_id": "c-b",
+            "at": T + timedelta(minutes=5),
+            "po_number": "PO-B",
+            "receipt_id": "GR-B",
+            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
+        },
+    )
+    later = T + timedelta(hours=1)
+    assert _outcome(scheduled(later)) == _outcome(evaluate(store, RULES, settings, later))
+    # And once more, now that B's outcome was carried: A touched alone.
+    _send(
+        store,
+        {
+            "event_type": "goods.received",
+            "correlation_id": "c-a",
+            "at": later + timedelta(minutes=5),
+            "po_number": "PO-A",
+            "receipt_id": "GR-A",
+            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
+        },
+    )
+    last = later + timedelta(hours=1)
+    assert _outcome(scheduled(last)) == _outcome(evaluate(store, RULES, settings, last))
