@@ -90,14 +90,15 @@ def decode_rows(body: bytes, content_type: str, rows: EventRowDecoder) -> list[E
     request), read as split_body() reads it; else None, and split_body() and event_row()
     take it item by item and name each rejection."""
     ctype = _media_type(content_type)
-    if ctype not in _MEDIA_TYPES:
-        return None
     stripped = body.strip()
+    if ctype not in _MEDIA_TYPES or not stripped:
+        return None
     if stripped[:1] == b"[":
         return rows.array(stripped)
-    if ctype in ("application/json", ""):
+    if ctype == "application/json":
         return rows.one(stripped) if stripped[:1] == b"{" else None
-    return rows.lines(stripped)
+    # NDJSON exactly as split_body reads it: one object per line, blank lines skipped.
+    return rows.lines([line for line in stripped.splitlines() if line.strip()])
 
 
 def split_body(body: bytes, content_type: str) -> list[Any]:

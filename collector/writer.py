@@ -83,6 +83,8 @@ class BatchWriter:
             except Exception as exc:  # noqa: BLE001 - one bad segment must not stop ingest
                 if len(group) > 1:
                     # Which of them is bad is found by writing them one at a time.
+                    log.warning("writing %d spool segments together failed: %s", len(group), exc)
+                    self.metrics.write_errors.inc()
                     alone = True
                     continue
                 [segment] = group

@@ -375,11 +375,12 @@ class EventRowDecoder:
     def one(self, body: bytes) -> list[EventRow] | None:
         return self._finished(lambda b: [self._object.decode(b)], body)
 
-    def lines(self, body: bytes) -> list[EventRow] | None:
-        return self._finished(self._object.decode_lines, body)
+    def lines(self, lines: list[bytes]) -> list[EventRow] | None:
+        """NDJSON, split into lines by the caller: each line must hold one event."""
+        return self._finished(lambda ls: list(map(self._object.decode, ls)), lines)
 
     def _finished(
-        self, decode: Callable[[bytes], list[EventRow]], body: bytes
+        self, decode: Callable[[Any], list[EventRow]], body: Any
     ) -> list[EventRow] | None:
         try:
             rows = decode(body)

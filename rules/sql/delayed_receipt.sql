@@ -6,8 +6,10 @@ WITH
     po AS (
         SELECT po_number, any(correlation_id) AS correlation_id, any(site) AS site,
             any(domain) AS domain, any(supplier_id) AS supplier_id,
-            -- The latest version's expected_at; max of a tuple costs less than argMax.
-            tupleElement(max((occurred_at, event_id, expected_at)), 3) AS expected_at,
+            -- The latest expected_at given (a version without one keeps the earlier); the
+            -- max of a tuple costs less than argMax.
+            tupleElement(maxIf((occurred_at, event_id, expected_at), expected_at IS NOT NULL), 3)
+                AS expected_at,
             groupArray(line_no) AS l_no, groupArray(item_id) AS l_item, groupArray(quantity) AS l_qty
         FROM (
             SELECT po_number, line_no, correlation_id, site, domain, supplier_id, expected_at,

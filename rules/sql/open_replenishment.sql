@@ -9,13 +9,16 @@ WITH
             tupleElement(first_requested, 4) AS domain,
             tupleElement(first_requested, 5) AS raw_priority,
             tupleElement(first_requested, 6) AS item_id,
-            tupleElement(first_requested, 7) AS quantity
+            tupleElement(first_quantity, 3) AS quantity
         FROM (
             SELECT correlation_id,
                 -- The first request by (occurred_at, event_id), as one tuple: a tuple's min
-                -- costs a fifth of an argMinIf per column.
-                minIf((occurred_at, event_id, site, domain, priority, item_id, quantity),
+                -- costs a fifth of an argMinIf per column. The quantity is the first one
+                -- given (a request without one does not hide a later one).
+                minIf((occurred_at, event_id, site, domain, priority, item_id),
                     kind = 'replenishment.requested') AS first_requested,
+                minIf((occurred_at, event_id, quantity),
+                    kind = 'replenishment.requested' AND quantity IS NOT NULL) AS first_quantity,
                 countIf(kind = 'replenishment.requested') AS n_requested,
                 countIf(kind = 'replenishment.cancelled') AS n_cancelled
             FROM rules_requests

@@ -3,15 +3,14 @@
 -- period has run. Only an invoice's first invoice.received counts in quantities.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
-    -- Each invoice.received with its lines. An event delivered twice has each line twice
-    -- until its parts merge: arrayDistinct keeps one (a line is one line_no of one event).
+    -- Each invoice.received with its lines. FINAL folds an event delivered twice before its
+    -- parts merge, exactly as the merge will (one row per event and line number).
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
             min(occurred_at) AS inv_at, any(po_number) AS inv_po, any(site) AS inv_site,
             any(domain) AS inv_domain, any(correlation_id) AS inv_correlation_id,
-            arraySort(arrayDistinct(groupArray((line_no, item_id, quantity, unit_price))))
-                AS i_lines
-        FROM rules_po_invoice_lines
+            arraySort(groupArray((line_no, item_id, quantity, unit_price))) AS i_lines
+        FROM rules_po_invoice_lines FINAL
         WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY supplier_id, invoice_number, event_id
     ),

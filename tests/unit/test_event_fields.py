@@ -423,6 +423,11 @@ def test_the_usual_bodies_are_decoded_whole_as_split_body_reads_them(body, conte
         (json.dumps(USUAL[0]) + "\nnot json", "application/x-ndjson"),
         (json.dumps(USUAL), "text/plain"),
         ("", "application/json"),
+        # NDJSON is one event per line: split_body names the line that holds two, or a part.
+        (json.dumps(USUAL[0]) + " " + json.dumps(USUAL[1]), "application/x-ndjson"),
+        (json.dumps(USUAL[0], indent=2), "application/x-ndjson"),
+        (json.dumps(USUAL[0], indent=2), ""),
+        ("  \n ", "application/x-ndjson"),
     ],
 )
 def test_a_body_with_anything_doubtful_goes_item_by_item(body, content_type):

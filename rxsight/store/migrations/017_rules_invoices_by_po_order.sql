@@ -3,7 +3,7 @@
 -- ordered by supplier and invoice, was scanned behind a bloom filter that skipped nothing
 -- for thousands of POs) and matches by invoice number (how that rule finds them). The new
 -- tables get their views before they are filled from the old ones, so nothing inserted
--- meanwhile is missed (a row written twice folds: ReplacingMergeTree). 018 drops the old.
+-- meanwhile is missed (a row written twice folds: ReplacingMergeTree). 019 drops the old.
 CREATE TABLE IF NOT EXISTS rules_po_invoice_lines (
     po_number String,
     supplier_id LowCardinality(String),
