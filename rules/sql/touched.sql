@@ -21,7 +21,7 @@ WITH
         UNION DISTINCT
         -- By invoice number alone: another supplier's invoice of the same number only
         -- widens the scope a little.
-        SELECT po_number FROM rules_invoices_by_po
+        SELECT po_number FROM rules_pos_by_invoice
         WHERE invoice_number IN (
             SELECT invoice_number FROM rules_po_invoice_lines WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
             UNION ALL
@@ -45,9 +45,9 @@ SELECT
         SELECT groupUniqArray(po_number) FROM (
             SELECT po_number FROM invoice_seed
             UNION ALL
-            SELECT po_number FROM rules_invoices_by_po
+            SELECT po_number FROM rules_pos_by_invoice
             WHERE invoice_number IN (
-                SELECT invoice_number FROM rules_invoices_by_po
+                SELECT invoice_number FROM rules_po_invoice_lines
                 WHERE po_number IN (SELECT po_number FROM invoice_seed))
         )
     ) AS invoice_po_numbers,

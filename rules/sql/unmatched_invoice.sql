@@ -114,7 +114,7 @@ WITH
         SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
         FROM rules_invoice_matches
         WHERE occurred_at <= T AND invoice_number IN (
-            SELECT invoice_number FROM rules_invoices_by_po
+            SELECT invoice_number FROM rules_po_invoice_lines
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
     ),
     judged AS (

@@ -1,9 +1,11 @@
 -- Rules stage: unmatched_invoice judges the invoices of the POs a run looks at, so invoice
 -- lines are ordered by PO number (each PO a range of the primary key, where the old table,
 -- ordered by supplier and invoice, was scanned behind a bloom filter that skipped nothing
--- for thousands of POs) and matches by invoice number (how that rule finds them). The new
--- tables get their views before they are filled from the old ones, so nothing inserted
--- meanwhile is missed (a row written twice folds: ReplacingMergeTree). 019 drops the old.
+-- for thousands of POs) and matches by invoice number (how that rule finds them). With the
+-- lines giving a PO's invoices, the key map turns the other way: the POs an invoice bills,
+-- by invoice number (rules_invoices_by_po was scanned for that). The new tables get their
+-- views before they are filled from the old ones, so nothing inserted meanwhile is missed
+-- (a row written twice folds: ReplacingMergeTree). 019 drops the old.
 CREATE TABLE IF NOT EXISTS rules_po_invoice_lines (
     po_number String,
     supplier_id LowCardinality(String),
@@ -57,3 +59,18 @@ WHERE event_type = 'invoice.matched' AND invoice_number != '';
 INSERT INTO rules_invoice_matches
 SELECT invoice_number, supplier_id, event_id, occurred_at, received_at
 FROM rules_invoice_closes;
+
+CREATE TABLE IF NOT EXISTS rules_pos_by_invoice (
+    invoice_number String,
+    supplier_id LowCardinality(String),
+    po_number String
+) ENGINE = ReplacingMergeTree
+ORDER BY (invoice_number, supplier_id, po_number);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rules_pos_by_invoice_mv TO rules_pos_by_invoice AS
+SELECT invoice_number, supplier_id, po_number
+FROM business_events
+WHERE event_type = 'invoice.received' AND invoice_number != '';
+
+INSERT INTO rules_pos_by_invoice
+SELECT invoice_number, supplier_id, po_number FROM rules_invoices_by_po;
