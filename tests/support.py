@@ -163,3 +163,26 @@ def _decode(raw: bytes, ctype: str) -> Any:
     if ctype.startswith("text/"):
         return raw.decode()
     return raw
+
+
+def store_events(store: Any, *events: dict[str, Any]) -> None:
+    """Events written to a Store's business_events as the collector writes them (its views fill
+    the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
+    and source_system are made up."""
+    import uuid
+
+    from collector.events import events_table
+    from rxsight.model import event_row
+
+    rows = [
+        event_row(
+            {
+                "event_id": str(uuid.uuid4()),
+                "source_system": "test",
+                **{k: v for k, v in e.items() if k != "at"},
+                "occurred_at": e["at"].isoformat(),
+            }
+        )
+        for e in events
+    ]
+    store.insert_arrow("business_events", events_table(rows))

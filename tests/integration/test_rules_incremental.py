@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from collector.events import events_table
 from rules.config import LoadedRules, RulesConfig
 from rules.engine import Evaluation, evaluate
 from rules.incremental import IncrementalPlanner
 from rxsight.config import Settings
-from rxsight.model import event_row
 from rxsight.store import Store
+from tests.support import store_events
 
 T = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 RULES = LoadedRules(RulesConfig(), (), ())
-
-
-def _send(store: Store, *events: dict[str, Any]) -> None:
-    rows = [
-        event_row(
-            {
-                "event_id": str(uuid.uuid4()),
-                "source_system": "test",
-                **{k: v for k, v in e.items() if k != "at"},
-                "occurred_at": e["at"].isoformat(),
-            }
-        )
-        for e in events
-    ]
-    store.insert_arrow("business_events", events_table(rows))
 
 
 def _request(corr: str, at: datetime) -> dict[str, Any]:
@@ -57,6 +40,17 @@ def _po(corr: str, po: str, at: datetime) -> dict[str, Any]:
     }
 
 
+def _receipt(corr: str, po: str, receipt: str, at: datetime) -> dict[str, Any]:
+    return {
+        "event_type": "goods.received",
+        "correlation_id": corr,
+        "at": at,
+        "po_number": po,
+        "receipt_id": receipt,
+        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
+    }
+
+
 def _outcome(result: Evaluation) -> dict[str, tuple[str, datetime]]:
     return {f.key: (f.reason, f.since) for f in result.findings}
 
@@ -72,7 +66,7 @@ def test_incremental_runs_carry_grace_periods_and_follow_changes(store: Store, t
         result = evaluate(store, RULES, settings, as_of, scope=plan.scope, include_pending=True)
         return planner.record(plan, result), plan.scope
 
-    _send(
+    store_events(
         store,
         _request("late", T - timedelta(hours=30)),  # no PO in 24 h: a finding at T
         _request("grace", T - timedelta(hours=23)),  # its 24 h run out at T + 1 h
@@ -89,7 +83,7 @@ def test_incremental_runs_carry_grace_periods_and_follow_changes(store: Store, t
     }
 
     # New facts for one request, none for the others: "grace" comes due untouched.
-    _send(store, _po("fixed", "PO-FIXED", T + timedelta(minutes=30)))
+    store_events(store, _po("fixed", "PO-FIXED", T + timedelta(minutes=30)))
     later = T + timedelta(hours=2)
     second, scope = scheduled(later)
     assert scope is not None and scope["open_replenishment"] == ["fixed"]
@@ -124,7 +118,7 @@ def test_an_invoice_billed_on_two_pos_is_judged_whole_when_one_po_is_touched(
         result = evaluate(store, RULES, settings, as_of, scope=plan.scope, include_pending=True)
         return planner.record(plan, result)
 
-    _send(
+    store_events(
         store,
         _po("c-a", "PO-A", T - timedelta(days=3)),
         _po("c-b", "PO-B", T - timedelta(days=3)),
@@ -137,30 +131,10 @@ def test_an_invoice_billed_on_two_pos_is_judged_whole_when_one_po_is_touched(
         "INV-1": "duplicate"
     }
     # Goods arrive on PO B only: B is touched, A is not.
-    _send(
-        store,
-        {
-            "event_type": "goods.received",
-            "correlation_id": "c-b",
-            "at": T + timedelta(minutes=5),
-            "po_number": "PO-B",
-            "receipt_id": "GR-B",
-            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
-        },
-    )
+    store_events(store, _receipt("c-b", "PO-B", "GR-B", T + timedelta(minutes=5)))
     later = T + timedelta(hours=1)
     assert _outcome(scheduled(later)) == _outcome(evaluate(store, RULES, settings, later))
     # And once more, now that B's outcome was carried: A touched alone.
-    _send(
-        store,
-        {
-            "event_type": "goods.received",
-            "correlation_id": "c-a",
-            "at": later + timedelta(minutes=5),
-            "po_number": "PO-A",
-            "receipt_id": "GR-A",
-            "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
-        },
-    )
+    store_events(store, _receipt("c-a", "PO-A", "GR-A", later + timedelta(minutes=5)))
     last = later + timedelta(hours=1)
     assert _outcome(scheduled(last)) == _outcome(evaluate(store, RULES, settings, last))

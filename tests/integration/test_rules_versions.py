@@ -3,35 +3,17 @@ is the earlier one's, and a result does not change when the parts holding it mer
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from collector.events import events_table
 from rules.config import LoadedRules, RulesConfig
 from rules.engine import Finding, evaluate
 from rxsight.config import Settings
-from rxsight.model import event_row
 from rxsight.store import Store
+from tests.support import store_events
 
 T = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 RULES = LoadedRules(RulesConfig(), (), ())
-
-
-def _send(store: Store, *events: dict[str, Any]) -> None:
-    rows = [
-        event_row(
-            {
-                "event_id": str(uuid.uuid4()),
-                "source_system": "test",
-                **{k: v for k, v in e.items() if k != "at"},
-                "occurred_at": e["at"].isoformat(),
-            }
-        )
-        for e in events
-    ]
-    store.insert_arrow("business_events", events_table(rows))
 
 
 def _findings(store: Store, tmp_path: Path, as_of: datetime) -> dict[str, Finding]:
@@ -43,7 +25,7 @@ def test_a_po_version_without_expected_at_keeps_the_earlier_one(store: Store, tm
     po = {"event_type": "po.created", "correlation_id": "c-1", "po_number": "PO-1"}
     line_1 = {"line_no": 1, "item_id": "NDC-1", "quantity": 4, "unit_price": "3"}
     line_2 = {"line_no": 2, "item_id": "NDC-9", "quantity": 1, "unit_price": "8"}
-    _send(
+    store_events(
         store,
         {
             **po,
@@ -61,7 +43,7 @@ def test_a_po_version_without_expected_at_keeps_the_earlier_one(store: Store, tm
 
 def test_a_request_repeated_with_a_quantity_reports_that_quantity(store: Store, tmp_path: Path):
     request = {"event_type": "replenishment.requested", "correlation_id": "c-2", "site": "s"}
-    _send(
+    store_events(
         store,
         {**request, "at": T - timedelta(days=3), "item_id": "NDC-2"},
         {**request, "at": T - timedelta(days=2), "item_id": "NDC-2", "quantity": "7.5"},
@@ -75,7 +57,7 @@ def test_a_request_repeated_with_a_quantity_reports_that_quantity(store: Store, 
 def test_an_invoice_judged_before_and_after_its_parts_merge_is_judged_alike(
     store: Store, tmp_path: Path
 ):
-    _send(
+    store_events(
         store,
         {
             "event_type": "po.created",
@@ -105,8 +87,8 @@ def test_an_invoice_judged_before_and_after_its_parts_merge_is_judged_alike(
         # as its table keeps one row per event and line number once its parts merge.
         "lines": [{"line_no": 2, "quantity": 3, "unit_price": "3"}, {"quantity": 3}],
     }
-    _send(store, invoice)
-    _send(store, invoice)  # delivered twice: two parts until they merge
+    store_events(store, invoice)
+    store_events(store, invoice)  # delivered twice: two parts until they merge
     before = {k: (f.reason, f.since) for k, f in _findings(store, tmp_path, T).items()}
     store.command("OPTIMIZE TABLE rules_po_invoice_lines FINAL")
     after = {k: (f.reason, f.since) for k, f in _findings(store, tmp_path, T).items()}
