@@ -126,14 +126,15 @@ class BatchWriter:
             parts: dict[str, list[pa.Table]] = defaultdict(list)
             digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
             for table, payload in self.spool.records(segment):
-                parts[table].append(pa.ipc.open_stream(payload).read_all())
-                digests[table].update(payload)
-            for table, tables in parts.items():
+                data = pa.ipc.open_stream(payload).read_all()
                 if table == "business_events":
-                    events.extend(tables)
+                    events.append(data)
                 else:
-                    token = f"{segment.name}:{digests[table].hexdigest()}"
-                    self._insert(table, pa.concat_tables(tables), token)
+                    parts[table].append(data)
+                    digests[table].update(payload)
+            for table, tables in parts.items():
+                token = f"{segment.name}:{digests[table].hexdigest()}"
+                self._insert(table, pa.concat_tables(tables), token)
         if events:
             self._insert("business_events", self._only_new_events(pa.concat_tables(events)), None)
 
