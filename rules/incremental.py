@@ -20,7 +20,6 @@ SQL = SqlFiles(__file__)
 _VISIBILITY_MARGIN = timedelta(seconds=10)
 _TOUCHED_COLUMN = {
     "open_replenishment": "correlation_ids",
-    "unmatched_invoice": "invoice_po_numbers",
     "delayed_receipt": "po_numbers",
     "receipt_posting": "receipt_ids",
 }
@@ -112,6 +111,7 @@ class IncrementalPlanner:
         )[0]
         # groupUniqArray: each key once already.
         scope = {rule_id: touched[column] for rule_id, column in _TOUCHED_COLUMN.items()}
+        # unmatched_invoice judges the POs billed together with the touched ones.
         scope["unmatched_invoice"] = _billed_together(
             store, touched["invoice_seed"], touched["invoice_po_numbers"]
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, NamedTuple
@@ -287,15 +287,22 @@ class EventRow(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 _is_currency = re.compile(_CURRENCY).fullmatch
 
 
-def finish_row(
-    row: EventRow, custom_event_types: Collection[str], max_lines: int, max_attributes: int
-) -> None:
+class EventLimits(NamedTuple):
+    """What the configuration adds to the model's rules (ingest: custom_event_types,
+    max_lines, max_attributes)."""
+
+    custom_event_types: frozenset[str] = frozenset()
+    max_lines: int = 1000
+    max_attributes: int = 128
+
+
+def finish_row(row: EventRow, limits: EventLimits) -> None:
     """What msgspec cannot check, checked and converted in place. ValueError means the model
     must decide, and it may still accept (a line number sent as 2.0, bytes for a string), so
     these errors are never shown: the model words the rejection."""
-    if row.event_type not in EVENT_TYPES and row.event_type not in custom_event_types:
+    if row.event_type not in EVENT_TYPES and row.event_type not in limits.custom_event_types:
         raise ValueError("event_type")
-    if len(row.lines) > max_lines or len(row.attributes) > max_attributes:
+    if len(row.lines) > limits.max_lines or len(row.attributes) > limits.max_attributes:
         raise ValueError("limits")
     currency = row.currency
     if currency != "USD" and not _is_currency(currency):
@@ -322,15 +329,6 @@ def finish_row(
             line.unit_price = _decimal(line.unit_price)
 
 
-class EventLimits(NamedTuple):
-    """What the configuration adds to the model's rules (ingest: custom_event_types,
-    max_lines, max_attributes)."""
-
-    custom_event_types: frozenset[str] = frozenset()
-    max_lines: int = 1000
-    max_attributes: int = 128
-
-
 _SCALAR_FIELDS = tuple(
     name for name in EventRow.__struct_fields__ if name not in ("lines", "attributes")
 )
@@ -342,7 +340,7 @@ def event_row(obj: Any, limits: EventLimits = EventLimits()) -> EventRow:
     if type(obj) is dict:
         try:
             row = msgspec.convert(obj, EventRow)
-            finish_row(row, *limits)
+            finish_row(row, limits)
             return row
         except (msgspec.ValidationError, ValueError):
             pass
@@ -385,7 +383,7 @@ class EventRowDecoder:
         try:
             rows = decode(body)
             for row in rows:
-                finish_row(row, *self.limits)
+                finish_row(row, self.limits)
         except (msgspec.DecodeError, ValueError):
             return None
         return rows
