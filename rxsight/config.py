@@ -48,7 +48,7 @@ class SpoolConfig(_Strict):
     max_bytes: int = Field(default=1 << 30, ge=1 << 20)
     # A segment is sealed and written once it is this old or this large, whichever first.
     flush_interval_s: float = Field(default=0.5, gt=0, le=10)
-    batch_rows: int = Field(default=20_000, ge=1)
+    batch_rows: int = Field(default=50_000, ge=1)
     fsync: bool = True
 
 
