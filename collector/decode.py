@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-import importlib.abc
 import io
-import os
-import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,52 +129,3 @@ class Decoder:
         if good:
             out.payload = ipc_bytes(events_table(good))
         return out
-
-
-# ---------------------------------------------------------------- worker process side
-_WORKER: Decoder | None = None
-
-
-class _WithoutPandas(importlib.abc.MetaPathFinder):
-    """pyarrow imports pandas, when it is installed, at its first conversion of Python values,
-    only to look for pandas types among them: 50 MiB in each worker, for values that are never
-    pandas here. A worker finds no pandas, and pyarrow goes on without it."""
-
-    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
-        if fullname.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError(f"{fullname} is not used by decode workers", name=fullname)
-
-
-def init_worker(config_json: str, server_pid: int) -> None:
-    global _WORKER
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _WithoutPandas())
-    _WORKER = Decoder(IngestConfig.model_validate_json(config_json))
-    # What exists now (modules, schemas, the decoder) lives as long as the worker. Frozen,
-    # it is left out of full collections, which the thousands of objects of each request
-    # otherwise set off every few requests, each walking the whole heap again.
-    gc.freeze()
-    # A request makes thousands of short-lived objects, freed by reference counting when it is
-    # done; the default threshold (700) would run a collection every few dozen events.
-    gc.set_threshold(50_000, 10, 10)
-    threading.Thread(target=_exit_with_server, args=(server_pid,), daemon=True).start()
-
-
-def _exit_with_server(server_pid: int) -> None:
-    # A server killed with -9 cannot stop its pool; its workers must not outlive it. The pid
-    # comes from the server, not from getppid() here: a worker still importing when the
-    # server died would already see init as its parent.
-    while os.getppid() == server_pid:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def worker_ready() -> bool:
-    return _WORKER is not None
-
-
-def decode_in_worker(
-    signal: str, body: bytes, content_type: str, source_systems: tuple[str, ...], principal: str
-) -> Decoded:
-    assert _WORKER is not None, "init_worker did not run"
-    return _WORKER.decode(signal, body, content_type, source_systems, principal)

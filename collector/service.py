@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from collector.decode import (
-    SIGNAL_TABLES,
-    Decoded,
-    Decoder,
-    decode_in_worker,
-    init_worker,
-    worker_ready,
-)
+from collector.decode import SIGNAL_TABLES, Decoded, Decoder
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
+from collector.workers import DecodePool, WorkerUnavailable
 from collector.writer import BatchWriter
 from rxsight.auth import Principal
 from rxsight.config import Settings
@@ -61,7 +52,7 @@ class Collector:
         self.phi_counts: Counter[str] = Counter()
         self._decoder = Decoder(cfg)
         self._workers = cfg.decode_workers if cfg.decode_workers >= 0 else (os.cpu_count() or 1)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: DecodePool | None = None
         self._pool_starting = False
         self._pool_used = 0.0
         self._inline = 0
@@ -81,30 +72,16 @@ class Collector:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.close(timeout_s=2)
         self.writer.stop()
 
     @property
     def decode_workers_running(self) -> int:
         return self._workers if self._pool is not None else 0
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: this process holds chDB and threads that must not be forked.
-        pool = ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-            initargs=(self.config.model_dump_json(), os.getpid()),
-        )
-        # Every worker imports for a second or two: warm them all before taking traffic.
-        waits = [pool.submit(worker_ready) for _ in range(self._workers)]
-        if not all(w.result(timeout=120) for w in waits):
-            raise RuntimeError("a decode worker failed to initialise")
-        return pool
-
     def _start_pool(self) -> None:
         try:
-            pool = self._new_pool()
+            pool: DecodePool | None = DecodePool(self._workers, self.config)
         except Exception:  # noqa: BLE001 - decoding inline still works
             log.exception("decode workers failed to start; decoding in-process")
             pool = None
@@ -114,7 +91,7 @@ class Collector:
                 self._pool, self._pool_used = pool, time.monotonic()
                 pool = None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.close()
 
     def _retire_idle_pool(self) -> None:
         while not self._stopped.wait(1.0):
@@ -123,7 +100,7 @@ class Collector:
                 if pool is None or time.monotonic() - self._pool_used < self.config.decode_idle_s:
                     continue
                 self._pool = None
-            pool.shutdown(wait=True)
+            pool.close()
 
     def _decode(
         self, signal: str, body: bytes, content_type: str, principal: Principal | None
@@ -134,16 +111,15 @@ class Collector:
         if pool is not None:
             self._pool_used = time.monotonic()
             try:
-                return pool.submit(
-                    decode_in_worker, signal, body, content_type, sources, name
-                ).result()
-            except (BrokenProcessPool, RuntimeError) as exc:
+                return pool.decode(signal, body, content_type, sources, name)
+            except WorkerUnavailable as exc:
                 # A worker died, or the pool was retired under us: decode this one here.
-                if isinstance(exc, BrokenProcessPool):
-                    log.error("decode worker pool broke; it restarts when load returns")
+                if exc.died:
+                    log.error("%s; the workers restart when load returns", exc)
                 with self._lock:
                     if self._pool is pool:
                         self._pool = None
+                threading.Thread(target=pool.close, name="rxsight-decode-stop").start()
         with self._lock:
             self._inline += 1
             overlap = self._inline > 1

@@ -1,13 +1,23 @@
-"""Decode workers start under concurrent load, take over without loss, and retire when idle."""
+"""Decode workers start under concurrent load, take over without loss, and retire when idle;
+a worker decodes and refuses exactly as the server would, and a dead one is noticed."""
 
 from __future__ import annotations
 
 import re
 import threading
 
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from collector.decode import Decoder
+from collector.events import UnsupportedMediaType
+from collector.otlp import OtlpDecodeError
+from collector.workers import DecodePool, WorkerUnavailable
+from rxsight.config import IngestConfig
 from tests.support import Server
 
 TOKEN = "workers-admin-token-0123456789"
+PB = "application/x-protobuf"
 
 
 def _workers(server: Server) -> float:
@@ -68,3 +78,56 @@ def test_workers_come_with_load_and_go_when_idle():
             server.wait_for(readable, timeout=10)
     finally:
         server.cleanup()
+
+
+def _span_body(n: int, *, bad_trace_id: bool = False) -> bytes:
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add()
+    for i in range(n):
+        span = spans.spans.add()
+        span.trace_id = b"\x01" * (15 if bad_trace_id and i == 0 else 16)
+        span.span_id = (i + 1).to_bytes(8, "big")
+        span.name = "erp-po-sync.post"
+        span.start_time_unix_nano = 1_767_000_000_000_000_000 + i
+        span.end_time_unix_nano = 1_767_000_000_000_500_000 + i
+        attribute = span.attributes.add()
+        attribute.key, attribute.value.string_value = "correlation.id", f"pool-{i}"
+    return request.SerializeToString()
+
+
+def test_a_worker_decodes_as_this_process_does_and_refuses_alike():
+    config = IngestConfig()
+    inline = Decoder(config)
+    pool = DecodePool(1, config)
+    try:
+        for body in (_span_body(300), _span_body(5, bad_trace_id=True)):
+            mine = inline.decode("spans", body, "application/x-protobuf")
+            theirs = pool.decode("spans", body, "application/x-protobuf", (), "")
+            assert theirs == mine  # payload bytes, counts and messages alike
+        assert pool.decode("spans", _span_body(5, bad_trace_id=True), PB, (), "").rejected_count
+        with pytest.raises(OtlpDecodeError, match="body: not a valid"):
+            pool.decode("spans", b"\x0a\xff\xff", PB, (), "")
+        with pytest.raises(UnsupportedMediaType, match="Content-Type: text/csv"):
+            pool.decode("events", b"a,b", "text/csv", (), "")
+        # The worker refused those bodies and is still there for the next one.
+        assert pool.decode("spans", _span_body(2), PB, (), "").accepted == 2
+    finally:
+        pool.close()
+
+
+def test_a_dead_worker_is_reported_and_a_closed_pool_refuses():
+    pool = DecodePool(1, IngestConfig())
+    [worker] = pool._workers
+    worker.process.kill()
+    worker.process.join(5)
+    with pytest.raises(WorkerUnavailable) as died:
+        pool.decode("spans", _span_body(1), PB, (), "")
+    assert died.value.died
+    pool.close(timeout_s=2)
+
+    pool = DecodePool(1, IngestConfig())
+    pool.close()
+    assert not pool._workers[0].process.is_alive()
+    with pytest.raises(WorkerUnavailable) as closed:
+        pool.decode("spans", _span_body(1), PB, (), "")
+    assert not closed.value.died

@@ -1,0 +1,197 @@
+"""Decode worker processes: each owns a pair of pipes, and a request goes straight to one."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import importlib.abc
+import multiprocessing
+import queue
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from collector.decode import Decoded, Decoder
+from rxsight.config import IngestConfig
+
+# A decoded request of 1,000 spans is about 400 KiB of Arrow. Through a pipe of the default
+# 64 KiB it goes in a dozen writes, each waking the reader: 2.5 ms of CPU on the two sides,
+# against 0.6 ms through a pipe of 1 MiB (Linux's limit for an unprivileged process).
+_PIPE_BYTES = 1 << 20
+
+
+class WorkerUnavailable(Exception):
+    """This pool cannot decode the request (it was closed, or a worker died): decode inline."""
+
+    def __init__(self, message: str, *, died: bool = False) -> None:
+        super().__init__(message)
+        self.died = died
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, requests: Connection, results: Connection) -> None:
+        self.process = process
+        self.requests = requests
+        self.results = results
+
+    def call(
+        self, signal: str, body: bytes, content_type: str, sources: tuple[str, ...], principal: str
+    ) -> Decoded:
+        # The body and the payload travel as bytes of their own, not inside a pickle, so
+        # neither is copied into or out of one.
+        self.requests.send((signal, content_type, sources, principal))
+        self.requests.send_bytes(body)
+        kind, value, has_payload = self.results.recv()
+        if kind == "raised":
+            raise value
+        if has_payload:
+            value.payload = self.results.recv_bytes()
+        return value
+
+    def stop(self, timeout_s: float) -> None:
+        with contextlib.suppress(OSError):
+            self.requests.send(None)
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1)
+        self.requests.close()
+        self.results.close()
+
+
+class DecodePool:
+    """`size` decode worker processes, started (and imported) before the constructor returns.
+
+    decode() hands a request to an idle worker and waits for it; callers beyond the number of
+    workers wait for one to be free. No thread sits in between, as one does in a
+    ProcessPoolExecutor."""
+
+    def __init__(self, size: int, config: IngestConfig, start_timeout_s: float = 120) -> None:
+        # spawn, not fork: the server holds chDB and threads that must not be forked.
+        context = multiprocessing.get_context("spawn")
+        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
+        self._workers: list[_Worker] = []
+        self._closed = False
+        self._lock = threading.Lock()
+        try:
+            for _ in range(size):
+                self._workers.append(_start(context, config.model_dump_json()))
+            # Every worker imports for a second or two; all of them are ready before any work.
+            for worker in self._workers:
+                if not worker.results.poll(start_timeout_s) or worker.results.recv() != "ready":
+                    raise RuntimeError("a decode worker did not start")
+        except BaseException:
+            self.close(timeout_s=1)
+            raise
+        for worker in self._workers:
+            self._idle.put(worker)
+
+    def decode(
+        self, signal: str, body: bytes, content_type: str, sources: tuple[str, ...], principal: str
+    ) -> Decoded:
+        """As Decoder.decode, in a worker; raises WorkerUnavailable when none can take it."""
+        worker = self._idle.get()
+        if worker is None:  # closed: pass the word on to the next waiter
+            self._idle.put(None)
+            raise WorkerUnavailable("the decode workers were stopped")
+        try:
+            decoded = worker.call(signal, body, content_type, sources, principal)
+        except (EOFError, OSError) as exc:
+            worker.process.kill()
+            raise WorkerUnavailable(f"a decode worker exited: {exc!r}", died=True) from None
+        except BaseException:
+            self._idle.put(worker)  # a refused body: the worker is fine
+            raise
+        self._idle.put(worker)
+        return decoded
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stops every worker once it has finished what it is decoding."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        deadline = time.monotonic() + timeout_s
+        stopped: set[int] = set()
+        while len(stopped) < len(self._workers):
+            alive = [w for w in self._workers if id(w) not in stopped and w.process.is_alive()]
+            if not alive:
+                break
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if worker is not None:
+                worker.stop(timeout_s=max(0.0, deadline - time.monotonic()))
+                stopped.add(id(worker))
+        for worker in self._workers:  # busy past the deadline, or dead
+            if id(worker) not in stopped:
+                worker.stop(timeout_s=0)
+        self._idle.put(None)
+
+
+def _start(context: Any, config_json: str) -> _Worker:
+    requests_out, requests_in = context.Pipe(duplex=False)
+    results_out, results_in = context.Pipe(duplex=False)
+    for end in (requests_in, results_in):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    process = context.Process(
+        target=_serve,
+        args=(requests_out, results_in, config_json),
+        name="rxsight-decode",
+        daemon=True,
+    )
+    process.start()
+    # The worker has its own copies now. Holding none of its ends here means it reads
+    # end-of-file as soon as this process is gone, even after kill -9.
+    requests_out.close()
+    results_in.close()
+    return _Worker(process, requests_in, results_out)
+
+
+# ---------------------------------------------------------------- worker process side
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """pyarrow imports pandas, when it is installed, at its first conversion of Python values,
+    only to look for pandas types among them: 50 MiB in each worker, for values that are never
+    pandas here. A worker finds no pandas, and pyarrow goes on without it."""
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"{fullname} is not used by decode workers", name=fullname)
+
+
+def _serve(requests: Connection, results: Connection, config_json: str) -> None:
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _WithoutPandas())
+    decoder = Decoder(IngestConfig.model_validate_json(config_json))
+    # What exists now (modules, schemas, the decoder) lives as long as the worker. Frozen,
+    # it is left out of full collections, which the thousands of objects of each request
+    # otherwise set off every few requests, each walking the whole heap again.
+    gc.freeze()
+    # A request makes thousands of short-lived objects, freed by reference counting when it is
+    # done; the default threshold (700) would run a collection every few dozen events.
+    gc.set_threshold(50_000, 10, 10)
+    try:
+        results.send("ready")
+        while (head := requests.recv()) is not None:
+            signal, content_type, sources, principal = head
+            body = requests.recv_bytes()
+            try:
+                decoded = decoder.decode(signal, body, content_type, sources, principal)
+            except Exception as exc:  # noqa: BLE001 - the server raises it, as if decoded there
+                try:
+                    results.send(("raised", exc, False))
+                except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+                    results.send(("raised", RuntimeError(f"decode failed: {exc!r}"), False))
+                continue
+            payload, decoded.payload = decoded.payload, None
+            results.send(("decoded", decoded, payload is not None))
+            if payload is not None:
+                results.send_bytes(payload)
+    except (EOFError, OSError):
+        pass  # the server is gone: so is this worker
