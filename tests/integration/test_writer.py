@@ -18,7 +18,7 @@ from rxsight.model import event_row
 from rxsight.store import Store
 
 
-def _events(n: int, prefix: str) -> bytes:
+def _events(n: int, prefix: str, *, own_transactions: bool = False) -> bytes:
     return ipc_bytes(
         events_table(
             [
@@ -27,7 +27,7 @@ def _events(n: int, prefix: str) -> bytes:
                         "event_id": f"{prefix}-{i}",
                         "event_type": "goods.received",
                         "occurred_at": "2026-11-20T10:00:00Z",
-                        "correlation_id": prefix,
+                        "correlation_id": f"{prefix}-{i}" if own_transactions else prefix,
                         "source_system": "dock",
                     }
                 )
@@ -58,6 +58,19 @@ def test_a_segment_replayed_after_it_was_written_adds_nothing(store: Store, tmp_
     rows = store.query_rows("SELECT count(), uniqExact(event_id) FROM business_events")
     assert rows == [(100, 100)]
     assert metrics.items.labels("events", "duplicate")._value.get() == 140
+
+
+def test_a_replay_of_thousands_of_transactions_adds_nothing(store: Store, tmp_path: Path):
+    # More transactions than one lookup of stored event IDs takes (collector/writer.py).
+    spool, writer, metrics = _writer(store, tmp_path)
+    spool.append("business_events", _events(5_000, "t", own_transactions=True), 5_000)
+    spool.seal()
+    [segment] = spool.sealed()
+    writer.write_segment(segment)
+    writer.write_segment(segment)
+    rows = store.query_rows("SELECT count(), uniqExact(correlation_id) FROM business_events")
+    assert rows == [(5_000, 5_000)]
+    assert metrics.items.labels("events", "duplicate")._value.get() == 5_000
 
 
 def _spans(n: int, first: int = 0) -> bytes:
