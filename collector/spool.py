@@ -67,7 +67,8 @@ class Spool:
                 continue
             ids.append(int(path.stem))
             if path.suffix == _OPEN:
-                good = sum(len(r) for r in _scan(path.read_bytes(), raw=True))
+                # Where the last whole record ends.
+                good = max((end for end, _, _ in _scan(path.read_bytes())), default=0)
                 if good == 0:
                     path.unlink()
                     continue
@@ -165,8 +166,10 @@ class Spool:
             key=lambda s: s.name,
         )
 
-    def records(self, segment: Segment) -> Iterator[tuple[str, bytes]]:
-        yield from _scan(segment.path.read_bytes(), raw=False)  # type: ignore[misc]
+    def records(self, segment: Segment) -> Iterator[tuple[str, memoryview]]:
+        """(table, payload) of each record; the payloads are views of one read of the file."""
+        for _, table, payload in _scan(segment.path.read_bytes()):
+            yield table, payload
 
     def remove(self, segment: Segment) -> None:
         segment.path.unlink(missing_ok=True)
@@ -191,8 +194,11 @@ class Spool:
         self.seal()
 
 
-def _scan(data: bytes, *, raw: bool) -> Iterator[bytes | tuple[str, bytes]]:
-    """Valid records from the start; stops at the first torn or corrupt one."""
+def _scan(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
+    """(offset where it ends, table, payload) of each valid record from the start; stops at the
+    first torn or corrupt one. Payloads are views of `data`, not copies: the writer's Arrow
+    tables point into the one buffer a segment was read into."""
+    view = memoryview(data)
     pos, n = 0, len(data)
     while pos + _HEADER.size <= n:
         length, crc, name_len = _HEADER.unpack_from(data, pos)
@@ -200,11 +206,7 @@ def _scan(data: bytes, *, raw: bool) -> Iterator[bytes | tuple[str, bytes]]:
         end = start + name_len + length
         if end > n:
             return
-        body = data[start:end]
-        if zlib.crc32(body) != crc:
+        if zlib.crc32(view[start:end]) != crc:
             return
-        if raw:
-            yield data[pos:end]
-        else:
-            yield body[:name_len].decode(), body[name_len:]
+        yield end, str(view[start : start + name_len], "utf-8"), view[start + name_len : end]
         pos = end

@@ -17,6 +17,7 @@ from typing import Any
 
 from collector.decode import Decoded, Decoder
 from rxsight.config import IngestConfig
+from rxsight.malloc import return_large_buffers
 
 # A decoded request of 1,000 spans is about 400 KiB of Arrow. Through a pipe of the default
 # 64 KiB it goes in a dozen writes, each waking the reader: 2.5 ms of CPU on the two sides,
@@ -168,6 +169,7 @@ class _WithoutPandas(importlib.abc.MetaPathFinder):
 def _serve(requests: Connection, results: Connection, config_json: str) -> None:
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _WithoutPandas())
+    return_large_buffers()
     decoder = Decoder(IngestConfig.model_validate_json(config_json))
     # What exists now (modules, schemas, the decoder) lives as long as the worker. Frozen,
     # it is left out of full collections, which the thousands of objects of each request

@@ -55,7 +55,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rxsight.app import create_app
+    from rxsight.malloc import return_large_buffers
 
+    return_large_buffers()
     settings = _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
     _configure_logging(args.log_level.upper())
     print(

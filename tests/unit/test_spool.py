@@ -57,5 +57,5 @@ def test_concurrent_appends_share_fsyncs_and_lose_nothing(tmp_path):
     for t in threads:
         t.join()
     spool.seal()
-    got = [p for s in spool.sealed() for _, p in spool.records(s)]
+    got = [bytes(p) for s in spool.sealed() for _, p in spool.records(s)]
     assert sorted(got) == sorted(f"{n}-{i}".encode() for n in range(8) for i in range(200))

@@ -1,0 +1,22 @@
+"""The C allocator's settings for rxsight's long-running processes."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def return_large_buffers(threshold: int = 1 << 20) -> None:
+    """Allocate buffers of `threshold` bytes and more outside the heap, so each goes back to
+    the system when it is freed.
+
+    glibc does so from 128 KiB, but raises that bar to the size of every such buffer freed:
+    after the writer frees one read of a spool segment (tens of MiB), the next ones come from
+    the heap, which keeps the pages. Under sustained ingest that held about 150 MiB more.
+    A fixed threshold stops the bar moving. Elsewhere than glibc, nothing changes."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, threshold)
