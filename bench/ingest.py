@@ -156,9 +156,15 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 def tree_pids(pid: int) -> list[int]:
-    """The server and its decode workers."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+    """The server and its decode workers. A child is listed under the thread that started it,
+    or the one it passed to when that thread ended, so every thread is asked."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(c) for c in task.read_text().split()]
+        except FileNotFoundError:
+            continue  # the thread ended
+    return [pid, *sorted(set(children))]
 
 
 def tree_rss_kib(pid: int) -> int:
@@ -191,14 +197,33 @@ def wait_idle(pid: int, timeout_s: float = 120) -> float:
     return time.monotonic() - started
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size: a page shared by n processes (the libraries the server and its
+    workers all map) counts 1/n in each, so the tree's sum counts it once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
 class PeakRss(threading.Thread):
+    """Peak RSS of the server and its workers, summed (every 50 ms), and peak PSS (every 250
+    ms: the kernel walks every mapping for it)."""
+
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_pss, self.stop = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
+        tick = 0
         while not self.stop.is_set():
             self.peak = max(self.peak, tree_rss_kib(self.pid))
+            if tick % 5 == 0:
+                self.peak_pss = max(self.peak_pss, sum(pss_kib(p) for p in tree_pids(self.pid)))
+            tick += 1
             time.sleep(0.05)
 
 
@@ -348,7 +373,7 @@ def one_round(
             figures[kind] = n / total
             figures[f"{kind}_cpu_us"] = (tree_cpu_s(pid) - cpu) / n * 1e6
         sampler.stop.set()
-        figures["peak_kib"] = sampler.peak
+        figures["peak_kib"], figures["peak_pss_kib"] = sampler.peak, sampler.peak_pss
         server.stop()
         disk = on_disk(server.data_dir)
         figures["span_disk"], figures["event_disk"] = disk["otel_traces"], disk["business_events"]
@@ -404,6 +429,7 @@ def main() -> None:
         )
         rounds.append(figures)
     idle, peak = rounds[0]["idle_kib"], max(f["peak_kib"] for f in rounds)
+    peak_pss = max(f["peak_pss_kib"] for f in rounds)
     disk = {"otel_traces": rounds[0]["span_disk"], "business_events": rounds[0]["event_disk"]}
 
     def median(key: str) -> float:
@@ -439,6 +465,7 @@ def main() -> None:
             f"{span_rate / ceil_spans:.2f} spans, {event_rate / ceil_events:.2f} events",
         ),
         ("RSS idle / peak (with workers)", f"{idle / 1024:.0f} MiB / {peak / 1024:.0f} MiB"),
+        ("PSS peak (shared pages once)", f"{peak_pss / 1024:.0f} MiB"),
         ("on disk", f"{span_bytes:.1f} bytes/span, {event_bytes:.1f} bytes/event"),
     ]
     scope = "whole server" if args.with_rules else "ingest alone: rules scheduler and alerts off"
