@@ -55,9 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rxsight.app import create_app
-    from rxsight.malloc import return_large_buffers
+    from rxsight.malloc import embedded_engine_returns_freed_pages, return_large_buffers
 
     return_large_buffers()
+    embedded_engine_returns_freed_pages()
     settings = _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
     _configure_logging(args.log_level.upper())
     print(

