@@ -60,6 +60,19 @@ def test_a_segment_replayed_after_it_was_written_adds_nothing(store: Store, tmp_
     assert metrics.items.labels("events", "duplicate")._value.get() == 140
 
 
+def test_an_event_sent_twice_before_either_was_written_is_stored_once(store: Store, tmp_path: Path):
+    spool, writer, metrics = _writer(store, tmp_path)
+    spool.append("business_events", _events(30, "twice"), 30)
+    spool.append("business_events", _events(30, "twice"), 30)  # a resend, same segment
+    spool.seal()
+    [segment] = spool.sealed()
+    writer.write_segment(segment)
+    assert store.query_rows("SELECT count(), uniqExact(event_id) FROM business_events") == [
+        (30, 30)
+    ]
+    assert metrics.items.labels("events", "duplicate")._value.get() == 30
+
+
 def test_a_replay_of_thousands_of_transactions_adds_nothing(store: Store, tmp_path: Path):
     # More transactions than one lookup of stored event IDs takes (collector/writer.py).
     spool, writer, metrics = _writer(store, tmp_path)
