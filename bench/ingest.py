@@ -376,8 +376,9 @@ def one_round(
             # not charged to it.
             wait_idle(pid)
             cpu = tree_cpu_s(pid)
-            _, total = end_to_end(server, table, path, bodies, ctype, n, clients)
+            sent, total = end_to_end(server, table, path, bodies, ctype, n, clients)
             figures[kind] = n / total
+            figures[f"{kind}_writer_s"] = total - sent
             figures[f"{kind}_cpu_us"] = (tree_cpu_s(pid) - cpu) / n * 1e6
         sampler.stop.set()
         figures["peak_kib"], figures["peak_pss_kib"] = sampler.peak, sampler.peak_pss
@@ -455,6 +456,11 @@ def main() -> None:
         (
             "JSON events end to end",
             f"{event_rate:,.0f} events/s (median of {len(rounds)} rounds of {n_events:,})",
+        ),
+        (
+            "writing after the last request",
+            f"{median('spans_writer_s'):.2f} s spans, {median('events_writer_s'):.2f} s events "
+            "(medians: until the writer has stored what was accepted)",
         ),
         (
             "events / spans rate",
