@@ -475,6 +475,8 @@ def decode_traces(
 
 def _sparse_offsets(rows: int, filled: list[tuple[int, Any]]) -> pa.Array:
     """List offsets for `rows` rows, all empty but those in `filled` (row, items)."""
+    if not filled:  # spans seldom carry events or links
+        return pa.repeat(pa.scalar(0, pa.int32()), rows + 1)
     lengths = [0] * rows
     for row, items in filled:
         lengths[row] = len(items)
