@@ -242,3 +242,32 @@ def test_attributes_forgotten_between_learning_and_reading_are_learnt_again():
     attributes.learn = learn_then_forget  # type: ignore[method-assign]
     body = _request(random.Random(8)).SerializeToString()
     _assert_same(_decoded_raw(body, attributes, scrubber), _decoded_messages(body, PhiConfig()))
+
+
+def test_span_events_and_links_land_in_their_nested_columns():
+    def decoded(with_extras: bool) -> dict[str, list[Any]]:
+        req = ExportTraceServiceRequest()
+        spans = req.resource_spans.add().scope_spans.add().spans
+        for n in (1, 2):
+            span = spans.add()
+            span.trace_id, span.span_id, span.name = bytes([n]) * 16, bytes([n]) * 8, "op"
+            span.start_time_unix_nano, span.end_time_unix_nano = 10**18, 10**18 + 5
+        if with_extras:
+            event = spans[1].events.add()
+            event.time_unix_nano, event.name = 10**18 + 1, "retry"
+            _set(event.attributes, "attempt", "2")
+            link = spans[1].links.add()
+            link.trace_id, link.span_id = b"\x07" * 16, b"\x07" * 8
+        scrubber = PhiScrubber(PhiConfig())
+        body = req.SerializeToString()
+        batch = decode_trace_body(body, PROTOBUF, scrubber, KEYS, SpanAttributes(scrubber))
+        return batch.table.to_pydict()
+
+    plain = decoded(with_extras=False)
+    assert plain["Events.Name"] == [[], []]
+    assert plain["Links.TraceId"] == [[], []]
+    extras = decoded(with_extras=True)
+    assert extras["Events.Name"] == [[], ["retry"]]
+    assert extras["Events.Attributes"] == [[], [[("attempt", "2")]]]
+    assert extras["Links.TraceId"] == [[], ["07" * 16]]
+    assert extras["Links.SpanId"] == [[], ["07" * 8]]
