@@ -78,9 +78,10 @@ class DecodePool:
         self._workers: list[_Worker] = []
         self._closed = False
         self._lock = threading.Lock()
+        config_json = config.model_dump_json()
         try:
             for _ in range(size):
-                self._workers.append(_start(context, config.model_dump_json()))
+                self._workers.append(_start(context, config_json))
             # Every worker imports for a second or two; all of them are ready before any work.
             for worker in self._workers:
                 if not worker.results.poll(start_timeout_s) or worker.results.recv() != "ready":
