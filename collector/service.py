@@ -46,7 +46,12 @@ class Collector:
     def __init__(self, settings: Settings, store: Store, registry: CollectorRegistry) -> None:
         cfg = settings.config.ingest
         self.config = cfg
-        self.spool = Spool(settings.spool_dir, max_bytes=cfg.spool.max_bytes, fsync=cfg.spool.fsync)
+        self.spool = Spool(
+            settings.spool_dir,
+            max_bytes=cfg.spool.max_bytes,
+            segment_rows=cfg.spool.batch_rows,
+            fsync=cfg.spool.fsync,
+        )
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()

@@ -41,12 +41,21 @@ class _Active:
 class Spool:
     """Segment files under one directory. Appenders write to the open segment; a sealed
     segment is immutable and is written to the store as one batch, so a replay after a
-    crash presents the store with byte-identical batches (content-derived dedup tokens)."""
+    crash presents the store with byte-identical batches (content-derived dedup tokens).
+    The append that brings the open segment to `segment_rows` seals it."""
 
-    def __init__(self, directory: Path, *, max_bytes: int, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int,
+        segment_rows: int | None = None,
+        fsync: bool = True,
+    ) -> None:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self.segment_rows = segment_rows
         self._fsync = fsync
         self._lock = threading.Lock()
         self._cv = threading.Condition()
@@ -98,6 +107,11 @@ class Spool:
             self._active.size += len(record)
             self._written += 1
             mine = self._written
+            # Sealed here, not when the writer next looks: a writer busy with a big insert
+            # would otherwise find a segment several times this size, whose insert takes
+            # longer still and holds more memory.
+            if self.segment_rows is not None and self._active.rows >= self.segment_rows:
+                self._seal_locked()
         self._wait_durable(mine)
 
     def _wait_durable(self, seq: int) -> None:
@@ -129,12 +143,12 @@ class Spool:
                 self._syncing = False
                 self._cv.notify_all()
 
-    def seal_if_due(self, max_age_s: float, max_rows: int) -> bool:
+    def seal_if_due(self, max_age_s: float) -> bool:
         with self._lock:
             active = self._active
             if active is None or active.size == 0:
                 return False
-            if active.rows < max_rows and time.monotonic() - active.created < max_age_s:
+            if time.monotonic() - active.created < max_age_s:
                 return False
             self._seal_locked()
             return True

@@ -73,7 +73,7 @@ class BatchWriter:
         backoff = 0.2
         alone = False  # after a failure, segments go one at a time until one is written
         while not self._stop.is_set():
-            self.spool.seal_if_due(self.config.flush_interval_s, self.config.batch_rows)
+            self.spool.seal_if_due(self.config.flush_interval_s)
             waiting = self.spool.sealed()
             if not waiting:
                 self._wake.wait(0.05)

@@ -59,3 +59,16 @@ def test_concurrent_appends_share_fsyncs_and_lose_nothing(tmp_path):
     spool.seal()
     got = [bytes(p) for s in spool.sealed() for _, p in spool.records(s)]
     assert sorted(got) == sorted(f"{n}-{i}".encode() for n in range(8) for i in range(200))
+
+
+def test_the_append_that_fills_a_segment_seals_it(tmp_path):
+    # Not left for the writer to seal: a writer busy with a long insert would find it grown.
+    spool = Spool(tmp_path, max_bytes=1 << 20, segment_rows=1000)
+    spool.append("t", b"first", rows=600)
+    assert spool.sealed() == []
+    spool.append("t", b"second", rows=600)
+    spool.append("t", b"third", rows=10)
+    [full] = spool.sealed()
+    assert [bytes(p) for _, p in spool.records(full)] == [b"first", b"second"]
+    spool.seal()
+    assert [bytes(p) for _, p in spool.records(spool.sealed()[-1])] == [b"third"]
