@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,12 +26,11 @@ _POISON_ATTEMPTS = 5
 # many spool bytes (about 50,000 events): under sustained load inserts grow, and with them
 # what each insert costs is shared; beyond that the gain is small and the memory is not.
 _GROUP_BYTES = 16 << 20
-# The stored event IDs of a group's transactions are looked up this many correlation IDs at
-# a time. With all of a group's (about 17,000) in one IN list, one run in three of
-# bench/ingest.py's events phase had the lookup run 75 to 100 s, reading 16,384 rows every
-# ten seconds, while the same query on a copy of the data took 66 ms; in lists of 2,000 it
-# took at most 17 ms in eight runs. (Seen on chDB 4.4, ClickHouse 26.9; cause not found.)
-_LOOKUP_IDS = 2_000
+# The stored event IDs of a group's transactions are looked up in JSON lists of at most this
+# many bytes. A ClickHouse server takes a bound parameter this large as a form field, which
+# it caps at 128 KiB (http_max_field_value_size). A 50,000-event group's 17,000 correlation
+# IDs then take two or three lookups of 10-15 ms each.
+_LOOKUP_BYTES = 120 << 10
 
 
 class BatchWriter:
@@ -160,11 +161,8 @@ class BatchWriter:
         correlation_ids = pc.unique(data.column("correlation_id")).sort().to_pylist()
         stored = {
             row[0]
-            for start in range(0, len(correlation_ids), _LOOKUP_IDS)
-            for row in self.store.query_rows(
-                SQL["stored_event_ids"],
-                {"correlation_ids": correlation_ids[start : start + _LOOKUP_IDS]},
-            )
+            for ids in _json_lists(correlation_ids, _LOOKUP_BYTES)
+            for row in self.store.query_rows(SQL["stored_event_ids"], {"correlation_ids": ids})
         }
         if not stored and pc.count_distinct(data.column("event_id")).as_py() == data.num_rows:
             return data  # new events, each once: the usual case, decided in C
@@ -181,6 +179,29 @@ class BatchWriter:
         if len(keep) == data.num_rows:
             return data
         return data.take(pa.array(keep, pa.int64()))
+
+
+def _json_lists(items: list[str], max_bytes: int) -> Iterator[str]:
+    """`items` as consecutive JSON arrays of at most max_bytes of UTF-8 each (an item that
+    alone is longer goes alone)."""
+    start, size = 0, 2
+    for end, item in enumerate(items):
+        size += len(item) + 3  # its quotes and comma; escapes and UTF-8 are checked below
+        if size > max_bytes and end > start:
+            yield from _json_list(items[start:end], max_bytes)
+            start, size = end, len(item) + 5
+    if start < len(items):
+        yield from _json_list(items[start:], max_bytes)
+
+
+def _json_list(items: list[str], max_bytes: int) -> Iterator[str]:
+    text = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    if len(items) > 1 and len(text.encode()) > max_bytes:
+        half = len(items) // 2
+        yield from _json_list(items[:half], max_bytes)
+        yield from _json_list(items[half:], max_bytes)
+    else:
+        yield text
 
 
 def _group(waiting: list[Segment]) -> list[Segment]:

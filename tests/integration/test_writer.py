@@ -74,9 +74,10 @@ def test_an_event_sent_twice_before_either_was_written_is_stored_once(store: Sto
 
 
 def test_a_replay_of_thousands_of_transactions_adds_nothing(store: Store, tmp_path: Path):
-    # More transactions than one lookup of stored event IDs takes (collector/writer.py).
+    # Correlation IDs enough for more than one lookup of stored event IDs (collector/writer.py).
     spool, writer, metrics = _writer(store, tmp_path)
-    spool.append("business_events", _events(5_000, "t", own_transactions=True), 5_000)
+    prefix = "replenishment-request-mercy-main-pharmacy"
+    spool.append("business_events", _events(5_000, prefix, own_transactions=True), 5_000)
     spool.seal()
     [segment] = spool.sealed()
     writer.write_segment(segment)
@@ -84,6 +85,24 @@ def test_a_replay_of_thousands_of_transactions_adds_nothing(store: Store, tmp_pa
     rows = store.query_rows("SELECT count(), uniqExact(correlation_id) FROM business_events")
     assert rows == [(5_000, 5_000)]
     assert metrics.items.labels("events", "duplicate")._value.get() == 5_000
+
+
+def test_a_replay_is_recognised_whatever_characters_its_correlation_ids_hold(
+    store: Store, tmp_path: Path
+):
+    spool, writer, metrics = _writer(store, tmp_path)
+    odd = ['PO "7", line 1', "C:\\inbound\\850", "Mañana/Köln-ü", "tab\there", "emoji-\U0001f48a"]
+    for correlation_id in odd:
+        spool.append("business_events", _events(2, correlation_id), 2)
+    spool.seal()
+    [segment] = spool.sealed()
+    writer.write_segment(segment)
+    writer.write_segment(segment)
+    assert sorted(
+        store.query_rows("SELECT DISTINCT correlation_id FROM business_events")
+    ) == sorted((c,) for c in odd)
+    assert store.query_value("SELECT count() FROM business_events") == 10
+    assert metrics.items.labels("events", "duplicate")._value.get() == 10
 
 
 def _spans(n: int, first: int = 0) -> bytes:
