@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gc
 import importlib.abc
 import multiprocessing
 import queue
@@ -17,7 +16,7 @@ from typing import Any
 
 from collector.decode import Decoded, Decoder
 from rxsight.config import IngestConfig
-from rxsight.malloc import return_large_buffers
+from rxsight.malloc import collect_less_often, return_large_buffers
 
 # A decoded request of 1,000 spans is about 400 KiB of Arrow. Through a pipe of the default
 # 64 KiB it goes in a dozen writes, each waking the reader: 2.5 ms of CPU on the two sides,
@@ -172,13 +171,7 @@ def _serve(requests: Connection, results: Connection, config_json: str) -> None:
         sys.meta_path.insert(0, _WithoutPandas())
     return_large_buffers()
     decoder = Decoder(IngestConfig.model_validate_json(config_json))
-    # What exists now (modules, schemas, the decoder) lives as long as the worker. Frozen,
-    # it is left out of full collections, which the thousands of objects of each request
-    # otherwise set off every few requests, each walking the whole heap again.
-    gc.freeze()
-    # A request makes thousands of short-lived objects, freed by reference counting when it is
-    # done; the default threshold (700) would run a collection every few dozen events.
-    gc.set_threshold(50_000, 10, 10)
+    collect_less_often()
     try:
         results.send("ready")
         while (head := requests.recv()) is not None:

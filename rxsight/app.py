@@ -25,6 +25,7 @@ from metrics.http import router as metrics_router
 from rxsight import __version__
 from rxsight.auth import Authenticator
 from rxsight.config import Settings
+from rxsight.malloc import collect_less_often
 from rxsight.runtime import Runtime, Service
 from rxsight.store import Store
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.grpc_port,
                 settings.config.ingest.max_request_bytes,
             )
+        collect_less_often()
         app.state.ready = True
         try:
             yield
