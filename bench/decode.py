@@ -5,8 +5,8 @@
 Decoding is what bounds ingest throughput, and timing it alone gives a steadier figure than
 bench/ingest.py can. Builds the same request bodies bench/ingest.py sends (1,000 OTLP
 protobuf spans or 500 JSON events per request) and runs them through
-collector.decode.Decoder in this process, as a decode worker does (start-up heap frozen out
-of the garbage collector, as collector.workers leaves it), timed with process CPU time. Prints µs
+collector.decode.Decoder in this process, as a decode worker does (the garbage collector
+set as collector.workers leaves it), timed with process CPU time. Prints µs
 per item and items per CPU-second, the best of --repeat passes (another process on the
 machine can only make a pass slower). Prints figures; asserts nothing.
 """
@@ -14,7 +14,6 @@ machine can only make a pass slower). Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.ingest import event_requests, span_requests  # noqa: E402
 from collector.decode import Decoder  # noqa: E402
 from rxsight.config import IngestConfig  # noqa: E402
+from rxsight.malloc import collect_less_often  # noqa: E402
 
 
 def cpu_seconds(decoder: Decoder, signal: str, bodies: list[bytes], ctype: str) -> float:
@@ -46,7 +46,7 @@ def main() -> None:
         ("spans", span_requests(args.spans, 1000), "application/x-protobuf", 1000),
         ("events", event_requests(args.events, 500), "application/json", 500),
     )
-    gc.freeze()  # as a decode worker does (collector.workers): these are its figures
+    collect_less_often()  # as a decode worker does (collector.workers): these are its figures
     print(f"decode benchmark ({os.cpu_count()} cores, best of {args.repeat} passes)")
     for signal, bodies, ctype, per_request in cases:
         # A fresh decoder per pass: its PHI verdict caches start cold, as in a new worker.
