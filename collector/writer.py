@@ -26,12 +26,6 @@ _POISON_ATTEMPTS = 5
 # many spool bytes (about 50,000 events): under sustained load inserts grow, and with them
 # what each insert costs is shared; beyond that the gain is small and the memory is not.
 _GROUP_BYTES = 16 << 20
-# The stored event IDs of a group's transactions are looked up in JSON lists of at most this
-# many bytes. A ClickHouse server takes a bound parameter this large as a form field, which
-# it caps at 128 KiB (http_max_field_value_size). A 50,000-event group's 17,000 correlation
-# IDs then take three lookups of 3-16 ms each. (All of them in one Array(String) literal once
-# stalled for 75-100 s, one events run in three, on chDB 4.4; this form has not.)
-_LOOKUP_BYTES = 120 << 10
 
 
 class BatchWriter:
@@ -55,6 +49,7 @@ class BatchWriter:
         self._failures: dict[str, int] = defaultdict(int)
         self.healthy = True
         self.last_error: str | None = None
+        self.lookup_bytes = store.bound_parameter_bytes
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="rxsight-writer", daemon=True)
@@ -159,10 +154,15 @@ class BatchWriter:
         # The table is ordered by (correlation_id, event_id): naming the batch's correlation
         # IDs makes this a primary-key lookup rather than a scan. Sorted, each lookup's IDs
         # cover a narrow range of the key.
+        # The IDs go as one JSON list, or as several where a server limits how long a bound
+        # parameter may be: each lookup reads the key's granules on its own, so with random
+        # (UUID) correlation IDs three lookups cost more than twice what one does
+        # (bench/dedup.py). (All of them in one Array(String) literal once stalled for 75-100 s,
+        # one events run in three, on chDB 4.4; the JSON form has not.)
         correlation_ids = pc.unique(data.column("correlation_id")).sort().to_pylist()
         stored = {
             row[0]
-            for ids in _json_lists(correlation_ids, _LOOKUP_BYTES)
+            for ids in _json_lists(correlation_ids, self.lookup_bytes)
             for row in self.store.query_rows(SQL["stored_event_ids"], {"correlation_ids": ids})
         }
         if not stored and pc.count_distinct(data.column("event_id")).as_py() == data.num_rows:
@@ -182,9 +182,12 @@ class BatchWriter:
         return data.take(pa.array(keep, pa.int64()))
 
 
-def _json_lists(items: list[str], max_bytes: int) -> Iterator[str]:
+def _json_lists(items: list[str], max_bytes: int | None) -> Iterator[str]:
     """`items` as consecutive JSON arrays of at most max_bytes of UTF-8 each (an item that
-    alone is longer goes alone)."""
+    alone is longer goes alone); all of them in one when max_bytes is None."""
+    if max_bytes is None:
+        yield from _json_list(items, max_bytes)
+        return
     brackets = 2
     start, size = 0, brackets
     for end, item in enumerate(items):
@@ -196,9 +199,9 @@ def _json_lists(items: list[str], max_bytes: int) -> Iterator[str]:
         yield from _json_list(items[start:], max_bytes)
 
 
-def _json_list(items: list[str], max_bytes: int) -> Iterator[str]:
+def _json_list(items: list[str], max_bytes: int | None) -> Iterator[str]:
     text = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
-    if len(items) > 1 and len(text.encode()) > max_bytes:
+    if max_bytes is not None and len(items) > 1 and len(text.encode()) > max_bytes:
         half = len(items) // 2
         yield from _json_list(items[:half], max_bytes)
         yield from _json_list(items[half:], max_bytes)

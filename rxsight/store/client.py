@@ -32,6 +32,11 @@ def escape_bound_string(value: str) -> str:
 binding.escape_str = escape_bound_string
 
 
+# A ClickHouse server takes bound parameters as HTTP form fields, each capped at 128 KiB
+# (http_max_field_value_size); this leaves room for the field's name and encoding.
+SERVER_BOUND_PARAMETER_BYTES = 120 << 10
+
+
 class StoreUnavailable(Exception):
     """ClickHouse could not be reached or refused the operation."""
 
@@ -56,6 +61,12 @@ class Store:
     @property
     def embedded(self) -> bool:
         return self.dsn.startswith("chdb:")
+
+    @property
+    def bound_parameter_bytes(self) -> int | None:
+        """The largest value one bound parameter may have, in UTF-8 bytes; None when there is
+        no limit (chDB binds parameters in-process)."""
+        return None if self.embedded else SERVER_BOUND_PARAMETER_BYTES
 
     def _connect(self, database: str | None) -> Client:
         try:

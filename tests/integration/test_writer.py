@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client import CollectorRegistry
 
@@ -12,10 +13,11 @@ from collector.decode import Decoder, ipc_bytes
 from collector.events import events_table
 from collector.spool import Spool
 from collector.telemetry import IngestMetrics
-from collector.writer import BatchWriter
+from collector.writer import BatchWriter, _json_lists
 from rxsight.config import IngestConfig, SpoolConfig
 from rxsight.model import event_row
 from rxsight.store import Store
+from rxsight.store.client import SERVER_BOUND_PARAMETER_BYTES
 
 
 def _events(n: int, prefix: str, *, own_transactions: bool = False) -> bytes:
@@ -73,10 +75,19 @@ def test_an_event_sent_twice_before_either_was_written_is_stored_once(store: Sto
     assert metrics.items.labels("events", "duplicate")._value.get() == 30
 
 
-def test_a_replay_of_thousands_of_transactions_adds_nothing(store: Store, tmp_path: Path):
-    # Correlation IDs enough for more than one lookup of stored event IDs (collector/writer.py).
+@pytest.mark.parametrize(
+    "lookup_bytes", [None, SERVER_BOUND_PARAMETER_BYTES], ids=["chdb", "server-bound"]
+)
+def test_a_replay_of_thousands_of_transactions_adds_nothing(
+    store: Store, tmp_path: Path, lookup_bytes: int | None
+):
+    # In one lookup of stored event IDs, as chDB takes it, and in the several a server's limit
+    # on a bound parameter makes of these correlation IDs (collector/writer.py).
     spool, writer, metrics = _writer(store, tmp_path)
+    writer.lookup_bytes = lookup_bytes
     prefix = "replenishment-request-mercy-main-pharmacy"
+    lookups = list(_json_lists(sorted(f"{prefix}-{i}" for i in range(5_000)), lookup_bytes))
+    assert (len(lookups) > 1) == (lookup_bytes is not None)
     spool.append("business_events", _events(5_000, prefix, own_transactions=True), 5_000)
     spool.seal()
     [segment] = spool.sealed()
