@@ -151,14 +151,14 @@ class BatchWriter:
         self.metrics.rows_written.labels(table).inc(data.num_rows)
 
     def _only_new_events(self, data: pa.Table) -> pa.Table:
-        # The table is ordered by (correlation_id, event_id): naming the batch's correlation
-        # IDs makes this a primary-key lookup rather than a scan. Sorted, each lookup's IDs
-        # cover a narrow range of the key.
+        # The table is ordered by (correlation_id, event_id), so naming the group's correlation
+        # IDs reads only the granules (8,192 rows) that could hold them. IDs that sort after
+        # everything stored (counters, time-ordered UUIDs) read next to nothing; random UUIDs
+        # touch a granule each, most of a table of a few million events (bench/dedup.py).
         # The IDs go as one JSON list, or as several where a server limits how long a bound
-        # parameter may be: each lookup reads the key's granules on its own, so with random
-        # (UUID) correlation IDs three lookups cost more than twice what one does
-        # (bench/dedup.py). (All of them in one Array(String) literal once stalled for 75-100 s,
-        # one events run in three, on chDB 4.4; the JSON form has not.)
+        # parameter may be; each list reads its granules again. (All of them in one
+        # Array(String) literal once stalled for 75-100 s, one events run in three, on chDB
+        # 4.4; the JSON form has not.)
         correlation_ids = pc.unique(data.column("correlation_id")).sort().to_pylist()
         stored = {
             row[0]
