@@ -50,11 +50,11 @@ _RANDOM = "toString(reinterpretAsUUID(sipHash128(intDiv(number + {first:UInt64},
 
 def new_group(kind: str, size: int, first_id: int) -> pa.Table:
     """`size` new events, three per correlation ID: the columns the check reads."""
-    ids = (
-        [f"corr-{first_id + i // 3:010d}" for i in range(size)]
-        if kind == "sequential"
-        else [str(uuid.uuid4()) for _ in range(size // 3 + 1) for _ in range(3)][:size]
-    )
+    if kind == "sequential":
+        transactions = [f"corr-{first_id + t:010d}" for t in range(size // 3 + 1)]
+    else:
+        transactions = [str(uuid.uuid4()) for _ in range(size // 3 + 1)]
+    ids = [transactions[i // 3] for i in range(size)]
     return pa.table(
         {
             "event_id": [f"new-{uuid.uuid4()}" for _ in range(size)],
