@@ -78,12 +78,12 @@ def main() -> None:
             store.migrate()
             spool = Spool(Path(tmp) / "spool", max_bytes=1 << 20)
             writer = BatchWriter(spool, store, SpoolConfig(), IngestMetrics(CollectorRegistry()))
+            fill = _FILL.replace("{correlation_id}", correlation_id)
             stored = 0
             for size in sizes:
                 while stored < size:
                     rows = min(1_000_000, size - stored)
-                    sql = _FILL.replace("{correlation_id}", correlation_id)
-                    store.command(sql, {"first": stored, "rows": rows})
+                    store.command(fill, {"first": stored, "rows": rows})
                     stored += rows
                 group = new_group(kind, args.group, stored // 3 + 1)
                 best = float("inf")
