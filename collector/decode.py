@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector.events import BadLine, decode_rows, events_table, split_body
@@ -15,6 +13,7 @@ from collector.otlp import SpanAttributes, decode_trace_body, log_records_to_eve
 from collector.phi import PhiScrubber
 from rxsight.config import IngestConfig
 from rxsight.model import EVENT_TYPES, EventLimits, EventRow, EventRowDecoder, event_row
+from rxsight.store.arrow import ipc_bytes
 
 SIGNAL_TABLES = {"spans": "otel_traces", "events": "business_events", "logs": "business_events"}
 
@@ -31,13 +30,6 @@ class Decoded:
     message: str = ""
     ignored: int = 0
     phi: dict[str, int] = field(default_factory=dict)
-
-
-def ipc_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 class Decoder:

@@ -18,6 +18,7 @@ from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
 from rxsight.config import SpoolConfig
 from rxsight.store import SqlFiles, Store, StoreUnavailable
+from rxsight.store.arrow import ipc_bytes
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -125,32 +126,37 @@ class BatchWriter:
         go in one insert: they are filtered by event_id against what is stored, so grouping
         them differently on a replay cannot add a row, and a bigger insert costs less per
         event (every materialized view on business_events plans once per insert)."""
-        events: list[pa.Table] = []
+        events: list[memoryview] = []
         for segment in segments:
-            parts: dict[str, list[pa.Table]] = defaultdict(list)
+            streams: dict[str, list[memoryview]] = defaultdict(list)
             digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
             for table, payload in self.spool.records(segment):
-                data = pa.ipc.open_stream(payload).read_all()
                 if table == "business_events":
-                    events.append(data)
+                    events.append(payload)
                 else:
-                    parts[table].append(data)
+                    streams[table].append(payload)
                     digests[table].update(payload)
-            for table, tables in parts.items():
+            for table, payloads in streams.items():
                 token = f"{segment.name}:{digests[table].hexdigest()}"
-                self._insert(table, pa.concat_tables(tables), token)
+                self._insert(table, payloads, token)
         if events:
-            self._insert("business_events", self._only_new_events(pa.concat_tables(events)), None)
+            self._insert("business_events", self._only_new_events(events), None)
 
-    def _insert(self, table: str, data: pa.Table, dedup_token: str | None) -> None:
-        if data.num_rows == 0:
+    def _insert(
+        self, table: str, streams: list[memoryview] | list[bytes], dedup_token: str | None
+    ) -> None:
+        if not streams:
             return
         started = time.perf_counter()
-        self.store.insert_arrow(table, data, dedup_token=dedup_token)
-        self.metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
-        self.metrics.rows_written.labels(table).inc(data.num_rows)
+        rows = self.store.insert_arrow_streams(table, streams, dedup_token=dedup_token)
+        if rows:
+            self.metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
+            self.metrics.rows_written.labels(table).inc(rows)
 
-    def _only_new_events(self, data: pa.Table) -> pa.Table:
+    def _only_new_events(self, streams: list[memoryview]) -> list[memoryview] | list[bytes]:
+        """The streams of events not stored yet, each once: the streams themselves when all of
+        them are new (the usual case), else one stream of the new ones."""
+        data = pa.concat_tables(pa.ipc.open_stream(stream).read_all() for stream in streams)
         # The table is ordered by (correlation_id, event_id), so naming the group's correlation
         # IDs reads only the granules (8,192 rows) that could hold them. IDs that sort after
         # everything stored (counters, time-ordered UUIDs) read next to nothing; random UUIDs
@@ -166,7 +172,7 @@ class BatchWriter:
             for row in self.store.query_rows(SQL["stored_event_ids"], {"correlation_ids": ids})
         }
         if not stored and pc.count_distinct(data.column("event_id")).as_py() == data.num_rows:
-            return data  # new events, each once: the usual case, decided in C
+            return streams  # new events, each once: the usual case, decided in C
         seen: set[str] = set()
         keep = []
         for i, event_id in enumerate(data.column("event_id").to_pylist()):
@@ -178,8 +184,8 @@ class BatchWriter:
         if duplicates:
             self.metrics.items.labels("events", "duplicate").inc(duplicates)
         if len(keep) == data.num_rows:
-            return data
-        return data.take(pa.array(keep, pa.int64()))
+            return streams
+        return [ipc_bytes(data.take(pa.array(keep, pa.int64())))] if keep else []
 
 
 def _json_lists(items: list[str], max_bytes: int | None) -> Iterator[str]:

@@ -14,6 +14,7 @@ import pyarrow as pa
 from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
+from rxsight.store.arrow import JoinedStreams, ipc_bytes
 from rxsight.store.sql import split_statements
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,30 @@ class Store:
         return self._run(lambda c: c.command(sql, parameters=params or {}))
 
     def insert_arrow(self, table: str, data: pa.Table, *, dedup_token: str | None = None) -> None:
+        self.insert_arrow_streams(table, [ipc_bytes(data)], dedup_token=dedup_token)
+
+    def insert_arrow_streams(
+        self,
+        table: str,
+        streams: Sequence[bytes | memoryview],
+        *,
+        dedup_token: str | None = None,
+    ) -> int:
+        """Arrow IPC streams of one schema, inserted as one; returns the rows inserted.
+
+        chDB reads the streams' bytes where they lie. A server gets them as one body, because
+        its client resends the body of a failed request, and a stream read once is spent."""
+        joined = JoinedStreams(streams)
+        if joined.num_rows == 0:
+            return 0
+        body = joined if self.embedded else joined.read()
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        self._run(lambda c: c.insert_arrow(table, data, settings=settings))
+        self._run(
+            lambda c: c.raw_insert(
+                table, joined.column_names, body, settings=settings, fmt="ArrowStream"
+            )
+        )
+        return joined.num_rows
 
     def insert_rows(
         self,

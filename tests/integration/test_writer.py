@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client import CollectorRegistry
 
-from collector.decode import Decoder, ipc_bytes
+from collector.decode import Decoder
 from collector.events import events_table
 from collector.spool import Spool
 from collector.telemetry import IngestMetrics
@@ -17,6 +17,7 @@ from collector.writer import BatchWriter, _json_lists
 from rxsight.config import IngestConfig, SpoolConfig
 from rxsight.model import event_row
 from rxsight.store import Store
+from rxsight.store.arrow import ipc_bytes
 from rxsight.store.client import SERVER_BOUND_PARAMETER_BYTES
 
 
@@ -183,3 +184,53 @@ def test_a_segment_the_store_refuses_is_set_aside_and_the_others_are_written(
     assert store.query_rows(
         "SELECT correlation_id, count() FROM business_events GROUP BY correlation_id ORDER BY 1"
     ) == [("after", 10), ("before", 10)]
+
+
+def test_spans_of_many_requests_and_events_partly_stored_keep_every_value(
+    store: Store, tmp_path: Path
+):
+    # The spans go in as the requests' own Arrow streams, joined; the events of a group that
+    # holds some stored ones go in as one stream of the new ones. Either way every column
+    # arrives as decoded, and so do the columns the store derives.
+    spool, writer, metrics = _writer(store, tmp_path)
+    spool.append("business_events", _events(3, "PO-1"), 3)
+    spool.seal()
+    writer.write_segment(spool.sealed()[0])
+    for first in (0, 7, 19):
+        spool.append("otel_traces", _spans(first + 1, first), first + 1)
+    line = {"line_no": 2, "item_id": "NDC-0409-4888-01", "quantity": "12.5", "unit_price": "3.25"}
+    spool.append(
+        "business_events",
+        ipc_bytes(
+            events_table(
+                [
+                    event_row(
+                        {
+                            "event_id": f"PO-1-{i}",
+                            "event_type": "po.created",
+                            "occurred_at": "2026-11-20T10:00:00Z",
+                            "correlation_id": "PO-1",
+                            "source_system": "erp",
+                            "po_number": "PO-1",
+                            "lines": [line],
+                            "attributes": {"edi.doc": "850"},
+                        }
+                    )
+                    for i in range(5)
+                ]
+            )
+        ),
+        5,
+    )
+    spool.seal()
+    writer.write_segment(spool.sealed()[-1])
+    assert metrics.items.labels("events", "duplicate")._value.get() == 3
+    assert metrics.rows_written.labels("otel_traces")._value.get() == 1 + 8 + 20
+    spans = store.query_rows("SELECT count(), uniqExact(SpanId), min(Duration) FROM otel_traces")
+    assert spans == [(29, 29, 5)]
+    assert store.query_rows(
+        "SELECT event_id, event_type, lines.item_id, toString(lines.quantity[1]), "
+        "toString(lines.unit_price[1]), attributes['edi.doc'] FROM business_events "
+        "WHERE event_id IN ('PO-1-3', 'PO-1-4') ORDER BY event_id"
+    ) == [(f"PO-1-{i}", "po.created", ["NDC-0409-4888-01"], "12.5", "3.25", "850") for i in (3, 4)]
+    assert store.query_value("SELECT count() FROM business_events") == 5
