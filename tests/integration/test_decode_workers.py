@@ -3,6 +3,7 @@ a worker decodes and refuses exactly as the server would, and a dead one is noti
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 
@@ -12,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from collector.decode import Decoder
 from collector.events import UnsupportedMediaType
 from collector.otlp import OtlpDecodeError
-from collector.workers import DecodePool, WorkerUnavailable
+from collector.workers import DECODE_NICENESS, DecodePool, WorkerUnavailable
 from rxsight.config import IngestConfig
 from tests.support import Server
 
@@ -111,6 +112,20 @@ def test_a_worker_decodes_as_this_process_does_and_refuses_alike():
             pool.decode("events", b"a,b", "text/csv", (), "")
         # The worker refused those bodies and is still there for the next one.
         assert pool.decode("spans", _span_body(2), PB, (), "").accepted == 2
+    finally:
+        pool.close()
+
+
+def test_workers_decode_at_a_lower_priority_than_the_server():
+    # So the server's writer keeps pace with what is accepted under a load the machine cannot
+    # keep up with, instead of leaving it in the spool.
+    pool = DecodePool(1, IngestConfig())
+    try:
+        [worker] = pool._workers
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) == min(
+            19, mine + DECODE_NICENESS
+        )
     finally:
         pool.close()
 
