@@ -221,7 +221,7 @@ class Spool:
 def _scan(data: bytes | mmap.mmap) -> Iterator[tuple[int, str, memoryview]]:
     """(offset where it ends, table, payload) of each valid record from the start; stops at the
     first torn or corrupt one. Payloads are views of `data`, not copies: the writer's Arrow
-    tables point into the one buffer a segment was read into."""
+    streams point into the segment's mapping."""
     view = memoryview(data)
     pos, n = 0, len(data)
     while pos + _HEADER.size <= n:

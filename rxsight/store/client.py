@@ -141,18 +141,22 @@ class Store:
     ) -> int:
         """Arrow IPC streams of one schema, inserted as one; returns the rows inserted.
 
-        chDB reads the streams' bytes where they lie. A server gets them as one body, because
-        its client resends the body of a failed request, and a stream read once is spent."""
+        For chDB the driver copies views of the streams into the file chDB reads. A server
+        gets a table, which the driver compresses as the client is set to, in a body it can
+        send again when a request fails (a stream read once is spent)."""
         joined = JoinedStreams(streams)
         if joined.num_rows == 0:
             return 0
-        body = joined if self.embedded else joined.read()
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        self._run(
-            lambda c: c.raw_insert(
-                table, joined.column_names, body, settings=settings, fmt="ArrowStream"
+        if self.embedded:
+            self._run(
+                lambda c: c.raw_insert(
+                    table, joined.column_names, joined, settings=settings, fmt="ArrowStream"
+                )
             )
-        )
+        else:
+            data = pa.ipc.open_stream(joined.read()).read_all()
+            self._run(lambda c: c.insert_arrow(table, data, settings=settings))
         return joined.num_rows
 
     def insert_rows(

@@ -186,12 +186,15 @@ def test_a_segment_the_store_refuses_is_set_aside_and_the_others_are_written(
     ) == [("after", 10), ("before", 10)]
 
 
+@pytest.mark.parametrize("embedded", [True, False], ids=["chdb", "server-shaped"])
 def test_spans_of_many_requests_and_events_partly_stored_keep_every_value(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedded: bool
 ):
     # The spans go in as the requests' own Arrow streams, joined; the events of a group that
     # holds some stored ones go in as one stream of the new ones. Either way every column
-    # arrives as decoded, and so do the columns the store derives.
+    # arrives as decoded, and so do the columns the store derives. "server-shaped" sends what
+    # a ClickHouse server would get (a table, through the driver), here to chDB.
+    monkeypatch.setattr(Store, "embedded", property(lambda _: embedded))
     spool, writer, metrics = _writer(store, tmp_path)
     spool.append("business_events", _events(3, "PO-1"), 3)
     spool.seal()
