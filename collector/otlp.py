@@ -377,9 +377,18 @@ def decode_traces(
                 name = span.name
                 trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
-                problem = _span_problem(name, trace_id, span_id, parent, start, end)
-                if problem:
-                    rejected.add(problem)
+                if (
+                    len(trace_id) != 16
+                    or trace_id == _ZERO_TRACE_ID
+                    or len(span_id) != 8
+                    or span_id == _ZERO_SPAN_ID
+                    or (parent and len(parent) != 8)
+                    or not 0 < start <= end
+                    or start >= _MAX_START
+                ):
+                    # The checks _span_problem words, in one expression: a call per span
+                    # cost a tenth of this loop.
+                    rejected.add(_span_problem(name, trace_id, span_id, parent, start, end))
                     continue
                 keys, values = span_pairs(attributes)
                 if "correlation.id" not in keys:
@@ -483,13 +492,18 @@ def _sparse_offsets(rows: int, filled: list[tuple[int, Any]]) -> pa.Array:
     return pa.array([0, *accumulate(lengths)], pa.int32())
 
 
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
+_MAX_START = 1 << 63  # Timestamp is DateTime64(9): signed nanoseconds
+
+
 def _span_problem(
     name: str, trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int
-) -> str | None:
+) -> str:
+    """Why decode_traces refuses this span."""
     name = name or "(unnamed)"
-    if len(trace_id) != 16 or not any(trace_id):
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
         return f"span {name!r}: traceId must be 16 bytes (32 hex characters), not all zero"
-    if len(span_id) != 8 or not any(span_id):
+    if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
         return f"span {name!r}: spanId must be 8 bytes (16 hex characters), not all zero"
     if parent and len(parent) != 8:
         return f"span {name!r}: parentSpanId must be 8 bytes (16 hex characters) or empty"
@@ -497,9 +511,7 @@ def _span_problem(
         return f"span {name!r}: startTimeUnixNano is missing"
     if end < start:
         return f"span {name!r}: endTimeUnixNano is before startTimeUnixNano"
-    if start >= 1 << 63:
-        return f"span {name!r}: startTimeUnixNano is out of range"
-    return None
+    return f"span {name!r}: startTimeUnixNano is out of range"
 
 
 _EVENT_FIELDS = (
