@@ -386,8 +386,8 @@ def decode_traces(
                     or not 0 < start <= end
                     or start >= _MAX_START
                 ):
-                    # The checks _span_problem words, in one expression: a call per span
-                    # cost a tenth of this loop.
+                    # The checks _span_problem words, in one expression: calling it for
+                    # every span cost 4 % of decoding one (bench: 5.68 -> 5.43 us).
                     rejected.add(_span_problem(name, trace_id, span_id, parent, start, end))
                     continue
                 keys, values = span_pairs(attributes)
