@@ -18,7 +18,7 @@ from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
 from rxsight.config import SpoolConfig
 from rxsight.store import SqlFiles, Store, StoreUnavailable
-from rxsight.store.arrow import ipc_bytes
+from rxsight.store.arrow import ipc_bytes, streams_table
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -156,7 +156,7 @@ class BatchWriter:
     def _only_new_events(self, streams: list[memoryview]) -> list[memoryview] | list[bytes]:
         """The streams of events not stored yet, each once: the streams themselves when all of
         them are new (the usual case), else one stream of the new ones."""
-        data = pa.concat_tables(pa.ipc.open_stream(stream).read_all() for stream in streams)
+        data = streams_table(streams)
         # The table is ordered by (correlation_id, event_id), so naming the group's correlation
         # IDs reads only the granules (8,192 rows) that could hold them. IDs that sort after
         # everything stored (counters, time-ordered UUIDs) read next to nothing; random UUIDs

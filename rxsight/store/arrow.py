@@ -19,6 +19,11 @@ def ipc_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
+def streams_table(streams: Sequence[bytes | memoryview]) -> pa.Table:
+    """Arrow IPC streams of one schema as one table, whose columns point into their bytes."""
+    return pa.concat_tables(pa.ipc.open_stream(stream).read_all() for stream in streams)
+
+
 class JoinedStreams(io.RawIOBase):
     """Arrow IPC streams of one schema read as a single stream: the first one's schema, then
     every stream's record batches, then the end. The streams' bytes are not copied: read()

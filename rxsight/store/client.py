@@ -14,7 +14,7 @@ import pyarrow as pa
 from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
-from rxsight.store.arrow import JoinedStreams, ipc_bytes
+from rxsight.store.arrow import JoinedStreams, ipc_bytes, streams_table
 from rxsight.store.sql import split_statements
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ binding.escape_str = escape_bound_string
 # A ClickHouse server takes bound parameters as HTTP form fields, each capped at 128 KiB
 # (http_max_field_value_size); this leaves room for the field's name and encoding.
 SERVER_BOUND_PARAMETER_BYTES = 120 << 10
+
+
+def _dedup_settings(dedup_token: str | None) -> dict[str, str] | None:
+    return {"insert_deduplication_token": dedup_token} if dedup_token else None
 
 
 class StoreUnavailable(Exception):
@@ -130,7 +134,11 @@ class Store:
         return self._run(lambda c: c.command(sql, parameters=params or {}))
 
     def insert_arrow(self, table: str, data: pa.Table, *, dedup_token: str | None = None) -> None:
-        self.insert_arrow_streams(table, [ipc_bytes(data)], dedup_token=dedup_token)
+        if self.embedded:
+            self.insert_arrow_streams(table, [ipc_bytes(data)], dedup_token=dedup_token)
+        elif data.num_rows:
+            settings = _dedup_settings(dedup_token)
+            self._run(lambda c: c.insert_arrow(table, data, settings=settings))
 
     def insert_arrow_streams(
         self,
@@ -144,19 +152,18 @@ class Store:
         For chDB the driver copies views of the streams into the file chDB reads. A server
         gets a table, which the driver compresses as the client is set to, in a body it can
         send again when a request fails (a stream read once is spent)."""
+        if not self.embedded:
+            data = streams_table(streams)
+            self.insert_arrow(table, data, dedup_token=dedup_token)
+            return data.num_rows
         joined = JoinedStreams(streams)
-        if joined.num_rows == 0:
-            return 0
-        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        if self.embedded:
+        if joined.num_rows:
+            settings = _dedup_settings(dedup_token)
             self._run(
                 lambda c: c.raw_insert(
                     table, joined.column_names, joined, settings=settings, fmt="ArrowStream"
                 )
             )
-        else:
-            data = pa.ipc.open_stream(joined.read()).read_all()
-            self._run(lambda c: c.insert_arrow(table, data, settings=settings))
         return joined.num_rows
 
     def insert_rows(
@@ -169,7 +176,7 @@ class Store:
     ) -> None:
         if not rows:
             return
-        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        settings = _dedup_settings(dedup_token)
         self._run(
             lambda c: c.insert(table, rows, column_names=list(column_names), settings=settings)
         )
