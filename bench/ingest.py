@@ -8,9 +8,12 @@ rows-written counter, read from /metrics). Each of --rounds rounds runs a spans 
 events phase against its own fresh server, in alternating order; this VM's speed drifts by a
 third or more within minutes, so the ratio is taken between the two phases of a round, and
 medians over the rounds are printed. Also prints the server's CPU time per item: the machine
-is CPU-bound during the run, so that figure sets the rate. Then, in this process, inserts
-the same rows straight into chDB as Arrow (the ceiling) and prints the ratio, peak RSS, and
-bytes per span and per event on disk. Prints figures; asserts nothing.
+is CPU-bound during the run, so that figure sets the rate. After each round, in this process,
+one thread decodes the same span requests and inserts them into chDB (the issue's reference
+for its target, taken at the round's machine speed); at the end it inserts the same rows,
+decoded beforehand, straight into chDB as Arrow (the ceiling). Prints the ratios, RSS idle
+and peak (chDB's library read from disk first: see uncache), and bytes per span and per event
+on disk. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,12 +37,21 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import pyarrow as pa  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
 )
 
 from bench.machine import report  # noqa: E402
+from collector.events import events_table  # noqa: E402
+from collector.otlp import SpanAttributes, decode_trace_body  # noqa: E402
+from collector.phi import PhiScrubber  # noqa: E402
+from rxsight.config import IngestConfig  # noqa: E402
+from rxsight.model import event_row  # noqa: E402
+from rxsight.store import Store  # noqa: E402
 from tests.support import Server  # noqa: E402
+
+INGEST = IngestConfig()  # the server's defaults, for the in-process references
 
 FLOWS = [
     "erp-po-sync",
@@ -143,6 +155,31 @@ def decode_workers(server: Server) -> float:
     _, text = server.request("GET", "/metrics", token=None)
     found = re.search(r"^rxsight_decode_workers ([0-9.e+]+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def chdb_library() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("chdb")  # finds it without loading the library
+    assert spec is not None and spec.origin is not None, "chdb is not installed"
+    return next(Path(spec.origin).parent.glob("_chdb*.so"))
+
+
+def uncache(path: Path) -> None:
+    """Drops the pages of `path` that no process maps from the page cache (no privilege
+    needed), so a server started next reads the file from disk, as one started after a boot
+    or from a container image does.
+
+    Right after pip has written chDB's 530 MiB library, all of it is cached, and a process
+    that loads it has more of it mapped: an idle server's RSS was 535 MiB that way, 293 MiB
+    of it the library, against 443 MiB (197 MiB) once the library had been read back from
+    disk, with the same anonymous memory. Without this step the RSS figures would say how
+    recently rxsight was installed."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -280,39 +317,63 @@ def end_to_end(
     return sent, time.perf_counter() - started
 
 
-def ceiling(span_bodies: list[bytes], event_bodies: list[bytes]) -> tuple[float, float]:
-    """Rows/s of a bare Arrow insert into chDB of the same rows, decoded beforehand."""
-    import pyarrow as pa
+def decoded_spans(bodies: list[bytes]) -> pa.Table:
+    """The spans of `bodies` as the server's decoder makes them, in one table."""
+    scrubber = PhiScrubber(INGEST.phi)
+    attributes = SpanAttributes(scrubber)
+    return pa.concat_tables(
+        decode_trace_body(
+            body, "application/x-protobuf", scrubber, INGEST.correlation_keys, attributes
+        ).table
+        for body in bodies
+    )
 
-    from collector.events import events_table
-    from collector.otlp import decode_traces
-    from collector.phi import PhiScrubber
-    from rxsight.config import PhiConfig
-    from rxsight.model import event_row
-    from rxsight.store import Store
 
-    scrub = PhiScrubber(PhiConfig())
-    tables = []
-    for body in span_bodies:
-        req = ExportTraceServiceRequest()
-        req.ParseFromString(body)
-        tables.append(decode_traces(req, scrub, ("correlation.id",)).table)
-    events = [event_row(e) for body in event_bodies for e in json.loads(body)]
-    ev_table = events_table(events)
-    spans = pa.concat_tables(tables)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"chdb://{tmp}", "ceiling")
-        store.migrate()
-        # The same batch size the server's writer uses (one sealed spool segment).
-        t = time.perf_counter()
-        for start in range(0, spans.num_rows, 20_000):
-            store.insert_arrow("otel_traces", spans.slice(start, 20_000))
-        span_rate = spans.num_rows / (time.perf_counter() - t)
-        t = time.perf_counter()
-        for start in range(0, ev_table.num_rows, 20_000):
-            store.insert_arrow("business_events", ev_table.slice(start, 20_000))
-        event_rate = ev_table.num_rows / (time.perf_counter() - t)
-        store.close()
+def one_thread(store: Store, bodies: list[bytes]) -> float:
+    """Spans/s of the issue's reference: one Python thread decoding OTLP protobuf with the
+    server's decoder and inserting Arrow into chDB, as many spans at a time as the writer
+    inserts. No HTTP, no spool, no second process. Runs in a database of its own, dropped
+    afterwards, so none of its merges fall into the next round."""
+    batch = INGEST.spool.batch_rows
+    scrubber = PhiScrubber(INGEST.phi)
+    attributes = SpanAttributes(scrubber)
+    keys = INGEST.correlation_keys
+    store.migrate()
+    started = time.perf_counter()
+    pending: list[pa.Table] = []
+    rows = total = 0
+    for body in bodies:
+        table = decode_trace_body(body, "application/x-protobuf", scrubber, keys, attributes).table
+        pending.append(table)
+        rows += table.num_rows
+        if rows >= batch:
+            store.insert_arrow("otel_traces", pa.concat_tables(pending))
+            total, pending, rows = total + rows, [], 0
+    if pending:
+        store.insert_arrow("otel_traces", pa.concat_tables(pending))
+        total += rows
+    rate = total / (time.perf_counter() - started)
+    store.command(f"DROP DATABASE {store.database} SYNC")
+    store.close()
+    return rate
+
+
+def ceiling(
+    store: Store, span_bodies: list[bytes], event_bodies: list[bytes]
+) -> tuple[float, float]:
+    """Rows/s of a bare Arrow insert into chDB of the same rows, decoded beforehand, as many
+    at a time as the writer inserts."""
+    batch = INGEST.spool.batch_rows
+    spans = decoded_spans(span_bodies)
+    ev_table = events_table([event_row(e) for body in event_bodies for e in json.loads(body)])
+    t = time.perf_counter()
+    for start in range(0, spans.num_rows, batch):
+        store.insert_arrow("otel_traces", spans.slice(start, batch))
+    span_rate = spans.num_rows / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for start in range(0, ev_table.num_rows, batch):
+        store.insert_arrow("business_events", ev_table.slice(start, batch))
+    event_rate = ev_table.num_rows / (time.perf_counter() - t)
     return span_rate, event_rate
 
 
@@ -350,6 +411,7 @@ def one_round(
         "events": ("business_events", "/v1/events", *events, "application/json"),
     }
     figures: dict[str, Any] = {}
+    uncache(chdb_library())
     server = Server(config).start()
     try:
         pid = server.proc.pid
@@ -427,6 +489,8 @@ def main() -> None:
 
     report("before")
     rounds: list[dict[str, float]] = []
+    # The in-process references run in this process's own chDB, in a directory of its own.
+    references = tempfile.TemporaryDirectory(prefix="rxsight-bench-")
     for r in range(args.rounds):
         # Spans first in odd rounds, events first in even ones: the second phase finds the
         # first one's rows in the store, and neither path should always carry that.
@@ -434,10 +498,15 @@ def main() -> None:
         figures = one_round(
             (span_bodies, n_spans), (event_bodies, n_events), args.clients, order, config
         )
+        # Right after the round, so the machine's speed is the same for both figures.
+        figures["one_thread"] = one_thread(
+            Store(f"chdb://{references.name}", f"reference_{r}"), span_bodies
+        )
         print(
             f"  round {r + 1} ({' then '.join(order)}): {figures['spans']:,.0f} spans/s, "
             f"{figures['events']:,.0f} events/s, ratio {figures['events'] / figures['spans']:.2f}; "
-            f"CPU {figures['spans_cpu_us']:.1f} µs/span, {figures['events_cpu_us']:.1f} µs/event",
+            f"CPU {figures['spans_cpu_us']:.1f} µs/span, {figures['events_cpu_us']:.1f} µs/event; "
+            f"one thread {figures['one_thread']:,.0f} spans/s",
             flush=True,
         )
         rounds.append(figures)
@@ -451,7 +520,11 @@ def main() -> None:
 
     span_rate, event_rate = median("spans"), median("events")
     ratios = sorted(f["events"] / f["spans"] for f in rounds)
-    ceil_spans, ceil_events = ceiling(span_bodies, event_bodies)
+    to_one_thread = sorted(f["spans"] / f["one_thread"] for f in rounds)
+    ceiling_store = Store(f"chdb://{references.name}", "ceiling")
+    ceiling_store.migrate()
+    ceil_spans, ceil_events = ceiling(ceiling_store, span_bodies, event_bodies)
+    ceiling_store.close()
     span_bytes = disk["otel_traces"][0] / max(1, disk["otel_traces"][1])
     event_bytes = disk["business_events"][0] / max(1, disk["business_events"][1])
     rows = [
@@ -478,16 +551,23 @@ def main() -> None:
             f"{median('spans_cpu_us'):.1f} µs/span, {median('events_cpu_us'):.1f} µs/event "
             "(medians; with workers and chDB's threads)",
         ),
+        (
+            "one thread, decode + insert",
+            f"{median('one_thread'):,.0f} spans/s (median; in this process after each round: "
+            "the issue's reference: about 88,000 where it asks 80,000)",
+        ),
+        (
+            "end to end / one thread",
+            f"{statistics.median(to_one_thread):.2f} (median; by round, sorted: "
+            f"{', '.join(f'{x:.2f}' for x in to_one_thread)}; 80,000 / 88,000 is 0.91)",
+        ),
         ("chDB Arrow insert ceiling", f"{ceil_spans:,.0f} spans/s, {ceil_events:,.0f} events/s"),
         (
             "end to end / ceiling",
             f"{span_rate / ceil_spans:.2f} spans, {event_rate / ceil_events:.2f} events",
         ),
         ("RSS idle / peak (with workers)", f"{idle / 1024:.0f} MiB / {peak / 1024:.0f} MiB"),
-        # The rest of RSS is mapped files, chDB's 530 MiB library most of all, and how much of
-        # it is mapped depends on the page cache: right after pip wrote the library, the kernel
-        # maps it in larger pieces (idle RSS 531 MiB, against 400 MiB once it had been read
-        # back from disk, with the same anonymous memory). This line shows which part moved.
+        # The rest of RSS is mapped files, chDB's 530 MiB library most of all (see uncache).
         (
             "anonymous memory idle / peak",
             f"{idle_anon / 1024:.0f} MiB / {peak_anon / 1024:.0f} MiB (RSS without mapped files)",
