@@ -490,6 +490,9 @@ def main() -> None:
     report("before")
     rounds: list[dict[str, float]] = []
     # The in-process references run in this process's own chDB, in a directory of its own.
+    # From round 2 on, the pages of chDB's library this process maps stay cached (uncache
+    # cannot drop them), so those rounds' servers find more of it cached than round 1's: the
+    # idle figure is round 1's, and the peak, if anything, is higher for it.
     references = tempfile.TemporaryDirectory(prefix="rxsight-bench-")
     for r in range(args.rounds):
         # Spans first in odd rounds, events first in even ones: the second phase finds the
