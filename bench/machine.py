@@ -1,11 +1,21 @@
-"""This VM's speed right now: a fixed pure-Python loop, timed in CPU seconds.
+"""This VM's speed right now, and whatever else ran on it during a benchmark.
 
 The same benchmark moves by a third or more within minutes on this machine, with nothing else
-running: a figure is only comparable with another taken at a similar loop time."""
+running: a figure is only comparable with another taken at a similar loop time. And a figure
+taken beside another busy process says little: report("after") names every process outside
+the benchmark's own tree that used the CPU between report("before") and it. (Twice a
+forgotten `rxsight serve`, left by an earlier script with its rules ticking, ran through a
+stop's ingest runs unnoticed.)"""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
+
+# Below this much CPU during a run, another process is noise, not a competitor.
+_OTHER_CPU_S = 0.5
+_cpu_before: dict[tuple[int, int], float] = {}
 
 
 def loop_seconds(repeat: int = 3) -> float:
@@ -21,4 +31,47 @@ def loop_seconds(repeat: int = 3) -> float:
 
 
 def report(label: str) -> None:
+    """Prints the machine's speed; "before" starts watching other processes, and any other
+    label prints those that used the CPU since."""
     print(f"  (machine speed {label}: a fixed Python loop took {loop_seconds():.2f} s CPU)")
+    if label == "before":
+        _cpu_before.clear()
+        _cpu_before.update({key: cpu for key, (cpu, _, _) in _processes().items()})
+        return
+    now = _processes()
+    parents = {pid: parent for (pid, _), (_, parent, _) in now.items()}
+    busy = [
+        (cpu - _cpu_before.get(key, 0.0), key[0], command)
+        for key, (cpu, _, command) in now.items()
+        if command and not _descends(key[0], os.getpid(), parents)  # no command: a kernel thread
+    ]
+    for used, pid, command in sorted(busy, reverse=True):
+        if used >= _OTHER_CPU_S:
+            print(f"  WARNING: pid {pid} ({command[:80]}) used {used:.1f} s of CPU during the run")
+
+
+def _processes() -> dict[tuple[int, int], tuple[float, int, str]]:
+    """(pid, start time) -> (CPU seconds used, parent pid, command line) of every process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # it ended while being read
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        pid = int(stat.parent.name)
+        found[(pid, int(fields[19]))] = (cpu, int(fields[1]), command.strip())
+    return found
+
+
+def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    """Whether `pid` is `ancestor` or one of its descendants (here: servers and workers)."""
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        pid = parents.get(pid, 0)
+        if pid <= 1:
+            return False
+    return False
