@@ -58,8 +58,8 @@ def _processes() -> dict[tuple[int, int], tuple[float, int, str]]:
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue  # it ended while being read
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue  # it ended while being read, or it is not ours to read
         cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         pid = int(stat.parent.name)
         found[(pid, int(fields[19]))] = (cpu, int(fields[1]), command.strip())
