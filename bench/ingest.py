@@ -42,7 +42,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 
-from bench.machine import report  # noqa: E402
+from bench.machine import cpu_seconds, report, stat_fields  # noqa: E402
 from collector.events import events_table  # noqa: E402
 from collector.otlp import SpanAttributes, decode_trace_body  # noqa: E402
 from collector.phi import PhiScrubber  # noqa: E402
@@ -210,14 +210,13 @@ def tree_rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds used so far by the server and its decode workers, every thread counted."""
-    total = 0
+    total = 0.0
     for p in tree_pids(pid):
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += cpu_seconds(stat_fields(p))
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def wait_idle(pid: int, timeout_s: float = 120) -> float:

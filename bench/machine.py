@@ -50,19 +50,31 @@ def report(label: str) -> None:
             print(f"  WARNING: pid {pid} ({command[:80]}) used {used:.1f} s of CPU during the run")
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name, so that field n of proc(5) is
+    [n - 3]; raises FileNotFoundError once the process is gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """The CPU time, user and system, of stat_fields()."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _processes() -> dict[tuple[int, int], tuple[float, int, str]]:
     """(pid, start time) -> (CPU seconds used, parent pid, command line) of every process."""
-    tick = os.sysconf("SC_CLK_TCK")
     found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = stat_fields(entry.name)
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
             continue  # it ended while being read, or it is not ours to read
-        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        pid = int(stat.parent.name)
-        found[(pid, int(fields[19]))] = (cpu, int(fields[1]), command.strip())
+        found[(int(entry.name), int(fields[19]))] = (
+            cpu_seconds(fields),
+            int(fields[1]),
+            command.strip(),
+        )
     return found
 
 
