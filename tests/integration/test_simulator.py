@@ -33,7 +33,14 @@ SEED = 7
 @pytest.fixture(scope="module")
 def burst() -> Iterator[tuple[Server, dict[str, Any]]]:
     """A short seeded burst: a light 7-day back-fill, then 8 s live at 20 transactions/s
-    (the live ERP outage is under way, the inventory sync has gone silent)."""
+    (the live ERP outage is under way, the inventory sync has gone silent).
+
+    The outage starts 25 minutes back, so that the whole 15-minute SLA window lies in it.
+    A poller finds it at its next poll (up to 11 minutes in) and probes every 20-40 s
+    from then on, each probe slow or failing; a failed transaction's ERP call ends 8-30 s
+    after it started, later than the live burst. With the default start (8 minutes back)
+    the window held between 0 and about 8 minutes of probes against 200 healthy live
+    spans, and the breach depended on the minute the test ran."""
     srv = Server(admin_token=TOKEN).start()
     try:
         started = time.monotonic()
@@ -56,6 +63,10 @@ def burst() -> Iterator[tuple[Server, dict[str, Any]]]:
                 "20",
                 "--duration",
                 "8",
+                "--outage-at",
+                "-25",
+                "--outage-minutes",
+                "45",
                 # A little more of the rarer outcomes, so a light back-fill shows them all.
                 "--fault",
                 "requisition_rejected=0.05",
