@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -182,14 +183,18 @@ def uncache(path: Path) -> None:
         os.close(fd)
 
 
-def rss_kib(pid: int, field: str = "VmRSS") -> int:
+def proc_kib(pid: int, file: str, *names: str) -> dict[str, int]:
+    """The fields `names` of /proc/<pid>/<file>, which counts them in kB ("status": VmRSS,
+    RssAnon; "smaps_rollup": Pss); 0 for a process that has ended."""
+    found = dict.fromkeys(names, 0)
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in found:
+                found[name] = int(value.split()[0])
     except FileNotFoundError:
         pass
-    return 0
+    return found
 
 
 def tree_pids(pid: int) -> list[int]:
@@ -204,8 +209,13 @@ def tree_pids(pid: int) -> list[int]:
     return [pid, *sorted(set(children))]
 
 
-def tree_rss_kib(pid: int, field: str = "VmRSS") -> int:
-    return sum(rss_kib(p, field) for p in tree_pids(pid))
+def tree_kib(pid: int, file: str, *names: str) -> dict[str, int]:
+    """proc_kib summed over the server and its decode workers."""
+    total = dict.fromkeys(names, 0)
+    for p in tree_pids(pid):
+        for name, kib in proc_kib(p, file, *names).items():
+            total[name] += kib
+    return total
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -233,22 +243,12 @@ def wait_idle(pid: int, timeout_s: float = 120) -> float:
     return time.monotonic() - started
 
 
-def pss_kib(pid: int) -> int:
-    """Proportional set size: a page shared by n processes (the libraries the server and its
-    workers all map) counts 1/n in each, so the tree's sum counts it once."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
-
-
 class PeakRss(threading.Thread):
-    """Peak RSS of the server and its workers, summed (every 50 ms), and peak PSS (every
-    second: the kernel walks every page table for it, and at every 250 ms that walk took 2 %
-    of the machine's CPU, from the server it measures)."""
+    """Peak RSS and anonymous memory of the server and its workers, summed (every 50 ms), and
+    peak PSS (every second: the kernel walks every page table for it, and at every 250 ms that
+    walk took 2 % of the machine's CPU, from the server it measures). PSS counts a page shared
+    by n processes (the libraries the server and its workers all map) 1/n in each, so the
+    tree's sum counts it once."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -258,10 +258,12 @@ class PeakRss(threading.Thread):
     def run(self) -> None:
         tick = 0
         while not self.stop.is_set():
-            self.peak = max(self.peak, tree_rss_kib(self.pid))
-            self.peak_anon = max(self.peak_anon, tree_rss_kib(self.pid, "RssAnon"))
+            memory = tree_kib(self.pid, "status", "VmRSS", "RssAnon")
+            self.peak = max(self.peak, memory["VmRSS"])
+            self.peak_anon = max(self.peak_anon, memory["RssAnon"])
             if tick % 20 == 0:
-                self.peak_pss = max(self.peak_pss, sum(pss_kib(p) for p in tree_pids(self.pid)))
+                pss = tree_kib(self.pid, "smaps_rollup", "Pss")["Pss"]
+                self.peak_pss = max(self.peak_pss, pss)
             tick += 1
             time.sleep(0.05)
 
@@ -316,16 +318,18 @@ def end_to_end(
     return sent, time.perf_counter() - started
 
 
-def decoded_spans(bodies: list[bytes]) -> pa.Table:
-    """The spans of `bodies` as the server's decoder makes them, in one table."""
+def span_decoder() -> Callable[[bytes], pa.Table]:
+    """The server's decoding of one OTLP protobuf span request into its table, with its own
+    PHI scrubber and attribute cache, as a decode worker has."""
     scrubber = PhiScrubber(INGEST.phi)
     attributes = SpanAttributes(scrubber)
-    return pa.concat_tables(
-        decode_trace_body(
+
+    def decode(body: bytes) -> pa.Table:
+        return decode_trace_body(
             body, "application/x-protobuf", scrubber, INGEST.correlation_keys, attributes
         ).table
-        for body in bodies
-    )
+
+    return decode
 
 
 def one_thread(store: Store, bodies: list[bytes]) -> float:
@@ -334,15 +338,13 @@ def one_thread(store: Store, bodies: list[bytes]) -> float:
     inserts. No HTTP, no spool, no second process. Runs in a database of its own, dropped
     afterwards, so none of its merges fall into the next round."""
     batch = INGEST.spool.batch_rows
-    scrubber = PhiScrubber(INGEST.phi)
-    attributes = SpanAttributes(scrubber)
-    keys = INGEST.correlation_keys
+    decode = span_decoder()
     store.migrate()
     started = time.perf_counter()
     pending: list[pa.Table] = []
     rows = total = 0
     for body in bodies:
-        table = decode_trace_body(body, "application/x-protobuf", scrubber, keys, attributes).table
+        table = decode(body)
         pending.append(table)
         rows += table.num_rows
         if rows >= batch:
@@ -363,7 +365,7 @@ def ceiling(
     """Rows/s of a bare Arrow insert into chDB of the same rows, decoded beforehand, as many
     at a time as the writer inserts."""
     batch = INGEST.spool.batch_rows
-    spans = decoded_spans(span_bodies)
+    spans = pa.concat_tables(map(span_decoder(), span_bodies))
     ev_table = events_table([event_row(e) for body in event_bodies for e in json.loads(body)])
     t = time.perf_counter()
     for start in range(0, spans.num_rows, batch):
@@ -415,8 +417,8 @@ def one_round(
     try:
         pid = server.proc.pid
         time.sleep(2)
-        figures["idle_kib"] = tree_rss_kib(pid)
-        figures["idle_anon_kib"] = tree_rss_kib(pid, "RssAnon")
+        idle = tree_kib(pid, "status", "VmRSS", "RssAnon")
+        figures["idle_kib"], figures["idle_anon_kib"] = idle["VmRSS"], idle["RssAnon"]
         sampler = PeakRss(pid)
         sampler.start()
         # Both paths are warmed alike (imports, caches, the first parts of every table), so
