@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.outbox import SQL as OUTBOX_SQL
-from alerts.outbox import audit
 from alerts.service import AlertsService
 from alerts.silence import SilenceError
+from rxsight import audit
 from rxsight.auth import Principal, require
 from rxsight.timeutil import jsonable, parse_instant, utcnow
 
@@ -111,7 +111,7 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
     svc = _service(request)
     problems = svc.reload()
-    audit(svc.store, who.name, "reload", "alerts_config", "alerts", {"problems": problems})
+    audit.record(svc.store, who.name, "reload", "alerts_config", "alerts", {"problems": problems})
     if problems:
         return JSONResponse(
             {"status": "rejected; the previous configuration stays active", "problems": problems},
@@ -163,7 +163,7 @@ def create_silence(
     except SilenceError as exc:
         raise HTTPException(400, str(exc)) from None
     out = silence.as_json()
-    audit(svc.store, who.name, "create", "silence", silence.id, out)
+    audit.record(svc.store, who.name, "create", "silence", silence.id, out)
     svc.dispatcher.poke()
     return out
 
@@ -183,7 +183,7 @@ def update_silence(
     except SilenceError as exc:
         raise HTTPException(400, str(exc)) from None
     out = silence.as_json()
-    audit(svc.store, who.name, "update", "silence", silence.id, out)
+    audit.record(svc.store, who.name, "update", "silence", silence.id, out)
     svc.dispatcher.poke()
     return out
 
@@ -198,7 +198,7 @@ def expire_silence(
     except KeyError:
         raise HTTPException(404, f"no silence {silence_id}") from None
     out = silence.as_json()
-    audit(svc.store, who.name, "expire", "silence", silence.id, out)
+    audit.record(svc.store, who.name, "expire", "silence", silence.id, out)
     svc.dispatcher.poke()
     return out
 

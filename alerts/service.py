@@ -17,8 +17,9 @@ from alerts.alert import Alert, fingerprint
 from alerts.config import AlertsConfig
 from alerts.dispatch import Dispatcher
 from alerts.notify import WebhookNotifier, alertmanager_body, dumps, rxsight_body
-from alerts.outbox import DeliveryMetrics, Notification, Outbox, audit
+from alerts.outbox import DeliveryMetrics, Notification, Outbox
 from alerts.silence import Silences
+from rxsight import audit
 from rxsight.config import ConfigError
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
@@ -191,5 +192,5 @@ class AlertsService:
                 )
             )
         self.outbox.enqueue(items)
-        audit(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
+        audit.record(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
         return [n.notification_id for n in items]
