@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.outbox import SQL as OUTBOX_SQL
 from alerts.service import AlertsService
-from alerts.silence import SilenceError
+from alerts.silence import SilenceError, pinned_owners
 from rxsight import audit
-from rxsight.auth import Principal, require
+from rxsight.auth import Principal, enforce, require
+from rxsight.authz import Action, Resource
 from rxsight.timeutil import jsonable, parse_instant, utcnow
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -42,7 +43,9 @@ class SilenceIn(BaseModel):
     startsAt: str | None = Field(default=None, description="RFC 3339; default now")
     endsAt: str = Field(description="RFC 3339")
     comment: str
-    createdBy: str | None = Field(default=None, description="default: the caller")
+    createdBy: str | None = Field(
+        default=None, description="the signed-in caller; any other name is refused"
+    )
 
 
 class SilenceUpdate(BaseModel):
@@ -109,9 +112,8 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
 
 @router.post("/alerts/reload", summary="Reload the alerts section of the config file")
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
-    svc = _service(request)
-    problems = svc.reload()
-    audit.record(svc.store, who.name, "reload", "alerts_config", "alerts", {"problems": problems})
+    enforce(who, Action.CONFIG_RELOAD)
+    problems = _service(request).reload(who.name)
     if problems:
         return JSONResponse(
             {"status": "rejected; the previous configuration stays active", "problems": problems},
@@ -124,11 +126,20 @@ def reload_config(request: Request, who: Principal = Depends(require("admin"))) 
 def send_test(
     body: TestIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
+    svc = _service(request)
+    _enforce_for_receiver(svc, who, Action.TEST_ALERT, body.receiver)
     try:
-        ids = _service(request).send_test(body.receiver, who.name)
+        ids = svc.send_test(body.receiver, who.name)
     except KeyError:
         raise HTTPException(404, f"no receiver named {body.receiver!r}") from None
     return {"receiver": body.receiver, "notification_ids": ids}
+
+
+def _enforce_for_receiver(
+    svc: AlertsService, who: Principal, action: Action, receiver_name: str
+) -> None:
+    receiver = next((r for r in svc.config.receivers if r.name == receiver_name), None)
+    enforce(who, action, Resource.receiver(receiver_name, receiver.owner if receiver else None))
 
 
 # ---------------------------------------------------------------------- silences
@@ -158,8 +169,14 @@ def create_silence(
     body: SilenceIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
     svc = _service(request)
+    data = _body(body)
+    enforce(who, Action.SILENCE_CREATE, Resource.silence("", pinned_owners(data["matchers"])))
+    if data.pop("createdBy", who.name) != who.name:
+        raise HTTPException(
+            400, f"createdBy: a silence is created by the caller ({who.name}); leave it out"
+        )
     try:
-        silence = svc.silences.create(_body(body), who.name)
+        silence = svc.silences.create(data, who.name)
     except SilenceError as exc:
         raise HTTPException(400, str(exc)) from None
     out = silence.as_json()
@@ -176,8 +193,13 @@ def update_silence(
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
     svc = _service(request)
+    _enforce_on_silence(svc, who, Action.SILENCE_UPDATE, silence_id)
+    data = _body(body)
+    if "matchers" in data:
+        changed = Resource.silence(silence_id, pinned_owners(data["matchers"]))
+        enforce(who, Action.SILENCE_UPDATE, changed)
     try:
-        silence = svc.silences.update(silence_id, _body(body), who.name)
+        silence = svc.silences.update(silence_id, data, who.name)
     except KeyError:
         raise HTTPException(404, f"no silence {silence_id}") from None
     except SilenceError as exc:
@@ -193,6 +215,7 @@ def expire_silence(
     silence_id: str, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
     svc = _service(request)
+    _enforce_on_silence(svc, who, Action.SILENCE_EXPIRE, silence_id)
     try:
         silence = svc.silences.expire(silence_id, who.name)
     except KeyError:
@@ -201,6 +224,14 @@ def expire_silence(
     audit.record(svc.store, who.name, "expire", "silence", silence.id, out)
     svc.dispatcher.poke()
     return out
+
+
+def _enforce_on_silence(svc: AlertsService, who: Principal, action: Action, silence_id: str):
+    silence = svc.silences.get(silence_id)
+    if silence is None:
+        raise HTTPException(404, f"no silence {silence_id}")
+    matchers = [m.as_json() for m in silence.matchers]
+    enforce(who, action, Resource.silence(silence_id, pinned_owners(matchers)))
 
 
 # ---------------------------------------------------------------------- deliveries
@@ -282,8 +313,13 @@ def list_dead_letters(
 def replay_dead_letter(
     notification_id: str, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
+    svc = _service(request)
+    found = svc.store.query(OUTBOX_SQL["notification_get"], {"id": notification_id})
+    if not found:
+        raise HTTPException(404, f"no notification {notification_id}")
+    _enforce_for_receiver(svc, who, Action.DEAD_LETTER_REPLAY, found[0]["receiver"])
     try:
-        n = _service(request).outbox.replay(notification_id, who.name)
+        n = svc.outbox.replay(notification_id, who.name)
     except KeyError:
         raise HTTPException(404, f"no notification {notification_id}") from None
     except ValueError as exc:

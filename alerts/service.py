@@ -118,23 +118,28 @@ class AlertsService:
             mtime = self._mtime()
             if mtime is not None and mtime != self._config_mtime:
                 self._config_mtime = mtime
-                self.reload()
+                self.reload("config-file-watch")
 
-    def reload(self) -> list[str]:
+    def reload(self, actor: str) -> list[str]:
         """Read the alerts section again; on any problem the running config stays active.
-        Returns the problems ("file: path: reason"), empty when the new config is live."""
+        Returns the problems ("file: path: reason"), empty when the new config is live.
+        Audited either way, under `actor` (a person, or the file watch)."""
         try:
             cfg = alerts_config.reread(self.runtime.settings)
         except ConfigError as exc:
             problems = [f"{exc.source}: {p}" for p in exc.problems]
             self.last_reload_error = problems
             log.error("alerts config rejected, previous config stays active: %s", problems)
+            audit.record(
+                self.store, actor, "reload", "alerts_config", "alerts", {"problems": problems}
+            )
             return problems
         self.config = cfg
         self.last_reload_error = None
         self.dispatcher.apply_config(cfg)
         self.dispatcher.poke()
         log.info("alerts config reloaded")
+        audit.record(self.store, actor, "reload", "alerts_config", "alerts", {"problems": []})
         return []
 
     # ------------------------------------------------------------------ test alerts

@@ -68,6 +68,17 @@ class Silence:
         }
 
 
+def pinned_owners(raw: Sequence[Any]) -> frozenset[str]:
+    """The owners a silence is confined to: the values of its `owner="..."` matchers (every
+    matcher must match, so an alert it mutes has that owner). Empty when none pins owner or
+    the matchers do not parse."""
+    try:
+        matchers = parse_matchers(raw)
+    except MatcherError:
+        return frozenset()
+    return frozenset(m.value for m in matchers if m.name == "owner" and m.op == "=")
+
+
 def _parse_time(value: Any, name: str) -> datetime | None:
     from rxsight.model import parse_rfc3339
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rules import lifecycle, public
 from rules.service import RulesService
 from rxsight import audit
-from rxsight.auth import Principal, require
+from rxsight.auth import Principal, enforce, require
+from rxsight.authz import Action, Resource
 from rxsight.model import parse_rfc3339
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
@@ -46,10 +47,23 @@ def evaluate(
     persist: bool = Query(False, description="open/resolve exceptions from the findings"),
     principal: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
-    if persist and not principal.can("operator"):
-        raise HTTPException(403, "persist=true needs the operator role")
+    if persist:
+        enforce(principal, Action.RULES_PERSIST)
     when = _instant(as_of, "as_of") or utcnow()
     result = _service(request).evaluate(when, persist_findings=persist)
+    if persist:
+        audit.record(
+            _runtime(request).store,
+            principal.name,
+            "rules.evaluate_persist",
+            "rules",
+            "evaluate",
+            {
+                "as_of": rfc3339(result.as_of),
+                "findings": len(result.findings),
+                "failed_rules": sorted(result.failed_rules),
+            },
+        )
     return {
         "as_of": rfc3339(result.as_of),
         "persisted": persist,
@@ -102,14 +116,21 @@ class ActionBody(BaseModel):
     assignee: str | None = Field(default=None, max_length=256)
 
 
-def _act(request: Request, exception_id: str, action: str, body: ActionBody | None, who: str):
+def _act(
+    request: Request, exception_id: str, action: str, body: ActionBody | None, who: Principal
+) -> dict[str, Any]:
     body = body or ActionBody()
+    store = _runtime(request).store
+    found = public.get_exception(store, exception_id)
+    if found is None:
+        raise HTTPException(404, f"no exception {exception_id!r}")
+    enforce(who, Action.EXCEPTION_ACT, Resource.exception(exception_id, found.get("owner")))
     try:
         return public.act(
-            _runtime(request).store,
+            store,
             exception_id,
             action,
-            who,
+            who.name,
             comment=body.comment,
             assignee=body.assignee,
         )
@@ -126,7 +147,7 @@ def _action_route(action: str) -> None:
         body: ActionBody | None = Body(None),
         principal: Principal = Depends(require("operator")),
     ) -> dict[str, Any]:
-        return _act(request, exception_id, action, body, principal.name)
+        return _act(request, exception_id, action, body, principal)
 
     handler.__name__ = f"exception_{action}"
     router.add_api_route(

@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         store.apply_retention(retention.traces_days, retention.events_days)
         registry = CollectorRegistry()
         runtime = Runtime(
-            settings=settings, store=store, registry=registry, auth=Authenticator(settings)
+            settings=settings, store=store, registry=registry, auth=Authenticator(settings, store)
         )
         collector = Collector(settings, store, registry)
         runtime.stages["collector"] = collector

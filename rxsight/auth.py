@@ -1,58 +1,60 @@
-"""Who is calling: ingest tokens, the admin token, console users and their sessions, CSRF."""
+"""Who is calling: ingest tokens, the admin token, console users and their sessions, CSRF;
+and the FastAPI doors to the one authorization decision (`rxsight.authz`)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from rxsight import audit
+from rxsight.authz import (
+    NOTHING_IN_PARTICULAR,
+    ROLE_ACTIONS,
+    ROLES,
+    Action,
+    Principal,
+    Resource,
+    authorize,
+)
 from rxsight.config import Settings, UserConfig
+from rxsight.passwords import hash_password, verify_password
+from rxsight.sessions import SESSION_MAX_AGE_S, Sessions, SignInThrottle
+from rxsight.store import Store
 
-ROLES = ("viewer", "operator", "admin")
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "ROLES",
+    "SESSION_COOKIE",
+    "SESSION_MAX_AGE_S",
+    "Authenticator",
+    "Principal",
+    "SignIn",
+    "enforce",
+    "hash_password",
+    "is_loopback",
+    "principal_of",
+    "require",
+    "verify_password",
+]
+
 SESSION_COOKIE = "rxsight_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SESSION_MAX_AGE_S = 12 * 3600
-_PBKDF2_ROUNDS = 120_000
 
 
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: str  # "ingest", "viewer", "operator" or "admin"
-    via: str  # "token", "session" or "loopback"
-    owner: str | None = None
-    source_systems: tuple[str, ...] = ()
-    session_id: str | None = None
-
-    def can(self, role: str) -> bool:
-        if self.role not in ROLES:
-            return False
-        return ROLES.index(self.role) >= ROLES.index(role)
-
-
-def hash_password(password: str, salt: str | None = None) -> str:
-    salt = salt or secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _PBKDF2_ROUNDS)
-    return f"pbkdf2_sha256${_PBKDF2_ROUNDS}${salt}${digest.hex()}"
-
-
-def verify_password(password: str, encoded: str) -> bool:
-    try:
-        algo, rounds, salt, digest = encoded.split("$")
-    except ValueError:
-        return False
-    if algo != "pbkdf2_sha256":
-        return False
-    test = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds))
-    return hmac.compare_digest(test.hex(), digest)
+@cache
+def _unknown_user_hash() -> str:
+    # A wrong user name costs the same PBKDF2 work as a wrong password.
+    return hash_password("x", "0" * 32)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -64,14 +66,25 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in attempt's outcome: a principal, or a refusal (retry_after > 0: throttled)."""
+
+    principal: Principal | None
+    retry_after: float = 0.0
+
+
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
         cfg = settings.config
+        self._store = store
         self._ingest = {t.token: t for t in cfg.ingest.tokens}
         self._admin_token = settings.admin_token
         self._users: dict[str, UserConfig] = {u.username: u for u in cfg.users}
         self._secret = settings.session_secret or _persistent_secret(settings.data_dir)
-        self._sessions = URLSafeTimedSerializer(self._secret, salt="rxsight-session")
+        self._cookies = URLSafeTimedSerializer(self._secret, salt="rxsight-session")
+        self.sessions = Sessions(store)
+        self.throttle = SignInThrottle(cfg.sign_in)
         # Nothing configured at all: a developer's machine, so loopback callers are trusted.
         self.open_on_loopback = not (self._ingest or self._admin_token or self._users)
 
@@ -105,26 +118,50 @@ class Authenticator:
         return None
 
     # ------------------------------------------------------------------ console users
-    def login(self, username: str, password: str) -> Principal | None:
+    def sign_in(self, username: str, password: str, address: str) -> SignIn:
+        """Check a password, within the throttle; every outcome but a throttled one is
+        audited (a flood of refusals would otherwise flood the log)."""
+        wait = self.throttle.retry_after(username, address)
+        if wait > 0:
+            return SignIn(None, wait)
         user = self._users.get(username)
-        if user is None:
-            # Same cost whether or not the user exists.
-            verify_password(password, hash_password("x", "0" * 32))
-            return None
-        if not verify_password(password, user.password_hash):
-            return None
-        return self._user_principal(user, secrets.token_urlsafe(16))
+        matches = verify_password(password, user.password_hash if user else _unknown_user_hash())
+        if user is None or not matches:
+            locked = self.throttle.failed(username, address)
+            # A user name nobody has may be a password typed in the wrong field: not logged.
+            self._audit(
+                username if user else "(unknown user)",
+                "session.sign_in_failed",
+                {"address": address, "locked_for_s": locked or None},
+            )
+            return SignIn(None, 0.0)
+        self.throttle.succeeded(username)
+        session_id = self.sessions.start(user.username, address)
+        self._audit(user.username, "session.sign_in", {"address": address})
+        return SignIn(self._user_principal(user, session_id))
+
+    def sign_out(self, principal: Principal, address: str) -> None:
+        if principal.session_id:
+            self.sessions.end(principal.session_id)
+            self._audit(principal.name, "session.sign_out", {"address": address})
+
+    def _audit(self, username: str, action: str, detail: dict[str, object]) -> None:
+        if self._store is not None:
+            audit.record(self._store, username, action, "session", username, detail)
 
     def session_cookie(self, principal: Principal) -> str:
-        return self._sessions.dumps({"u": principal.name, "sid": principal.session_id})
+        return self._cookies.dumps({"u": principal.name, "sid": principal.session_id})
 
     def from_session(self, cookie: str) -> Principal | None:
         try:
-            data = self._sessions.loads(cookie, max_age=SESSION_MAX_AGE_S)
+            data = self._cookies.loads(cookie, max_age=SESSION_MAX_AGE_S)
         except BadSignature:
             return None
-        user = self._users.get(data.get("u", ""))
-        return self._user_principal(user, data.get("sid")) if user else None
+        sid, name = data.get("sid"), data.get("u", "")
+        user = self._users.get(name)
+        if user is None or not isinstance(sid, str) or self.sessions.user_of(sid) != name:
+            return None
+        return self._user_principal(user, sid)
 
     def _user_principal(self, user: UserConfig, sid: str | None) -> Principal:
         return Principal(
@@ -163,20 +200,26 @@ def principal_of(request: Request) -> Principal | None:
     )
 
 
+def enforce(
+    principal: Principal | None, action: Action, resource: Resource = NOTHING_IN_PARTICULAR
+) -> None:
+    """`authorize`, for an API route: a refusal becomes its HTTP error."""
+    decision = authorize(principal, action, resource)
+    if not decision:
+        headers = {"WWW-Authenticate": "Bearer"} if decision.status == 401 else None
+        raise HTTPException(decision.status, decision.reason, headers=headers)
+
+
 def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency: a caller with at least `role`; cookie sessions must also send the
-    CSRF token on anything but GET/HEAD (header `X-CSRF-Token` or form field)."""
+    CSRF token on anything but GET/HEAD (header `X-CSRF-Token` or form field). Routes whose
+    action depends on the resource then call `enforce` with it."""
+    action = ROLE_ACTIONS[role]
 
     async def dependency(request: Request) -> Principal:
         principal = principal_of(request)
-        if principal is None:
-            raise HTTPException(
-                401,
-                "authentication required: a Bearer token or a console login",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not principal.can(role):
-            raise HTTPException(403, f"this needs the {role} role; you are {principal.role}")
+        enforce(principal, action)
+        assert principal is not None
         if principal.via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
             supplied = request.headers.get(CSRF_HEADER)
             if supplied is None and request.headers.get("content-type", "").startswith(

@@ -187,9 +187,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_hash_password(args: argparse.Namespace) -> int:
-    from rxsight.auth import hash_password
+    import getpass
 
-    print(hash_password(args.password))
+    from rxsight.passwords import hash_password
+
+    if args.password_on_command_line is not None:
+        # The command line is visible to every user (ps) and kept in shell history.
+        print(
+            "hash-password reads the password from a prompt or from stdin, never from the "
+            "command line: run `rxsight hash-password` and type it, or pipe it in",
+            file=sys.stderr,
+        )
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            print("the two passwords differ; nothing hashed", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("an empty password cannot be used", file=sys.stderr)
+        return 1
+    print(hash_password(password))
     return 0
 
 
@@ -308,8 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--token")
     k.set_defaults(func=cmd_kpis_export)
 
-    p = sub.add_parser("hash-password", help="hash a console password for the users: config")
-    p.add_argument("password")
+    p = sub.add_parser(
+        "hash-password",
+        help="hash a console password for the users: config (asks for it, or reads stdin)",
+    )
+    p.add_argument("password_on_command_line", nargs="?", metavar="-", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_hash_password)
 
     p = sub.add_parser("audit", help="the audit log")

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rxsight.passwords import hash_problem
+
 DEFAULT_CORRELATION_KEYS = ("correlation.id", "correlation_id", "x-correlation-id")
 
 
@@ -91,11 +93,29 @@ class SiteConfig(_Strict):
 
 class UserConfig(_Strict):
     username: str
-    # PBKDF2 hash as produced by `rxsight.auth.hash_password`.
+    # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
     password_hash: str
     role: str = Field(pattern="^(viewer|operator|admin)$")
     owner: str | None = None
     display_name: str | None = None
+
+    @field_validator("password_hash")
+    @classmethod
+    def _is_a_hash(cls, v: str) -> str:
+        problem = hash_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+class SignInConfig(_Strict):
+    """Console sign-in throttling: wrong passwords allowed in a row per user name and per
+    address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
+
+    free_failures_per_user: int = Field(default=5, ge=1)
+    free_failures_per_address: int = Field(default=20, ge=1)
+    first_lock_s: float = Field(default=1.0, gt=0)
+    max_lock_s: float = Field(default=900.0, gt=0)
 
 
 class RetentionConfig(_Strict):
@@ -110,6 +130,7 @@ class Config(_Strict):
     flows: dict[str, FlowConfig] = {}
     sites: dict[str, SiteConfig] = {}
     users: tuple[UserConfig, ...] = ()
+    sign_in: SignInConfig = SignInConfig()
     retention: RetentionConfig = RetentionConfig()
     console_url: str | None = None
     rules: dict[str, Any] = {}

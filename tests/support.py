@@ -157,6 +157,18 @@ class Server:
         raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
 
 
+def rxsight_cli(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:
+    """`rxsight ARGS...` in a subprocess, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "rxsight.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **run,
+    )
+
+
 def _decode(raw: bytes, ctype: str) -> Any:
     if "json" in ctype:
         return json.loads(raw) if raw else None

@@ -259,7 +259,7 @@ def test_viewer_cannot_act(browser: Browser, live: Server) -> None:
     context = sign_in(browser, live, "vera")
     page = context.new_page()
     page.goto(path)
-    expect(page.locator("#cannot-act")).to_contain_text("can read exceptions but not change")
+    expect(page.locator("#cannot-act")).to_contain_text("needs the operator role; you are viewer")
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
     shot(page, "07-viewer-cannot-act")
     # Even a hand-made request with a valid CSRF token is refused for the role.

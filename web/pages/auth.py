@@ -1,8 +1,10 @@
-"""Sign-in and sign-out: the session cookie (HttpOnly, SameSite=Lax, Secure over https)."""
+"""Sign-in and sign-out: the session cookie (HttpOnly, SameSite=Lax, Secure over https),
+ended on the server at sign-out; wrong passwords throttled (429 with Retry-After)."""
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,6 +20,10 @@ router = APIRouter()
 LOGIN_CSRF_COOKIE = "rxsight_login_csrf"
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
@@ -30,14 +36,23 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 def _login_form(
-    request: Request, next_url: str, *, error: str | None = None, username: str = ""
+    request: Request,
+    next_url: str,
+    *,
+    error: str | None = None,
+    username: str = "",
+    retry_after: float = 0,
 ) -> Response:
     token = secrets.token_urlsafe(16)
+    status, headers = (401 if error else 200), None
+    if retry_after > 0:
+        status, headers = 429, {"Retry-After": str(math.ceil(retry_after))}
     response = render(
         request,
         "login.html",
         {"next": safe_next(next_url), "login_token": token, "error": error, "username": username},
-        status_code=401 if error else 200,
+        status_code=status,
+        headers=headers,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -68,7 +83,19 @@ def login_submit(
             username=username,
         )
     auth: Authenticator = request.app.state.auth
-    principal = auth.login(username.strip(), password)
+    attempt = auth.sign_in(username.strip(), password, _address(request))
+    if attempt.retry_after > 0:
+        return _login_form(
+            request,
+            next,
+            error=(
+                "Too many wrong passwords for this user or from this address. "
+                f"Try again in {math.ceil(attempt.retry_after)} seconds."
+            ),
+            username=username,
+            retry_after=attempt.retry_after,
+        )
+    principal = attempt.principal
     if principal is None:
         return _login_form(
             request, next, error="Unknown user name or wrong password.", username=username
@@ -88,7 +115,9 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, _: Principal = Depends(console_user("viewer"))) -> Response:
+def logout(request: Request, principal: Principal = Depends(console_user("viewer"))) -> Response:
+    auth: Authenticator = request.app.state.auth
+    auth.sign_out(principal, _address(request))
     response = redirect("/login", flash="Signed out.")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 import rules.public as rules_public
 from rxsight import audit
 from rxsight.auth import Principal
+from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, redirect, render, store_of
@@ -51,15 +52,12 @@ def exception_url(exception_id: str) -> str:
 
 
 def may_act(principal: Principal, exc: dict[str, Any]) -> tuple[bool, str | None]:
-    """Operators and admins act; a user with an owner scope acts only on that owner's."""
-    if not principal.can("operator"):
-        return False, f"Your role ({principal.role}) can read exceptions but not change them."
-    if principal.owner and exc.get("owner") != principal.owner:
-        return False, (
-            f"This exception belongs to {exc.get('owner') or 'no owner'}; "
-            f"you can act only on {principal.owner}'s exceptions."
-        )
-    return True, None
+    """The kernel's decision, with its reason worded for the page."""
+    resource = Resource.exception(exc["exception_id"], exc.get("owner"))
+    decision = authorize(principal, Action.EXCEPTION_ACT, resource)
+    if decision:
+        return True, None
+    return False, decision.reason[:1].upper() + decision.reason[1:] + "."
 
 
 @router.get("/exceptions", response_class=HTMLResponse)

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 from rxsight.store import Store
-from tests.support import REPO, Server
+from tests.support import Server, rxsight_cli
 
 TOKEN = "audit-admin-token-0123456789"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rxsight.cli", "audit", "verify", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return rxsight_cli("audit", "verify", *args)
 
 
 def test_verify_through_the_server_then_on_disk_then_after_tampering() -> None:
