@@ -38,6 +38,7 @@ def guarded_config() -> dict[str, Any]:
             "route": {
                 "receiver": f"{PHARMACY}-team",
                 "group_wait": "0s",
+                "group_interval": "1s",
                 "routes": [{"matchers": [f'owner="{AP}"'], "receiver": f"{AP}-team"}],
             },
             "receivers": receivers,
@@ -131,13 +132,15 @@ class Guarded:
         return key
 
     def dead_letter(self, owner: str) -> str:
-        """A dead notification to the receiver serving `owner`."""
+        """A dead notification to the receiver serving `owner` (made when there is none)."""
 
         def dead() -> str | None:
             status, body = self.admin("GET", f"/api/dead-letters?receiver={owner}-team")
             items = body.get("dead_letters", []) if status == 200 else []
             return items[0]["id"] if items else None
 
+        if dead() is None:
+            self.open_exception(owner)
         return self.server.wait_for(dead, timeout=30, interval=0.5)
 
     def silence(self, owner: str) -> str:

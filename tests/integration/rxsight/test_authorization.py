@@ -106,7 +106,10 @@ def test_a_scoped_operator_silences_only_its_own_alerts(guarded: Guarded) -> Non
     assert expire_mine.status_code == 200
     silences = {s["id"]: s for s in guarded.admin("GET", "/api/silences")[1]}
     assert silences[other_silence]["status"]["state"] == "active"
-    assert [sid for sid, s in silences.items() if s["createdBy"] == "fin"] == [mine.json()["id"]]
+    by_fin = [s for s in silences.values() if s["createdBy"] == "fin"]
+    assert mine.json()["id"] in {s["id"] for s in by_fin}
+    assert all({"name": "owner", "value": AP, "isRegex": False, "isEqual": True} in s["matchers"]
+               for s in by_fin)  # fmt: skip
 
 
 def test_created_by_is_the_signed_in_person(guarded: Guarded) -> None:
