@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -15,7 +15,8 @@ from alerts.silence import SilenceError, pinned_owners
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Resource
-from rxsight.timeutil import jsonable, parse_instant, utcnow
+from rxsight.model import QueryInstant
+from rxsight.timeutil import jsonable, utcnow
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -236,9 +237,9 @@ def _enforce_on_silence(svc: AlertsService, who: Principal, action: Action, sile
 
 # ---------------------------------------------------------------------- deliveries
 def _notifications(
-    svc: AlertsService, status: str, receiver: str, since: str | None, limit: int
+    svc: AlertsService, status: str, receiver: str, since: datetime | None, limit: int
 ) -> list[dict[str, Any]]:
-    start = parse_instant(since) if since else utcnow() - timedelta(days=7)
+    start = since or utcnow() - timedelta(days=7)
     rows = svc.store.query(
         OUTBOX_SQL["notifications_list"],
         {"since": start, "status": status, "receiver": receiver, "limit": limit},
@@ -286,7 +287,7 @@ def list_deliveries(
     request: Request,
     status: Literal["pending", "delivered", "dead"] | None = None,
     receiver: str | None = None,
-    since: str | None = Query(None, description="RFC 3339; default 7 days ago"),
+    since: QueryInstant | None = Query(None, description="RFC 3339; default 7 days ago"),
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:

@@ -81,7 +81,13 @@ def start_grpc(
 ) -> grpc.Server:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="rxsight-grpc"),
-        options=[("grpc.max_receive_message_length", max_message_bytes)],
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            # gRPC listens with SO_REUSEADDR (a restart within TIME_WAIT works) and, unless
+            # told otherwise, SO_REUSEPORT too, which would let a second server share the
+            # port silently instead of being told it is taken.
+            ("grpc.so_reuseport", 0),
+        ],
     )
     server.add_generic_rpc_handlers(
         [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -13,7 +12,7 @@ from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Resource
-from rxsight.model import parse_rfc3339
+from rxsight.model import QueryInstant
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
@@ -31,25 +30,16 @@ def _service(request: Request) -> RulesService:
     return svc
 
 
-def _instant(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
-
-
 @router.post("/rules/evaluate", summary="Evaluate every rule as of an instant")
 def evaluate(
     request: Request,
-    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     persist: bool = Query(False, description="open/resolve exceptions from the findings"),
     principal: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
     if persist:
         enforce(principal, Action.RULES_PERSIST)
-    when = _instant(as_of, "as_of") or utcnow()
+    when = as_of or utcnow()
     result = _service(request).evaluate(when, persist_findings=persist)
     if persist:
         audit.record(
@@ -86,7 +76,9 @@ def exceptions(
     status: str | None = Query(None, description="open, acknowledged, resolved or active"),
     site: str | None = None,
     owner: str | None = None,
-    since: str | None = Query(None, description="RFC 3339: only conditions true since then"),
+    since: QueryInstant | None = Query(
+        None, description="RFC 3339: only conditions true since then"
+    ),
     q: str | None = None,
     sort: str = Query("age", pattern="^(age|recent|severity)$"),
     limit: int = Query(50, ge=1, le=1000),
@@ -100,7 +92,7 @@ def exceptions(
         status=status,
         site=site,
         owner=owner,
-        since=_instant(since, "since"),
+        since=since,
         q=q,
         sort=sort,
         limit=limit,
@@ -191,11 +183,11 @@ def exception_detail(
 @router.get("/replenishments/open", summary="Every open replenishment request, late or not")
 def replenishments_open(
     request: Request,
-    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
     rt = _runtime(request)
-    when = _instant(as_of, "as_of") or utcnow()
+    when = as_of or utcnow()
     items = public.open_replenishments(rt.store, rt.settings, when)
     return {"as_of": rfc3339(when), "items": items}
 
@@ -203,9 +195,9 @@ def replenishments_open(
 @router.get("/flows", summary="Each flow: tier, volume, error rate, p95, last seen, status")
 def flows(
     request: Request,
-    as_of: str | None = Query(None, description="RFC 3339; default now"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
     rt = _runtime(request)
-    when = _instant(as_of, "as_of") or utcnow()
+    when = as_of or utcnow()
     return {"as_of": rfc3339(when), "flows": public.flows(rt.store, rt.settings, when)}

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -117,6 +118,20 @@ def parse_rfc3339(v: Any) -> datetime:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]
+
+# ClickHouse's DateTime64 holds these; an instant outside cannot be asked about.
+FIRST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LAST_INSTANT = datetime(2299, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+def _storable(v: datetime) -> datetime:
+    if not FIRST_INSTANT <= v <= LAST_INSTANT:
+        raise ValueError("must be between 1900-01-01 and 2299-12-31 (UTC)")
+    return v
+
+
+# An instant in a request's parameters (as_of, since): RFC 3339 within the store's range.
+QueryInstant = Annotated[datetime, BeforeValidator(parse_rfc3339), AfterValidator(_storable)]
 
 
 class EventLine(BaseModel):

@@ -72,10 +72,14 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR, as the servers set it:
+    connections of a stopped server waiting out TIME_WAIT do not hold the port, a socket
+    listening on it does."""
     import socket
 
     try:
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
         return True
     except OSError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from rxsight import audit
 from rxsight.auth import Principal, require
@@ -20,10 +20,10 @@ router = APIRouter(prefix="/api", tags=["read"])
     "invoice number",
 )
 def get_transaction(
-    correlation_id: str, request: Request, _: Principal = Depends(require("viewer"))
+    request: Request,
+    correlation_id: str = Path(max_length=256),
+    _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
-    if len(correlation_id) > 256:
-        raise HTTPException(422, "correlation_id: longer than 256 characters")
     return transaction(request.app.state.store, correlation_id)
 
 
