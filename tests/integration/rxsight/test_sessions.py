@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from rxsight.passwords import verify_password
+from rxsight.auth import verify_password
 from tests.e2e.scenario import PASSWORDS, console_config
 from tests.integration.rxsight.conftest import Guarded, signed_in
 from tests.support import REPO, Server, rxsight_cli
