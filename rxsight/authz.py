@@ -30,6 +30,17 @@ class Principal:
     source_systems: tuple[str, ...] = ()
     session_id: str | None = None
 
+    @classmethod
+    def command_line(cls) -> Principal:
+        """Whoever runs a command that opens the data directory or DSN itself."""
+        import getpass
+
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no login name in this environment
+            user = "unknown"
+        return cls(name=f"cli:{user}", role="admin", via="cli")
+
     def can(self, role: str) -> bool:
         if self.role not in ROLES:
             return False

@@ -255,8 +255,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def _verify_store(args: argparse.Namespace) -> Any:
     from rxsight import audit
     from rxsight.app import lock_data_dir
+    from rxsight.authz import Action, Principal, authorize
     from rxsight.store import Store
 
+    decision = authorize(Principal.command_line(), Action.READ_AUDIT)
+    if not decision:
+        raise SystemExit(f"audit verify: {decision.reason}")
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
     store = Store(settings.dsn, settings.database)
