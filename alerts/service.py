@@ -13,9 +13,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from alerts import config as alerts_config
-from alerts.alert import Alert, fingerprint
+from alerts.alert import Alert
 from alerts.config import AlertsConfig
 from alerts.dispatch import Dispatcher
+from alerts.labelset import fingerprint
 from alerts.notify import WebhookNotifier, alertmanager_body, dumps, rxsight_body
 from alerts.outbox import DeliveryMetrics, Notification, Outbox, audit
 from alerts.silence import Silences

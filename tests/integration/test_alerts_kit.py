@@ -250,11 +250,11 @@ def config(
                 "webhooks": [h if isinstance(h, dict) else {"url": h} for h in hooks],
             }
         )
-    timers = {"group_wait": "0.3s", "group_interval": "0.5s", "repeat_interval": "1h"}
+    timers = {"group_wait": "300ms", "group_interval": "500ms", "repeat_interval": "1h"}
     return {
-        "poll_interval": "0.1s",
+        "poll_interval": "100ms",
         "receivers": recv,
         "route": {**timers, **route},
-        "delivery": {"max_attempts": 3, "backoff_initial": "0.1s", "backoff_max": "0.5s"},
+        "delivery": {"max_attempts": 3, "backoff_initial": "100ms", "backoff_max": "500ms"},
         **extra,
     }
