@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -183,13 +185,41 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class WebhookNotifier:
-    """POSTs signed JSON with httpx; never raises, every failure becomes an Outcome."""
+    """POSTs signed JSON with httpx; never raises, every failure becomes an Outcome.
+
+    `timeout` is a total deadline for the attempt (connect, send, headers and body), not a
+    per-read limit: a receiver trickling a byte every few seconds cannot hold an attempt
+    longer. httpx's own timeouts are per operation, so the request runs on an event loop of
+    this notifier's and is cancelled at the deadline."""
 
     def __init__(self) -> None:
-        self._client = httpx.Client(follow_redirects=False)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="alerts-http", daemon=True
+        )
+        self._thread.start()
+        self._client: httpx.AsyncClient = self._on_loop(self._new_client())
+
+    @staticmethod
+    async def _new_client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(follow_redirects=False)
+
+    def _on_loop(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def close(self) -> None:
-        self._client.close()
+        if self._loop.is_closed():
+            return
+        self._on_loop(self._client.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    async def _post(self, request: Request, headers: dict[str, str]) -> httpx.Response:
+        async with asyncio.timeout(request.timeout):
+            return await self._client.post(
+                request.url, content=request.body, headers=headers, timeout=request.timeout
+            )
 
     def notify(self, request: Request) -> Outcome:
         ts = int(time.time())
@@ -207,12 +237,13 @@ class WebhookNotifier:
             )
         started = time.perf_counter()
         try:
-            resp = self._client.post(
-                request.url, content=request.body, headers=headers, timeout=request.timeout
+            resp = self._on_loop(self._post(request, headers))
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(
+                0,
+                time.perf_counter() - started,
+                f"timeout: no complete answer within {request.timeout:g}s",
             )
-        except httpx.TimeoutException as exc:
-            detail = str(exc) or type(exc).__name__
-            return Outcome(0, time.perf_counter() - started, f"timeout: {detail}")
         except httpx.HTTPError as exc:
             return Outcome(0, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         latency = time.perf_counter() - started
