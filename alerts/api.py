@@ -104,6 +104,7 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
                 "name": r.name,
                 "owner": r.owner,
                 "webhooks": [{"url": w.url, "format": w.format} for w in r.webhooks],
+                "email": [{"to": list(e.to), "smarthost": e.smarthost} for e in r.email],
             }
             for r in cfg.receivers
         ],

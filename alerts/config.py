@@ -20,8 +20,9 @@ class _Strict(BaseModel):
 
 class WebhookTarget(_Strict):
     url: str = Field(pattern=r"^https?://")
-    # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links.
-    format: Literal["alertmanager", "rxsight"] = "alertmanager"
+    # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links;
+    # slack / teams: a Slack or Microsoft Teams incoming-webhook message.
+    format: Literal["alertmanager", "rxsight", "slack", "teams"] = "alertmanager"
     # Standard Webhooks secret: "whsec_<base64>" or any other string (used as raw bytes).
     secret: str | None = None
     headers: dict[str, str] = {}
@@ -38,17 +39,49 @@ class WebhookTarget(_Strict):
                 raise ValueError("secret: whsec_ must be followed by base64") from exc
         return self
 
+    @property
+    def target_id(self) -> str:
+        return self.url
+
+
+class EmailTarget(_Strict):
+    """Mail through an SMTP relay (Alertmanager's email_configs, the common fields)."""
+
+    to: tuple[str, ...] = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=3)
+    smarthost: str = Field(pattern=r"^[^\s:]+:\d+$", description="host:port of the relay")
+    # STARTTLS before anything is sent; the relay's certificate is verified.
+    require_tls: bool = True
+    # A CA file to trust besides the system's (a relay with a private certificate).
+    ca_file: str | None = None
+    auth_username: str | None = None
+    auth_password: str | None = None
+    headers: dict[str, str] = {}
+    max_alerts: int = Field(default=0, ge=0)
+    timeout: Duration = 10.0
+    format: Literal["email"] = "email"
+
+    @property
+    def target_id(self) -> str:
+        return f"smtp://{self.smarthost}/{','.join(self.to)}"
+
 
 class Receiver(_Strict):
     name: str = Field(min_length=1)
     # The owner team this receiver serves (informational; routing decides who gets what).
     owner: str | None = None
-    webhooks: tuple[WebhookTarget, ...] = Field(min_length=1)
+    webhooks: tuple[WebhookTarget, ...] = ()
+    email: tuple[EmailTarget, ...] = ()
     secret: str | None = None  # default for targets without their own
+
+    def targets(self) -> tuple[WebhookTarget | EmailTarget, ...]:
+        return (*self.webhooks, *self.email)
 
     @model_validator(mode="after")
     def _signed(self) -> Receiver:
-        # Every request is signed (Standard Webhooks), so every target needs a secret.
+        if not self.targets():
+            raise ValueError("a receiver needs at least one of webhooks or email")
+        # Every request is signed (Standard Webhooks), so every webhook target needs a secret.
         for i, hook in enumerate(self.webhooks):
             if not (hook.secret or self.secret):
                 raise ValueError(f"webhooks.{i}: no secret (set secret here or on the receiver)")

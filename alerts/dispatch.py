@@ -12,9 +12,9 @@ from typing import Any
 
 from alerts.alert import Alert, from_exception
 from alerts.config import AlertsConfig
+from alerts.formats import notifications_for
 from alerts.inhibit import Inhibitor
 from alerts.labelset import labelset_string
-from alerts.notify import alertmanager_body, dumps, rxsight_body
 from alerts.outbox import Notification, Outbox
 from alerts.route import RouteNode, compile_tree
 from alerts.silence import Silences
@@ -344,47 +344,17 @@ class Dispatcher:
             return []
         # Firing first, then resolved, each oldest first: what a person reads top down.
         ordered = sorted(alerts, key=lambda a: (not a.firing, a.starts_at, a.fingerprint))
-        status = "firing" if firing else "resolved"
-        out = []
-        for index, hook in enumerate(receiver.webhooks):
-            nid = Notification.new_id()
-            if hook.format == "alertmanager":
-                body = alertmanager_body(
-                    receiver=group.receiver,
-                    group_key=group.key,
-                    group_labels=group.labels,
-                    alerts=ordered,
-                    external_url=self.console_base,
-                    max_alerts=hook.max_alerts,
-                )
-            else:
-                body = rxsight_body(
-                    notification_id=nid,
-                    receiver=group.receiver,
-                    group_key=group.key,
-                    group_labels=group.labels,
-                    alerts=ordered,
-                    external_url=self.console_base,
-                    escalation=group.escalation,
-                    max_alerts=hook.max_alerts,
-                )
-            out.append(
-                Notification(
-                    notification_id=nid,
-                    receiver=group.receiver,
-                    target_url=hook.url,
-                    target_index=index,
-                    format=hook.format,
-                    group_key=group.key,
-                    alert_status=status,
-                    firing=tuple(sorted(firing)),
-                    resolved=tuple(sorted(resolved)),
-                    body=dumps(body),
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
-        return out
+        return notifications_for(
+            receiver,
+            group_key=group.key,
+            group_labels=group.labels,
+            alerts=ordered,
+            external_url=self.console_base,
+            escalation=group.escalation,
+            firing=sorted(firing),
+            resolved=sorted(resolved),
+            now=now,
+        )
 
     def _gc(self, now: datetime) -> None:
         keep = timedelta(seconds=self._config().resolved_retention)
