@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import public
-from alerts.outbox import audit
 from alerts.service import AlertsService
 from alerts.silence import SilenceError
+from rxsight import audit
 from rxsight.auth import Principal, require
 from rxsight.runtime import Runtime
 from rxsight.timeutil import parse_instant
@@ -119,7 +119,7 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
     svc = _service(request)
     problems = svc.reload()
-    audit(svc.store, who.name, "reload", "alerts_config", "alerts", {"problems": problems})
+    audit.record(svc.store, who.name, "reload", "alerts_config", "alerts", {"problems": problems})
     if problems:
         return JSONResponse(
             {"status": "rejected; the previous configuration stays active", "problems": problems},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import random
 import threading
@@ -19,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from alerts.config import AlertsConfig, EmailTarget, WebhookTarget
 from alerts.notify import Notifier, Outcome, Request
+from rxsight import audit
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, utcnow
 
@@ -83,14 +83,6 @@ class Notification:
     @staticmethod
     def new_id() -> str:
         return "msg_" + uuid.uuid4().hex
-
-
-def audit(store: Store, actor: str, action: str, object_type: str, object_id: str, detail: Any):
-    store.insert_rows(
-        "audit_log",
-        [[utcnow(), actor, action, object_type, object_id, json.dumps(detail, default=str)]],
-        ("at", "actor", "action", "object_type", "object_id", "detail"),
-    )
 
 
 class DeliveryMetrics:
@@ -188,7 +180,7 @@ class Outbox:
         now = utcnow()
         again = replace(current, status="pending", attempts=0, next_attempt_at=now, last_error="")
         self._store.insert_rows("alert_notifications", [_row(again, now, actor)], _COLUMNS)
-        audit(
+        audit.record(
             self._store,
             actor,
             "replay",

@@ -12,11 +12,11 @@ from typing import Any
 
 from alerts.matchers import MatcherError
 from alerts.outbox import SQL as OUTBOX_SQL
-from alerts.outbox import audit
 from alerts.route import RouteMatch, compile_tree
 from alerts.route import routes_test as _routes_test
 from alerts.service import AlertsService
 from alerts.silence import SilenceError
+from rxsight import audit
 from rxsight.runtime import Runtime
 from rxsight.timeutil import jsonable, utcnow
 
@@ -131,7 +131,7 @@ def create_silence(runtime: Runtime, body: Mapping[str, Any], actor: str) -> dic
     """SilenceError when the body is not a valid silence (the message names the field)."""
     svc = service_of(runtime)
     out = svc.silences.create(body, actor).as_json()
-    audit(svc.store, actor, "create", "silence", out["id"], out)
+    audit.record(svc.store, actor, "create", "silence", out["id"], out)
     svc.dispatcher.poke()
     return out
 
@@ -142,7 +142,7 @@ def update_silence(
     """KeyError for an unknown silence, SilenceError for an invalid change."""
     svc = service_of(runtime)
     out = svc.silences.update(silence_id, body, actor).as_json()
-    audit(svc.store, actor, "update", "silence", silence_id, out)
+    audit.record(svc.store, actor, "update", "silence", silence_id, out)
     svc.dispatcher.poke()
     return out
 
@@ -151,7 +151,7 @@ def expire_silence(runtime: Runtime, silence_id: str, actor: str) -> dict[str, A
     """End a silence now; KeyError for an unknown one."""
     svc = service_of(runtime)
     out = svc.silences.expire(silence_id, actor).as_json()
-    audit(svc.store, actor, "expire", "silence", silence_id, out)
+    audit.record(svc.store, actor, "expire", "silence", silence_id, out)
     svc.dispatcher.poke()
     return out
 

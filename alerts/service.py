@@ -20,8 +20,9 @@ from alerts.formats import notifications_for
 from alerts.labelset import fingerprint, labelset_string
 from alerts.mail import EmailNotifier
 from alerts.notify import WebhookNotifier
-from alerts.outbox import DeliveryMetrics, Outbox, audit
+from alerts.outbox import DeliveryMetrics, Outbox
 from alerts.silence import Silences
+from rxsight import audit
 from rxsight.config import ConfigError
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
@@ -178,5 +179,5 @@ class AlertsService:
         # Not part of the notification log: a test never stops a real notification.
         items = [replace(n, group_key="") for n in items]
         self.outbox.enqueue(items)
-        audit(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
+        audit.record(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
         return [n.notification_id for n in items]

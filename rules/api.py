@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rules import lifecycle, public
 from rules.service import RulesService
+from rxsight import audit
 from rxsight.auth import Principal, require
 from rxsight.model import parse_rfc3339
 from rxsight.runtime import Runtime
@@ -140,11 +141,20 @@ for _action in lifecycle.ACTIONS:
     _action_route(_action)
 
 
-@router.get("/exceptions/{exception_id:path}/audit", summary="People's changes to one exception")
+@router.get(
+    "/exceptions/{exception_id:path}/audit",
+    summary="People's changes to one exception, oldest first (admins, as in the console)",
+)
 def exception_audit(
-    request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
+    request: Request, exception_id: str, _: Principal = Depends(require("admin"))
 ) -> dict[str, Any]:
-    return {"items": lifecycle.audit_entries(_runtime(request).store, exception_id)}
+    rows, _total = audit.entries(
+        _runtime(request).store,
+        object_type="exception",
+        object_id=exception_id,
+        limit=10_000,
+    )
+    return {"items": [audit.as_json(r) for r in reversed(rows)]}
 
 
 @router.get("/exceptions/{exception_id:path}", summary="One exception with its full history")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from rules.engine import Evaluation, Finding, put_scope
+from rxsight import audit
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, jsonable, utcnow
 
@@ -255,27 +255,19 @@ def act(
                 opened_at=now,
             )
         _write(store, [row])
-        store.insert_rows(
-            "audit_log",
-            [
-                [
-                    now,
-                    actor,
-                    f"exception.{action}",
-                    "exception",
-                    exception_id,
-                    json.dumps(
-                        {
-                            "from": status,
-                            "to": row["status"],
-                            "version": row["version"],
-                            "comment": comment or None,
-                            "assignee": assignee or None,
-                        }
-                    ),
-                ]
-            ],
-            ["at", "actor", "action", "object_type", "object_id", "detail"],
+        audit.record(
+            store,
+            actor,
+            f"exception.{action}",
+            "exception",
+            exception_id,
+            {
+                "from": status,
+                "to": row["status"],
+                "version": row["version"],
+                "comment": comment or None,
+                "assignee": assignee or None,
+            },
         )
     return present(row, now)
 
@@ -331,15 +323,3 @@ def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
 
 def _ch(dt: datetime) -> str:
     return as_utc(dt).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def audit_entries(store: Store, exception_id: str) -> list[dict[str, Any]]:
-    """The audit log rows about one exception, oldest first."""
-    rows = store.query(SQL["audit_for_object"], {"object_id": exception_id})
-    out = []
-    for r in rows:
-        item = jsonable(dict(r))
-        with contextlib.suppress(ValueError):
-            item["detail"] = json.loads(r["detail"])
-        out.append(item)
-    return out

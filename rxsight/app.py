@@ -22,7 +22,7 @@ from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
 from metrics.http import router as metrics_router
-from rxsight import __version__
+from rxsight import __version__, audit
 from rxsight.auth import Authenticator
 from rxsight.config import Settings
 from rxsight.malloc import collect_less_often
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         lock = lock_data_dir(settings.data_dir) if settings.embedded else None
         store = Store(settings.dsn, settings.database)
         store.migrate()
+        audit.start_chain(store)
         retention = settings.config.retention
         store.apply_retention(retention.traces_days, retention.events_days)
         registry = CollectorRegistry()

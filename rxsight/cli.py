@@ -1,5 +1,5 @@
 """The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, alerts routes test,
-config check."""
+config check, audit verify, hash-password."""
 
 from __future__ import annotations
 
@@ -227,6 +227,61 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from rxsight.audit import Verification
+    from rxsight.client import ApiError, call
+
+    if args.url:
+        params = {"anchor": args.anchor} if args.anchor else {}
+        try:
+            found = call(
+                args.url, "GET", "/api/audit/verify", token=_token(args), params=params
+            ).json()
+        except ApiError as exc:
+            print(f"audit verify: {exc}", file=sys.stderr)
+            return 2
+        result = Verification(
+            entries=found["entries"],
+            earlier_entries=found["earlier_entries"],
+            head_seq=(found["head"] or {}).get("seq", 0),
+            head_hash=(found["head"] or {}).get("hash", ""),
+            problems=found["problems"],
+        )
+    else:
+        result = _verify_store(args)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    elif result.intact:
+        earlier = f" (and {result.earlier_entries} sealed from before the chain)"
+        print(
+            f"audit log intact: {result.entries} entries{earlier if result.earlier_entries else ''}"
+        )
+        if result.anchor:
+            print(f"anchor (keep it elsewhere; check it later with --anchor): {result.anchor}")
+    else:
+        for problem in result.problems:
+            print(problem, file=sys.stderr)
+        n = len(result.problems)
+        print(f"audit log NOT intact: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+    return 0 if result.intact else 1
+
+
+def _verify_store(args: argparse.Namespace) -> Any:
+    from rxsight import audit
+    from rxsight.app import lock_data_dir
+    from rxsight.store import Store
+
+    settings = _settings(args)
+    lock = lock_data_dir(settings.data_dir) if settings.embedded else None
+    store = Store(settings.dsn, settings.database)
+    try:
+        return audit.verify(store, args.anchor)
+    finally:
+        store.close()
+        if lock:
+            lock.close()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import runpy
 
@@ -311,6 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hash-password", help="hash a console password for the users: config")
     p.add_argument("password")
     p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("audit", help="the audit log")
+    asub = p.add_subparsers(dest="audit_command", required=True)
+    a = asub.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
+    _common(a)
+    a.add_argument("--anchor", help="SEQ:HASH from an earlier verify: check it is still there")
+    a.add_argument(
+        "--url", help="have this running rxsight check (when it holds the data directory)"
+    )
+    a.add_argument("--token", help="admin token for --url (default RXSIGHT_ADMIN_TOKEN)")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_audit_verify)
 
     p = sub.add_parser("bench", help="run a benchmark from bench/")
     p.add_argument("which", help="ingest, rules, console or alert_latency")

@@ -1,4 +1,4 @@
-"""Read API: /api/transactions/{correlation_id} and /api/search."""
+"""Read API: /api/transactions/{correlation_id}, /api/search and the audit log (admins)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from rxsight import audit
 from rxsight.auth import Principal, require
 from web.transactions import search, transaction
 
@@ -33,3 +34,35 @@ def get_search(
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
     return {"q": q, "results": search(request.app.state.store, q)}
+
+
+@router.get("/audit", summary="The audit log, newest first (admins)")
+def get_audit(
+    request: Request,
+    actor: str = Query("", max_length=256),
+    action: str = Query("", max_length=256),
+    object_type: str = Query("", max_length=256),
+    object_id: str = Query("", max_length=1024),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    _: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
+    rows, total = audit.entries(
+        request.app.state.store,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": [audit.as_json(r) for r in rows], "total": total}
+
+
+@router.get("/audit/verify", summary="Check the audit log's hash chain (admins)")
+def get_audit_verify(
+    request: Request,
+    anchor: str | None = Query(None, max_length=200, description="SEQ:HASH from a past check"),
+    _: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
+    return audit.verify(request.app.state.store, anchor).as_json()

@@ -66,15 +66,6 @@ def failing_spans(store: Store, flow: str, as_of: datetime, slow_ms: float) -> l
     )
 
 
-def audit_entries(
-    store: Store, *, actor: str, action: str, object_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
-    params = {"actor": actor, "action": action, "object_id": object_id}
-    rows = store.query(SQL["audit_log"], {**params, "limit": limit, "offset": offset})
-    total = int(store.query_value(SQL["audit_count"], params) or 0)
-    return rows, total
-
-
 def transaction_exceptions(
     store: Store,
     correlation_id: str,

@@ -22,7 +22,13 @@ from rules.lifecycle import COLUMNS
 from tests.support import free_port
 
 MIGRATION_DIR = Path(__file__).resolve().parents[2] / "rxsight" / "store" / "migrations"
-MIGRATIONS = ("003_audit_log", "010_exceptions", "020_alerts", "021_alerts_exception_poll")
+MIGRATIONS = (
+    "003_audit_log",
+    "010_exceptions",
+    "020_alerts",
+    "021_alerts_exception_poll",
+    "034_audit_chain",
+)
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
+from rxsight import audit
 from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
@@ -156,11 +157,11 @@ def exception_detail(
         )
     allowed, why_not = may_act(principal, exc)
     history = list(exc.get("history") or [])
-    audit = None
+    audit_rows = None
     if principal.can("admin"):
-        audit = data.attempt(
+        audit_rows = data.attempt(
             "The audit log",
-            data.audit_entries,
+            audit.entries,
             store,
             actor="",
             action="",
@@ -186,8 +187,8 @@ def exception_detail(
         "comments": [h for h in history if h.get("comment")],
         "may_act": allowed,
         "why_not": why_not,
-        "audit": audit.value[0] if audit and audit.value else None,
-        "audit_error": audit.error if audit else None,
+        "audit": audit_rows.value[0] if audit_rows and audit_rows.value else None,
+        "audit_error": audit_rows.error if audit_rows else None,
         "users": users,
         "action_url": exception_url(exception_id) + "/actions",
     }

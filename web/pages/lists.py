@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 import rules.public as rules_public
+from rxsight import audit
 from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
@@ -81,7 +82,7 @@ def audit_page(
     page = max(page, 1)
     outcome = data.attempt(
         "The audit log",
-        data.audit_entries,
+        audit.entries,
         store_of(request),
         actor=actor.strip(),
         action=action.strip(),

@@ -2,4 +2,5 @@ SELECT count()
 FROM audit_log
 WHERE ({actor:String} = '' OR actor = {actor:String})
   AND ({action:String} = '' OR action = {action:String})
+  AND ({object_type:String} = '' OR object_type = {object_type:String})
   AND ({object_id:String} = '' OR object_id = {object_id:String})
