@@ -5,7 +5,7 @@ BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 CHROMIUM = /usr/bin/chromium
 
-.PHONY: demo test lint install chromium clean bench
+.PHONY: demo test lint install chromium alertmanager clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's Alertmanager 0.25 (amtool): the alerts differential tests re-check their recorded
+# fixtures against it when it is present (about 40 MB; the tests pass on the fixtures alone).
+alertmanager:
+	@command -v amtool >/dev/null 2>&1 || { \
+	  echo "installing Debian prometheus-alertmanager (amtool)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null \
+	  || echo "prometheus-alertmanager not installed: the alerts tests use their recorded fixtures only"; }
+
 demo: $(STAMP)
 	$(BIN)/rxsight demo
 
@@ -33,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium alertmanager lint
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from alerts.labelset import fingerprint
 from rxsight.timeutil import as_utc, rfc3339
 
 # The labels the contract names, plus what makes each alert distinct and routable.
@@ -19,12 +19,6 @@ ENTITY_ANNOTATIONS = (
     "supplier_id",
     "receipt_id",
 )
-
-
-def fingerprint(labels: dict[str, str]) -> str:
-    """Stable 16-hex id of a label set (Alertmanager fingerprints are 64-bit hex too)."""
-    text = "\xff".join(f"{k}\xfe{v}" for k, v in sorted(labels.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def console_link(base: str, exception_id: str) -> str:

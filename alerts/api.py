@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.outbox import SQL as OUTBOX_SQL
+from alerts import public
 from alerts.service import AlertsService
-from alerts.silence import SilenceError, pinned_owners
-from rxsight import audit
+from alerts.silence import SilenceError
 from rxsight.auth import Principal, enforce, require
-from rxsight.authz import Action, Resource
+from rxsight.authz import Action
 from rxsight.model import QueryInstant
-from rxsight.timeutil import jsonable, utcnow
+from rxsight.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["alerts"])
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 def _service(request: Request) -> AlertsService:
-    service = request.app.state.runtime.stages.get("alerts")
-    if service is None:
-        raise HTTPException(503, "the alerts stage is not running")
-    return service
+    try:
+        return public.service_of(_runtime(request))
+    except public.AlertsUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
 
 
 class MatcherIn(BaseModel):
@@ -79,7 +83,8 @@ def list_alerts(
     family: str | None = None,
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
-    alerts = _service(request).dispatcher.snapshot()
+    _service(request)
+    alerts = public.alerts(_runtime(request))
     if state:
         alerts = [a for a in alerts if a["status"]["state"] == state]
     if receiver:
@@ -101,6 +106,7 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
                 "name": r.name,
                 "owner": r.owner,
                 "webhooks": [{"url": w.url, "format": w.format} for w in r.webhooks],
+                "email": [{"to": list(e.to), "smarthost": e.smarthost} for e in r.email],
             }
             for r in cfg.receivers
         ],
@@ -128,7 +134,7 @@ def send_test(
     body: TestIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
     svc = _service(request)
-    _enforce_for_receiver(svc, who, Action.TEST_ALERT, body.receiver)
+    enforce(who, Action.TEST_ALERT, public.receiver_resource(_runtime(request), body.receiver))
     try:
         ids = svc.send_test(body.receiver, who.name)
     except KeyError:
@@ -136,11 +142,35 @@ def send_test(
     return {"receiver": body.receiver, "notification_ids": ids}
 
 
-def _enforce_for_receiver(
-    svc: AlertsService, who: Principal, action: Action, receiver_name: str
-) -> None:
-    receiver = next((r for r in svc.config.receivers if r.name == receiver_name), None)
-    enforce(who, action, Resource.receiver(receiver_name, receiver.owner if receiver else None))
+class RoutesTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: dict[str, str] = Field(description='the alert\'s labels, e.g. {"family": "x"}')
+
+
+@router.post(
+    "/alerts/routes/test",
+    summary="Which receivers a label set reaches, in order, with each group key (amtool's "
+    "`config routes test`)",
+)
+def routes_test(
+    body: RoutesTestIn, request: Request, _: Principal = Depends(require("viewer"))
+) -> dict[str, Any]:
+    bad = [name for name in body.labels if not _LABEL_NAME.fullmatch(name)]
+    if bad:
+        raise HTTPException(422, f"labels: {bad[0]!r} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    matches = public.routes_test(_runtime(request), body.labels)
+    return {
+        "receivers": [m.receiver for m in matches],
+        "routes": [
+            {
+                "receiver": m.receiver,
+                "groupKey": m.group_key,
+                "groupLabels": m.group_labels,
+                "route": m.route_id,
+            }
+            for m in matches
+        ],
+    }
 
 
 # ---------------------------------------------------------------------- silences
@@ -150,9 +180,8 @@ def list_silences(
     state: Literal["pending", "active", "expired"] | None = None,
     _: Principal = Depends(require("viewer")),
 ) -> list[dict[str, Any]]:
-    now = utcnow()
-    out = [s.as_json(now) for s in _service(request).silences.all()]
-    return [s for s in out if not state or s["status"]["state"] == state]
+    _service(request)
+    return public.silences(_runtime(request), state)
 
 
 @router.get("/silences/{silence_id}", summary="One silence")
@@ -169,21 +198,11 @@ def get_silence(
 def create_silence(
     body: SilenceIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
-    svc = _service(request)
-    data = _body(body)
-    enforce(who, Action.SILENCE_CREATE, Resource.silence("", pinned_owners(data["matchers"])))
-    if data.pop("createdBy", who.name) != who.name:
-        raise HTTPException(
-            400, f"createdBy: a silence is created by the caller ({who.name}); leave it out"
-        )
+    _service(request)
     try:
-        silence = svc.silences.create(data, who.name)
+        return public.create_silence(_runtime(request), _body(body), who)
     except SilenceError as exc:
         raise HTTPException(400, str(exc)) from None
-    out = silence.as_json()
-    audit.record(svc.store, who.name, "create", "silence", silence.id, out)
-    svc.dispatcher.poke()
-    return out
 
 
 @router.put("/silences/{silence_id}", summary="Change a silence (matchers, window, comment)")
@@ -193,95 +212,27 @@ def update_silence(
     request: Request,
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
-    svc = _service(request)
-    _enforce_on_silence(svc, who, Action.SILENCE_UPDATE, silence_id)
-    data = _body(body)
-    if "matchers" in data:
-        changed = Resource.silence(silence_id, pinned_owners(data["matchers"]))
-        enforce(who, Action.SILENCE_UPDATE, changed)
+    _service(request)
     try:
-        silence = svc.silences.update(silence_id, data, who.name)
+        return public.update_silence(_runtime(request), silence_id, _body(body), who)
     except KeyError:
         raise HTTPException(404, f"no silence {silence_id}") from None
     except SilenceError as exc:
         raise HTTPException(400, str(exc)) from None
-    out = silence.as_json()
-    audit.record(svc.store, who.name, "update", "silence", silence.id, out)
-    svc.dispatcher.poke()
-    return out
 
 
 @router.delete("/silences/{silence_id}", summary="Expire a silence now")
 def expire_silence(
     silence_id: str, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
-    svc = _service(request)
-    _enforce_on_silence(svc, who, Action.SILENCE_EXPIRE, silence_id)
+    _service(request)
     try:
-        silence = svc.silences.expire(silence_id, who.name)
+        return public.expire_silence(_runtime(request), silence_id, who)
     except KeyError:
         raise HTTPException(404, f"no silence {silence_id}") from None
-    out = silence.as_json()
-    audit.record(svc.store, who.name, "expire", "silence", silence.id, out)
-    svc.dispatcher.poke()
-    return out
-
-
-def _enforce_on_silence(svc: AlertsService, who: Principal, action: Action, silence_id: str):
-    silence = svc.silences.get(silence_id)
-    if silence is None:
-        raise HTTPException(404, f"no silence {silence_id}")
-    matchers = [m.as_json() for m in silence.matchers]
-    enforce(who, action, Resource.silence(silence_id, pinned_owners(matchers)))
 
 
 # ---------------------------------------------------------------------- deliveries
-def _notifications(
-    svc: AlertsService, status: str, receiver: str, since: datetime | None, limit: int
-) -> list[dict[str, Any]]:
-    start = since or utcnow() - timedelta(days=7)
-    rows = svc.store.query(
-        OUTBOX_SQL["notifications_list"],
-        {"since": start, "status": status, "receiver": receiver, "limit": limit},
-    )
-    ids = [r["notification_id"] for r in rows]
-    attempts: dict[str, list[dict[str, Any]]] = {}
-    if ids:
-        for a in svc.store.query(OUTBOX_SQL["attempts_for"], {"ids": ids}):
-            attempts.setdefault(a["notification_id"], []).append(
-                {
-                    "attempt": a["attempt"],
-                    "at": a["at"],
-                    "status_code": a["status_code"] or None,
-                    "latency_ms": round(a["latency_ms"], 3),
-                    "outcome": a["outcome"],
-                    "error": a["error"] or None,
-                }
-            )
-    out = []
-    for r in rows:
-        item = {
-            "id": r["notification_id"],
-            "webhook_id": r["notification_id"],
-            "status": r["status"],
-            "receiver": r["receiver"],
-            "target": r["target_url"],
-            "format": r["format"],
-            "group_key": r["group_key"],
-            "alert_status": r["alert_status"],
-            "firing": list(r["firing"]),
-            "resolved": list(r["resolved"]),
-            "created_at": r["created_at"],
-            "updated_at": r["at"],
-            "attempts": r["attempts"],
-            "next_attempt_at": r["next_attempt_at"] if r["status"] == "pending" else None,
-            "last_error": r["last_error"] or None,
-            "history": attempts.get(r["notification_id"], []),
-        }
-        out.append(jsonable(item))
-    return out
-
-
 @router.get("/deliveries", summary="Notifications and every delivery attempt")
 def list_deliveries(
     request: Request,
@@ -291,7 +242,10 @@ def list_deliveries(
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
-    items = _notifications(_service(request), status or "", receiver or "", since, limit)
+    _service(request)
+    items = public.deliveries(
+        _runtime(request), status=status or "", receiver=receiver or "", since=since, limit=limit
+    )
     return {"deliveries": items, "count": len(items)}
 
 
@@ -302,7 +256,10 @@ def list_dead_letters(
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
-    items = _notifications(_service(request), "dead", receiver or "", None, limit)
+    _service(request)
+    items = public.deliveries(
+        _runtime(request), status="dead", receiver=receiver or "", limit=limit
+    )
     return {"dead_letters": items, "count": len(items)}
 
 
@@ -314,15 +271,10 @@ def list_dead_letters(
 def replay_dead_letter(
     notification_id: str, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
-    svc = _service(request)
-    found = svc.store.query(OUTBOX_SQL["notification_get"], {"id": notification_id})
-    if not found:
-        raise HTTPException(404, f"no notification {notification_id}")
-    _enforce_for_receiver(svc, who, Action.DEAD_LETTER_REPLAY, found[0]["receiver"])
+    _service(request)
     try:
-        n = svc.outbox.replay(notification_id, who.name)
+        return public.replay_dead_letter(_runtime(request), notification_id, who)
     except KeyError:
         raise HTTPException(404, f"no notification {notification_id}") from None
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from None
-    return {"id": n.notification_id, "status": n.status, "receiver": n.receiver}

@@ -3,42 +3,15 @@
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alerts.duration import Duration
+from alerts.matchers import MatcherError, compile_anchored, parse_matchers
 from rxsight.config import ConfigError, Settings, format_validation_errors
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a Prometheus-style duration ("30s", "1h30m", "200ms")."""
-    if isinstance(value, bool):
-        raise ValueError("a duration, e.g. 30s or 5m")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("a duration, e.g. 30s or 5m")
-    text = value.strip()
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT_S[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise ValueError(f"{value!r} is not a duration (e.g. 0s, 200ms, 30s, 5m, 4h)")
-    return total
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):
@@ -47,8 +20,9 @@ class _Strict(BaseModel):
 
 class WebhookTarget(_Strict):
     url: str = Field(pattern=r"^https?://")
-    # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links.
-    format: Literal["alertmanager", "rxsight"] = "alertmanager"
+    # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links;
+    # slack / teams: a Slack or Microsoft Teams incoming-webhook message.
+    format: Literal["alertmanager", "rxsight", "slack", "teams"] = "alertmanager"
     # Standard Webhooks secret: "whsec_<base64>" or any other string (used as raw bytes).
     secret: str | None = None
     headers: dict[str, str] = {}
@@ -65,17 +39,49 @@ class WebhookTarget(_Strict):
                 raise ValueError("secret: whsec_ must be followed by base64") from exc
         return self
 
+    @property
+    def target_id(self) -> str:
+        return self.url
+
+
+class EmailTarget(_Strict):
+    """Mail through an SMTP relay (Alertmanager's email_configs, the common fields)."""
+
+    to: tuple[str, ...] = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=3)
+    smarthost: str = Field(pattern=r"^[^\s:]+:\d+$", description="host:port of the relay")
+    # STARTTLS before anything is sent; the relay's certificate is verified.
+    require_tls: bool = True
+    # A CA file to trust besides the system's (a relay with a private certificate).
+    ca_file: str | None = None
+    auth_username: str | None = None
+    auth_password: str | None = None
+    headers: dict[str, str] = {}
+    max_alerts: int = Field(default=0, ge=0)
+    timeout: Duration = 10.0
+    format: Literal["email"] = "email"
+
+    @property
+    def target_id(self) -> str:
+        return f"smtp://{self.smarthost}/{','.join(self.to)}"
+
 
 class Receiver(_Strict):
     name: str = Field(min_length=1)
     # The owner team this receiver serves (informational; routing decides who gets what).
     owner: str | None = None
-    webhooks: tuple[WebhookTarget, ...] = Field(min_length=1)
+    webhooks: tuple[WebhookTarget, ...] = ()
+    email: tuple[EmailTarget, ...] = ()
     secret: str | None = None  # default for targets without their own
+
+    def targets(self) -> tuple[WebhookTarget | EmailTarget, ...]:
+        return (*self.webhooks, *self.email)
 
     @model_validator(mode="after")
     def _signed(self) -> Receiver:
-        # Every request is signed (Standard Webhooks), so every target needs a secret.
+        if not self.targets():
+            raise ValueError("a receiver needs at least one of webhooks or email")
+        # Every request is signed (Standard Webhooks), so every webhook target needs a secret.
         for i, hook in enumerate(self.webhooks):
             if not (hook.secret or self.secret):
                 raise ValueError(f"webhooks.{i}: no secret (set secret here or on the receiver)")
@@ -158,8 +164,6 @@ class AlertsConfig(_Strict):
 
 
 def _route_problems(route: Route, path: str, known: set[str]) -> list[str]:
-    from alerts.route import MatcherError, parse_matchers
-
     out = []
     for field in ("receiver", "escalation_receiver"):
         name = getattr(route, field)
@@ -172,9 +176,9 @@ def _route_problems(route: Route, path: str, known: set[str]) -> list[str]:
             out.append(f"{path}.matchers.{i}: {exc}")
     for name, pattern in route.match_re.items():
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            out.append(f"{path}.match_re.{name}: invalid regular expression: {exc}")
+            compile_anchored(pattern)
+        except MatcherError as exc:
+            out.append(f"{path}.match_re.{name}: {exc}")
     for i, child in enumerate(route.routes):
         out += _route_problems(child, f"{path}.routes.{i}", known)
     return out
@@ -182,8 +186,6 @@ def _route_problems(route: Route, path: str, known: set[str]) -> list[str]:
 
 def validate(raw: Any, source: str) -> AlertsConfig:
     """The section as a model, or ConfigError naming the file, each path and the reason."""
-    from alerts.route import MatcherError, parse_matchers
-
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

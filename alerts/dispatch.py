@@ -12,8 +12,9 @@ from typing import Any
 
 from alerts.alert import Alert, from_exception
 from alerts.config import AlertsConfig
+from alerts.formats import notifications_for
 from alerts.inhibit import Inhibitor
-from alerts.notify import alertmanager_body, dumps, rxsight_body
+from alerts.labelset import labelset_string
 from alerts.outbox import Notification, Outbox
 from alerts.route import RouteNode, compile_tree
 from alerts.silence import Silences
@@ -45,7 +46,8 @@ class LogEntry:
 
 @dataclass
 class Group:
-    key: str
+    id: str  # unique per route (its position) and group labels; `key` may repeat across routes
+    key: str  # Alertmanager's groupKey, as receivers see it
     route: RouteNode
     receiver: str
     labels: dict[str, str]
@@ -75,9 +77,12 @@ def needs_update(
     return entry.at + timedelta(seconds=repeat_interval) <= now
 
 
-def _label_key(labels: dict[str, str]) -> str:
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return "{" + inner + "}"
+def _group_ids(node: RouteNode, labels: dict[str, str], escalation: bool) -> tuple[str, str]:
+    """(internal id, groupKey). Escalation groups are rxsight's own: `/escalation` after the
+    route key keeps them apart from the route's ordinary group."""
+    suffix = "/escalation" if escalation else ""
+    text = labelset_string(labels)
+    return f"{node.id}{suffix}:{text}", f"{node.key}{suffix}:{text}"
 
 
 class Dispatcher:
@@ -256,10 +261,11 @@ class Dispatcher:
 
     def _add(self, alert: Alert, node: RouteNode, receiver: str, *, escalation: bool, now):
         labels = node.group_labels(alert.labels)
-        key = f"{node.key}{'/escalation' if escalation else ''}:{_label_key(labels)}"
-        group = self.groups.get(key)
+        group_id, key = _group_ids(node, labels, escalation)
+        group = self.groups.get(group_id)
         if group is None:
             group = Group(
+                id=group_id,
                 key=key,
                 route=node,
                 receiver=receiver,
@@ -267,7 +273,7 @@ class Dispatcher:
                 escalation=escalation,
                 next_flush=time.time() + node.opts.group_wait,
             )
-            self.groups[key] = group
+            self.groups[group_id] = group
         alert.receivers.add(receiver)
         if alert.fingerprint in group.fingerprints:
             return
@@ -289,9 +295,8 @@ class Dispatcher:
                     self._add(alert, node, opts.escalation_receiver, escalation=True, now=now)
                 elif alert.acknowledged:
                     # Acknowledged: escalation stops, quietly.
-                    labels = node.group_labels(alert.labels)
-                    key = f"{node.key}/escalation:{_label_key(labels)}"
-                    group = self.groups.get(key)
+                    group_id, _ = _group_ids(node, node.group_labels(alert.labels), True)
+                    group = self.groups.get(group_id)
                     if group is not None:
                         group.fingerprints.discard(alert.fingerprint)
 
@@ -322,7 +327,7 @@ class Dispatcher:
         group.fingerprints -= {a.fingerprint for a in members if not a.firing}
         group.fingerprints &= set(self.alerts)
         if not group.fingerprints:
-            del self.groups[group.key]
+            del self.groups[group.id]
 
     def _notifications(
         self,
@@ -339,47 +344,17 @@ class Dispatcher:
             return []
         # Firing first, then resolved, each oldest first: what a person reads top down.
         ordered = sorted(alerts, key=lambda a: (not a.firing, a.starts_at, a.fingerprint))
-        status = "firing" if firing else "resolved"
-        out = []
-        for index, hook in enumerate(receiver.webhooks):
-            nid = Notification.new_id()
-            if hook.format == "alertmanager":
-                body = alertmanager_body(
-                    receiver=group.receiver,
-                    group_key=group.key,
-                    group_labels=group.labels,
-                    alerts=ordered,
-                    external_url=self.console_base,
-                    max_alerts=hook.max_alerts,
-                )
-            else:
-                body = rxsight_body(
-                    notification_id=nid,
-                    receiver=group.receiver,
-                    group_key=group.key,
-                    group_labels=group.labels,
-                    alerts=ordered,
-                    external_url=self.console_base,
-                    escalation=group.escalation,
-                    max_alerts=hook.max_alerts,
-                )
-            out.append(
-                Notification(
-                    notification_id=nid,
-                    receiver=group.receiver,
-                    target_url=hook.url,
-                    target_index=index,
-                    format=hook.format,
-                    group_key=group.key,
-                    alert_status=status,
-                    firing=tuple(sorted(firing)),
-                    resolved=tuple(sorted(resolved)),
-                    body=dumps(body),
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
-        return out
+        return notifications_for(
+            receiver,
+            group_key=group.key,
+            group_labels=group.labels,
+            alerts=ordered,
+            external_url=self.console_base,
+            escalation=group.escalation,
+            firing=sorted(firing),
+            resolved=sorted(resolved),
+            now=now,
+        )
 
     def _gc(self, now: datetime) -> None:
         keep = timedelta(seconds=self._config().resolved_retention)

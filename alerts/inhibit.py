@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from alerts.alert import Alert
 from alerts.config import InhibitRule
-from alerts.route import Matcher, all_match, parse_matchers
+from alerts.matchers import Matcher, all_match, parse_matchers
 
 
 @dataclass(frozen=True)

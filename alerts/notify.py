@@ -1,26 +1,23 @@
-"""Notifications: the two payload formats, Standard Webhooks signing, the webhook Notifier."""
+"""Delivery: the Notifier seam, Standard Webhooks signing, the webhook Notifier."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
-import orjson
 
-from alerts.alert import Alert
 from rxsight import __version__
-from rxsight.timeutil import rfc3339, utcnow
-
-# Alertmanager writes this for alerts that have not ended.
-ZERO_TIME = "0001-01-01T00:00:00Z"
+from rxsight.timeutil import utcnow
 
 
 def secret_key(secret: str) -> bytes:
@@ -36,103 +33,6 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def _common(dicts: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    if not dicts:
-        return {}
-    first = dict(dicts[0])
-    return {k: v for k, v in first.items() if all(d.get(k) == v for d in dicts[1:])}
-
-
-def alertmanager_body(
-    *,
-    receiver: str,
-    group_key: str,
-    group_labels: Mapping[str, str],
-    alerts: Sequence[Alert],
-    external_url: str,
-    max_alerts: int = 0,
-) -> dict[str, Any]:
-    """Alertmanager's webhook payload, version 4, field for field."""
-    status = "firing" if any(a.firing for a in alerts) else "resolved"
-    sent = list(alerts) if not max_alerts else list(alerts)[:max_alerts]
-    return {
-        "version": "4",
-        "groupKey": group_key,
-        "truncatedAlerts": len(alerts) - len(sent),
-        "status": status,
-        "receiver": receiver,
-        "groupLabels": dict(group_labels),
-        "commonLabels": _common([a.labels for a in alerts]),
-        "commonAnnotations": _common([a.annotations for a in alerts]),
-        "externalURL": external_url,
-        "alerts": [
-            {
-                "status": "firing" if a.firing else "resolved",
-                "labels": dict(a.labels),
-                "annotations": dict(a.annotations),
-                "startsAt": rfc3339(a.starts_at),
-                "endsAt": rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
-                "generatorURL": a.console_url,
-                "fingerprint": a.fingerprint,
-            }
-            for a in sent
-        ],
-    }
-
-
-def rxsight_body(
-    *,
-    notification_id: str,
-    receiver: str,
-    group_key: str,
-    group_labels: Mapping[str, str],
-    alerts: Sequence[Alert],
-    external_url: str,
-    escalation: bool,
-    max_alerts: int = 0,
-) -> dict[str, Any]:
-    """rxsight's own JSON: one entry per exception, each with its console link."""
-    status = "firing" if any(a.firing for a in alerts) else "resolved"
-    sent = list(alerts) if not max_alerts else list(alerts)[:max_alerts]
-    return {
-        "type": "rxsight.alerts",
-        "version": "1",
-        "id": notification_id,
-        "status": status,
-        "escalation": escalation,
-        "receiver": receiver,
-        "group_key": group_key,
-        "group_labels": dict(group_labels),
-        "console_url": external_url,
-        "sent_at": rfc3339(utcnow()),
-        "truncated": len(alerts) - len(sent),
-        "alerts": [
-            {
-                "status": "firing" if a.firing else "resolved",
-                "exception_id": a.exception_id,
-                "fingerprint": a.fingerprint,
-                "family": a.labels.get("family"),
-                "reason": a.labels.get("reason"),
-                "severity": a.labels.get("severity"),
-                "owner": a.labels.get("owner"),
-                "site": a.labels.get("site"),
-                "summary": a.annotations.get("summary", ""),
-                "labels": dict(a.labels),
-                "annotations": dict(a.annotations),
-                "starts_at": rfc3339(a.starts_at),
-                "ends_at": rfc3339(a.ends_at),
-                "acknowledged": a.acknowledged,
-                "console_url": a.console_url,
-            }
-            for a in sent
-        ],
-    }
-
-
-def dumps(body: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(body)
-
-
 @dataclass(frozen=True)
 class Request:
     """One attempt at one webhook: the frozen body plus what identifies and signs it."""
@@ -143,6 +43,8 @@ class Request:
     secret: str | None
     headers: Mapping[str, str]
     timeout: float
+    # The configured target (WebhookTarget, EmailTarget): what a notifier needs beyond the URL.
+    target: Any = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +53,8 @@ class Outcome:
     latency_s: float
     error: str
     retry_after: float | None = None
+    # Set by notifiers whose codes mean something else (SMTP: 4xx transient, 5xx permanent).
+    transient: bool | None = None
 
     @property
     def delivered(self) -> bool:
@@ -158,13 +62,19 @@ class Outcome:
 
     @property
     def retryable(self) -> bool:
+        if self.transient is not None:
+            return self.transient
         # 5xx, 429 and no answer (timeouts, refused connections) are worth another try;
         # any other 4xx means the receiver rejects this request as it is.
         return self.status_code == 0 or self.status_code == 429 or self.status_code >= 500
 
 
 class Notifier(Protocol):
+    """Sends one request, never raises: every failure is an Outcome (retryable or not)."""
+
     def notify(self, request: Request) -> Outcome: ...
+
+    def close(self) -> None: ...
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -183,13 +93,41 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class WebhookNotifier:
-    """POSTs signed JSON with httpx; never raises, every failure becomes an Outcome."""
+    """POSTs signed JSON with httpx; never raises, every failure becomes an Outcome.
+
+    `timeout` is a total deadline for the attempt (connect, send, headers and body), not a
+    per-read limit: a receiver trickling a byte every few seconds cannot hold an attempt
+    longer. httpx's own timeouts are per operation, so the request runs on an event loop of
+    this notifier's and is cancelled at the deadline."""
 
     def __init__(self) -> None:
-        self._client = httpx.Client(follow_redirects=False)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="alerts-http", daemon=True
+        )
+        self._thread.start()
+        self._client: httpx.AsyncClient = self._on_loop(self._new_client())
+
+    @staticmethod
+    async def _new_client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(follow_redirects=False)
+
+    def _on_loop(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def close(self) -> None:
-        self._client.close()
+        if self._loop.is_closed():
+            return
+        self._on_loop(self._client.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    async def _post(self, request: Request, headers: dict[str, str]) -> httpx.Response:
+        async with asyncio.timeout(request.timeout):
+            return await self._client.post(
+                request.url, content=request.body, headers=headers, timeout=request.timeout
+            )
 
     def notify(self, request: Request) -> Outcome:
         ts = int(time.time())
@@ -207,12 +145,13 @@ class WebhookNotifier:
             )
         started = time.perf_counter()
         try:
-            resp = self._client.post(
-                request.url, content=request.body, headers=headers, timeout=request.timeout
+            resp = self._on_loop(self._post(request, headers))
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(
+                0,
+                time.perf_counter() - started,
+                f"timeout: no complete answer within {request.timeout:g}s",
             )
-        except httpx.TimeoutException as exc:
-            detail = str(exc) or type(exc).__name__
-            return Outcome(0, time.perf_counter() - started, f"timeout: {detail}")
         except httpx.HTTPError as exc:
             return Outcome(0, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         latency = time.perf_counter() - started

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from alerts.config import AlertsConfig, WebhookTarget
+from alerts.config import AlertsConfig, EmailTarget, WebhookTarget
 from alerts.notify import Notifier, Outcome, Request
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
@@ -111,12 +111,13 @@ class Outbox:
     def __init__(
         self,
         store: Store,
-        notifier: Notifier,
+        notifiers: Mapping[str, Notifier],
         config: Callable[[], AlertsConfig],
         metrics: DeliveryMetrics,
     ) -> None:
         self._store = store
-        self._notifier = notifier
+        # "webhook" sends every HTTP format (alertmanager, rxsight, slack, teams); "email" mail.
+        self._notifiers = notifiers
         self._config = config
         self._metrics = metrics
         self._heap: list[tuple[float, str]] = []
@@ -222,16 +223,17 @@ class Outbox:
             self._wake.wait(wait)
             self._wake.clear()
 
-    def _target(self, n: Notification) -> tuple[WebhookTarget, str | None] | None:
+    def _target(self, n: Notification) -> tuple[WebhookTarget | EmailTarget, str | None] | None:
         cfg = self._config()
         for receiver in cfg.receivers:
             if receiver.name != n.receiver:
                 continue
-            for hook in receiver.webhooks:
-                # Targets come from configuration only: a stored URL no longer configured
-                # for this receiver is not called.
-                if hook.url == n.target_url:
-                    return hook, hook.secret or receiver.secret
+            for target in receiver.targets():
+                # Targets come from configuration only: a stored URL (or mail route) no longer
+                # configured for this receiver is not called.
+                if target.target_id == n.target_url:
+                    secret = getattr(target, "secret", None) or receiver.secret
+                    return target, secret
         return None
 
     def _deliver(self, n: Notification) -> None:
@@ -252,14 +254,16 @@ class Outbox:
             final = "dead"
         else:
             hook, secret = target
-            outcome = self._notifier.notify(
+            notifier = self._notifiers["email" if hook.format == "email" else "webhook"]
+            outcome = notifier.notify(
                 Request(
                     notification_id=n.notification_id,
-                    url=hook.url,
+                    url=hook.target_id,
                     body=n.body,
                     secret=secret,
                     headers=hook.headers,
                     timeout=hook.timeout,
+                    target=hook,
                 )
             )
             self._metrics.latency.labels(n.receiver).observe(outcome.latency_s)

@@ -1,101 +1,19 @@
-"""Label matchers and the routing tree: which routes (receiver, grouping, timers) take an alert."""
+"""The routing tree: which routes (receiver, grouping, timers) take an alert, and the group
+key each gives it, as Alertmanager's dispatcher computes them (dispatch/route.go)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from alerts.config import AlertsConfig, Route
+from alerts.labelset import labelset_string
+from alerts.matchers import Matcher, all_match, matchers_string, parse_matchers, sorted_matchers
 
 # Alertmanager's defaults for timers a route and its parents leave unset.
 DEFAULT_GROUP_WAIT = 30.0
 DEFAULT_GROUP_INTERVAL = 300.0
 DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
-
-_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
-
-
-class MatcherError(ValueError):
-    """A matcher that cannot be parsed (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Matcher:
-    name: str
-    op: str  # "=", "!=", "=~", "!~"
-    value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def make(cls, name: str, op: str, value: str) -> Matcher:
-        if op not in ("=", "!=", "=~", "!~"):
-            raise MatcherError(f"unknown operator {op!r}")
-        regex = None
-        if op in ("=~", "!~"):
-            try:
-                # Anchored, as in Prometheus and Alertmanager.
-                regex = re.compile(f"(?:{value})\\Z")
-            except re.error as exc:
-                raise MatcherError(f"invalid regular expression {value!r}: {exc}") from exc
-        return cls(name, op, value, regex)
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        # A missing label matches as the empty string, as in Alertmanager.
-        got = labels.get(self.name, "")
-        if self.op == "=":
-            return got == self.value
-        if self.op == "!=":
-            return got != self.value
-        assert self._regex is not None
-        hit = self._regex.match(got) is not None
-        return hit if self.op == "=~" else not hit
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "isRegex": self.op in ("=~", "!~"),
-            "isEqual": self.op in ("=", "=~"),
-        }
-
-    def __str__(self) -> str:
-        return f'{self.name}{self.op}"{self.value}"'
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        inner = text[1:-1]
-        return inner.replace('\\"', '"').replace("\\\\", "\\")
-    return text
-
-
-def parse_matcher(item: str | Mapping[str, Any]) -> Matcher:
-    """`family="unmatched_invoice"`, `site=~"A|B"`, or the API form
-    {"name", "value", "isRegex", "isEqual"}."""
-    if isinstance(item, Mapping):
-        try:
-            name, value = str(item["name"]), str(item["value"])
-        except KeyError as exc:
-            raise MatcherError(f"a matcher needs {exc.args[0]!r}") from None
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise MatcherError(f"{name!r} is not a label name")
-        regex, equal = bool(item.get("isRegex", False)), bool(item.get("isEqual", True))
-        op = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
-        return Matcher.make(name, op[(regex, equal)], value)
-    m = _MATCHER.match(str(item))
-    if not m:
-        raise MatcherError(f"{item!r} is not a matcher (label=value, !=, =~ or !~)")
-    return Matcher.make(m.group(1), m.group(2), _unquote(m.group(3)))
-
-
-def parse_matchers(items: Iterable[str | Mapping[str, Any]]) -> tuple[Matcher, ...]:
-    return tuple(parse_matcher(i) for i in items)
-
-
-def all_match(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
-    return all(m.matches(labels) for m in matchers)
 
 
 @dataclass(frozen=True)
@@ -111,9 +29,12 @@ class RouteOpts:
 
 @dataclass
 class RouteNode:
-    """One node of the compiled tree; `key` identifies it in group keys (Alertmanager style)."""
+    """One node of the compiled tree. `key` is Alertmanager's route key (the parent's key, `/`,
+    this route's sorted matchers), which group keys start with; two sibling routes with the
+    same matchers share it. `id` adds the position among siblings and is unique."""
 
     key: str
+    id: str
     matchers: tuple[Matcher, ...]
     opts: RouteOpts
     continue_: bool
@@ -140,17 +61,23 @@ class RouteNode:
             return dict(labels)
         return {k: labels[k] for k in by if labels.get(k)}
 
+    def group_key(self, labels: Mapping[str, str]) -> str:
+        """Alertmanager's groupKey for an alert this route takes: `<route key>:<group labels>`."""
+        return f"{self.key}:{labelset_string(self.group_labels(labels))}"
+
     def walk(self) -> Iterable[RouteNode]:
         yield self
         for child in self.children:
             yield from child.walk()
 
 
-def _matchers_of(route: Route) -> tuple[Matcher, ...]:
+def route_matchers(route: Route) -> tuple[Matcher, ...]:
+    """A route's matchers, sorted as Alertmanager sorts them. Old-style `match_re` values are
+    kept in their anchored form `^(?:VALUE)$`, as Alertmanager 0.25 prints them in route keys."""
     out = list(parse_matchers(route.matchers))
     out += [Matcher.make(k, "=", v) for k, v in route.match.items()]
-    out += [Matcher.make(k, "=~", v) for k, v in route.match_re.items()]
-    return tuple(out)
+    out += [Matcher.make(k, "=~", f"^(?:{v})$") for k, v in route.match_re.items()]
+    return sorted_matchers(out)
 
 
 def compile_tree(cfg: AlertsConfig) -> RouteNode | None:
@@ -166,11 +93,15 @@ def compile_tree(cfg: AlertsConfig) -> RouteNode | None:
         escalate_after=None,
         escalation_receiver=None,
     )
-    return _compile(root, base, "", 0)
+    return _compile(root, base, None, 0)
 
 
-def _compile(route: Route, parent: RouteOpts, parent_key: str, index: int) -> RouteNode:
-    matchers = _matchers_of(route)
+def _inherit(value: float | None, parent: float | None) -> float | None:
+    return value if value is not None else parent
+
+
+def _compile(route: Route, parent: RouteOpts, parent_key: str | None, index: int) -> RouteNode:
+    matchers = route_matchers(route)
     opts = RouteOpts(
         receiver=route.receiver or parent.receiver,
         group_by=route.group_by if route.group_by is not None else parent.group_by,
@@ -182,16 +113,39 @@ def _compile(route: Route, parent: RouteOpts, parent_key: str, index: int) -> Ro
             route.repeat_interval if route.repeat_interval is not None else parent.repeat_interval
         ),
         # Escalation is inherited, like the timers, so a team-wide policy sits on one route.
-        escalate_after=(
-            route.escalate_after if route.escalate_after is not None else parent.escalate_after
-        ),
+        escalate_after=_inherit(route.escalate_after, parent.escalate_after),
         escalation_receiver=route.escalation_receiver or parent.escalation_receiver,
     )
-    if not parent_key:
-        key = "{}"
-    else:
-        inner = ",".join(str(m) for m in matchers)
-        key = f"{parent_key}/{{{inner}}}/{index}"
-    node = RouteNode(key=key, matchers=matchers, opts=opts, continue_=route.continue_, children=[])
+    own = matchers_string(matchers)
+    key = own if parent_key is None else f"{parent_key}/{own}"
+    node = RouteNode(
+        key=key,
+        id=key if parent_key is None else f"{key}/{index}",
+        matchers=matchers,
+        opts=opts,
+        continue_=route.continue_,
+        children=[],
+    )
     node.children = [_compile(c, opts, key, i) for i, c in enumerate(route.routes)]
     return node
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """One route an alert takes: what `amtool config routes test` prints, plus the group key."""
+
+    receiver: str
+    group_key: str
+    route_id: str
+    group_labels: dict[str, str]
+
+
+def routes_test(tree: RouteNode | None, labels: Mapping[str, str]) -> list[RouteMatch]:
+    """The receivers a label set reaches, in order, each with the group key it would use."""
+    if tree is None:
+        return []
+    clean = {k: v for k, v in labels.items() if v != ""}
+    return [
+        RouteMatch(n.opts.receiver, n.group_key(clean), n.id, n.group_labels(clean))
+        for n in tree.match(clean)
+    ]

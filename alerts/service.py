@@ -7,17 +7,20 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from alerts import config as alerts_config
-from alerts.alert import Alert, fingerprint
+from alerts.alert import Alert
 from alerts.config import AlertsConfig
 from alerts.dispatch import Dispatcher
-from alerts.notify import WebhookNotifier, alertmanager_body, dumps, rxsight_body
-from alerts.outbox import DeliveryMetrics, Notification, Outbox
+from alerts.formats import notifications_for
+from alerts.labelset import fingerprint, labelset_string
+from alerts.mail import EmailNotifier
+from alerts.notify import WebhookNotifier
+from alerts.outbox import DeliveryMetrics, Outbox
 from alerts.silence import Silences
 from rxsight import audit
 from rxsight.config import ConfigError
@@ -64,9 +67,9 @@ class AlertsService:
             or f"http://{settings.host}:{settings.port}"
         )
         self.console_base = base.rstrip("/")
-        self.notifier = WebhookNotifier()
+        self.notifiers = {"webhook": WebhookNotifier(), "email": EmailNotifier()}
         self.metrics = DeliveryMetrics(runtime.registry)
-        self.outbox = Outbox(self.store, self.notifier, lambda: self.config, self.metrics)
+        self.outbox = Outbox(self.store, self.notifiers, lambda: self.config, self.metrics)
         self.silences = Silences(self.store)
         self.dispatcher = Dispatcher(
             self.store, self.outbox, self.silences, lambda: self.config, self.console_base
@@ -103,7 +106,8 @@ class AlertsService:
         self._stopping.set()
         self.dispatcher.stop()
         self.outbox.stop()
-        self.notifier.close()
+        for notifier in self.notifiers.values():
+            notifier.close()
 
     # ------------------------------------------------------------------ config reload
     def _mtime(self) -> float | None:
@@ -164,38 +168,21 @@ class AlertsService:
             version=0,
             console_url=self.console_base,
         )
-        group_key = '{}:{alertname="rxsight_test"}'
-        items = []
-        for index, hook in enumerate(receiver.webhooks):
-            nid = Notification.new_id()
-            common: dict[str, Any] = {
-                "receiver": receiver_name,
-                "group_key": group_key,
-                "group_labels": {"alertname": "rxsight_test"},
-                "alerts": [alert],
-                "external_url": self.console_base,
-            }
-            body = (
-                alertmanager_body(**common)
-                if hook.format == "alertmanager"
-                else rxsight_body(notification_id=nid, escalation=False, **common)
-            )
-            items.append(
-                Notification(
-                    notification_id=nid,
-                    receiver=receiver_name,
-                    target_url=hook.url,
-                    target_index=index,
-                    format=hook.format,
-                    group_key="",  # not part of the notification log
-                    alert_status="firing",
-                    firing=(alert.fingerprint,),
-                    resolved=(),
-                    body=dumps(body),
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
+        # A group of its own, outside the routing tree (the root route's key).
+        group_labels = {"alertname": "rxsight_test"}
+        items = notifications_for(
+            receiver,
+            group_key="{}:" + labelset_string(group_labels),
+            group_labels=group_labels,
+            alerts=[alert],
+            external_url=self.console_base,
+            escalation=False,
+            firing=[alert.fingerprint],
+            resolved=[],
+            now=now,
+        )
+        # Not part of the notification log: a test never stops a real notification.
+        items = [replace(n, group_key="") for n in items]
         self.outbox.enqueue(items)
         audit.record(self.store, actor, "test_alert", "alert_receiver", receiver_name, {})
         return [n.notification_id for n in items]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.route import Matcher, MatcherError, all_match, parse_matchers
+from alerts.matchers import Matcher, MatcherError, all_match, parse_matchers
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, rfc3339, utcnow
 

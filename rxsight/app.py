@@ -24,6 +24,7 @@ from collector.service import Collector
 from metrics.http import router as metrics_router
 from rxsight import __version__, audit
 from rxsight.auth import Authenticator
+from rxsight.authz import Refused
 from rxsight.config import Settings
 from rxsight.malloc import collect_less_often
 from rxsight.runtime import Runtime, Service
@@ -118,6 +119,12 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ready = False
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        # A stage's public function said no (rxsight.authz): the API answers as `enforce` does.
+        return JSONResponse({"detail": exc.decision.reason}, status_code=exc.decision.status)
+
     app.include_router(ingest_router)
     app.include_router(web.api.router)
     app.include_router(rules.router)

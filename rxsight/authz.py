@@ -123,6 +123,23 @@ class Decision:
         return self.allowed
 
 
+class Refused(PermissionError):
+    """A stage's public function refused a principal; carries the decision (status, reason)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def check(
+    principal: Principal | None, action: Action, resource: Resource = NOTHING_IN_PARTICULAR
+) -> None:
+    """`authorize`, for functions every door calls: a refusal raises Refused."""
+    decision = authorize(principal, action, resource)
+    if not decision:
+        raise Refused(decision)
+
+
 def authorize(
     principal: Principal | None, action: Action, resource: Resource = NOTHING_IN_PARTICULAR
 ) -> Decision:

@@ -1,5 +1,5 @@
-"""The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, config check,
-audit verify, hash-password."""
+"""The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, alerts routes test,
+config check, audit verify, hash-password."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import json
 import logging
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,31 +113,22 @@ def _stage_config_checks() -> list[tuple[str, Callable[[Settings], list[str]]]]:
     return [(m.__name__, m.check_config) for m in (rules, alerts) if hasattr(m, "check_config")]
 
 
-def _api(url: str, method: str, path: str, token: str | None, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=120) as resp:
-        return json.loads(resp.read())
+def _token(args: argparse.Namespace) -> str | None:
+    return args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN")
 
 
 def cmd_rules_evaluate(args: argparse.Namespace) -> int:
-    from urllib.parse import urlencode
+    from rxsight.client import ApiError, call
 
-    query = urlencode({k: v for k, v in {"as_of": args.as_of, "persist": "false"}.items() if v})
+    params = {k: v for k, v in {"as_of": args.as_of, "persist": "false"}.items() if v}
     try:
-        result = _api(
-            args.url,
-            "POST",
-            f"/api/rules/evaluate?{query}",
-            args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN"),
-            {},
+        resp = call(
+            args.url, "POST", "/api/rules/evaluate", token=_token(args), json={}, params=params
         )
-    except urllib.error.URLError as exc:
-        print(f"cannot reach rxsight at {args.url}: {exc}", file=sys.stderr)
+    except ApiError as exc:
+        print(f"rules evaluate: {exc}", file=sys.stderr)
         return 2
+    result = resp.json()
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -158,19 +147,64 @@ def cmd_rules_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis_export(args: argparse.Namespace) -> int:
-    from urllib.parse import urlencode
+    from rxsight.client import ApiError, call
 
-    query = urlencode({"period": args.period, "format": args.format})
-    req = urllib.request.Request(f"{args.url.rstrip('/')}/api/kpis/export?{query}")
-    token = args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
+    params = {"period": args.period, "format": args.format}
     try:
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            sys.stdout.buffer.write(resp.read())
-    except urllib.error.URLError as exc:
-        print(f"cannot export KPIs from {args.url}: {exc}", file=sys.stderr)
+        resp = call(args.url, "GET", "/api/kpis/export", token=_token(args), params=params)
+    except ApiError as exc:
+        print(f"kpis export: {exc}", file=sys.stderr)
         return 2
+    sys.stdout.buffer.write(resp.content)
+    return 0
+
+
+def cmd_alerts_routes_test(args: argparse.Namespace) -> int:
+    """amtool's `config routes test`: from the config file, or from a running rxsight (--url)."""
+    from alerts.matchers import MatcherError, parse_matcher
+
+    labels: dict[str, str] = {}
+    for text in args.labels:
+        try:
+            m = parse_matcher(text)
+        except MatcherError as exc:
+            print(f"alerts routes test: {text!r}: {exc}", file=sys.stderr)
+            return 2
+        if m.op != "=":
+            print(f"alerts routes test: {text!r}: labels are label=value pairs", file=sys.stderr)
+            return 2
+        labels[m.name] = m.value
+    if args.url:
+        from rxsight.client import ApiError, call
+
+        try:
+            resp = call(
+                args.url,
+                "POST",
+                "/api/alerts/routes/test",
+                token=_token(args),
+                json={"labels": labels},
+            )
+        except ApiError as exc:
+            print(f"alerts routes test: {exc}", file=sys.stderr)
+            return 2
+        routes = [(r["receiver"], r["groupKey"]) for r in resp.json()["routes"]]
+    else:
+        from alerts.config import from_settings
+        from alerts.route import compile_tree, routes_test
+
+        cfg = from_settings(_settings(args))
+        routes = [(m.receiver, m.group_key) for m in routes_test(compile_tree(cfg), labels)]
+    if args.group_keys:
+        for receiver, key in routes:
+            print(f"{receiver}\t{key}")
+    else:
+        print(",".join(r for r, _ in routes))
+    if args.verify_receivers is not None:
+        want = [r for r in args.verify_receivers.split(",") if r]
+        if want != [r for r, _ in routes]:
+            print(f"WARNING: expected receivers {want!r}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -214,17 +248,17 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from urllib.parse import urlencode
-
     from rxsight.audit import Verification
+    from rxsight.client import ApiError, call
 
     if args.url:
-        query = urlencode({"anchor": args.anchor} if args.anchor else {})
-        token = args.token or os.environ.get("RXSIGHT_ADMIN_TOKEN")
+        params = {"anchor": args.anchor} if args.anchor else {}
         try:
-            found = _api(args.url, "GET", f"/api/audit/verify?{query}", token)
-        except urllib.error.URLError as exc:
-            print(f"cannot reach rxsight at {args.url}: {exc}", file=sys.stderr)
+            found = call(
+                args.url, "GET", "/api/audit/verify", token=_token(args), params=params
+            ).json()
+        except ApiError as exc:
+            print(f"audit verify: {exc}", file=sys.stderr)
             return 2
         result = Verification(
             entries=found["entries"],
@@ -331,6 +365,27 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--url", default=os.environ.get("RXSIGHT_URL", "http://127.0.0.1:8000"))
     k.add_argument("--token")
     k.set_defaults(func=cmd_kpis_export)
+
+    p = sub.add_parser("alerts", help="alerts")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    a = asub.add_parser("routes", help="the routing tree")
+    arsub = a.add_subparsers(dest="routes_command", required=True)
+    t = arsub.add_parser(
+        "test",
+        help="which receivers a label set reaches (like amtool config routes test)",
+        description="Prints the receivers, in order, comma-separated (--group-keys: one per "
+        "line with the group key). Reads the routing tree from --config, or asks a running "
+        "rxsight with --url.",
+    )
+    _common(t)
+    t.add_argument("labels", nargs="*", metavar="LABEL=VALUE", help='e.g. site="mercy-1"')
+    t.add_argument("--url", help="ask this running rxsight instead of reading --config")
+    t.add_argument("--token")
+    t.add_argument("--group-keys", action="store_true", help="print each group key too")
+    t.add_argument(
+        "--verify-receivers", metavar="A,B", help="exit 1 unless exactly these receivers match"
+    )
+    t.set_defaults(func=cmd_alerts_routes_test)
 
     p = sub.add_parser(
         "hash-password",

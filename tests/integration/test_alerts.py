@@ -371,7 +371,7 @@ def test_4xx_not_retried_and_dead_letter_replay(receiver: Receiver, stages) -> N
 
 def test_timeout_is_retried(receiver: Receiver, stages) -> None:
     receiver.script["/slow"] = [-1.5]
-    cfg = config({"ap": [{"url": receiver.url("/slow"), "timeout": "0.5s"}]}, {"receiver": "ap"})
+    cfg = config({"ap": [{"url": receiver.url("/slow"), "timeout": "500ms"}]}, {"receiver": "ap"})
     stage = Stage(cfg)
     stages.append(stage)
     stage.exceptions(exception_row("INV-T", 1))
@@ -397,19 +397,22 @@ def test_timeout_is_retried(receiver: Receiver, stages) -> None:
 
 
 def test_matchers_routing_tree_and_durations() -> None:
-    from alerts.config import AlertsConfig, parse_duration
+    from alerts.config import AlertsConfig
     from alerts.dispatch import LogEntry, needs_update
-    from alerts.route import MatcherError, compile_tree, parse_matcher
+    from alerts.duration import parse_duration
+    from alerts.matchers import MatcherError, from_json, parse_matcher
+    from alerts.route import compile_tree
 
     assert parse_duration("1h30m") == 5400 and parse_duration("200ms") == 0.2
-    assert parse_duration(0) == 0.0
-    with pytest.raises(ValueError):
-        parse_duration("5 minutes")
+    assert parse_duration("0") == 0.0
+    for wrong in ("5 minutes", "30", "1.5h", "30m1h", 0):
+        with pytest.raises(ValueError):
+            parse_duration(wrong)
     m = parse_matcher('site=~"mercy-.*"')
     assert m.matches({"site": "mercy-east"}) and not m.matches({"site": "x-mercy-east"})
     assert parse_matcher("site!~mercy-.*").matches({"site": "riverside"})
     assert parse_matcher("flow!=").matches({"flow": "erp"})
-    assert parse_matcher({"name": "a", "value": "b", "isEqual": False}).op == "!="
+    assert from_json({"name": "a", "value": "b", "isEqual": False}).op == "!="
     with pytest.raises(MatcherError):
         parse_matcher("site=~(")
     tree = compile_tree(

@@ -84,7 +84,7 @@ def test_events_to_rule_to_signed_webhook_ack_escalation_resolve() -> None:
         {
             "receiver": "ops",
             "group_by": ["family"],
-            "group_wait": "0.2s",
+            "group_wait": "200ms",
             "routes": [
                 {
                     "matchers": ["owner=accounts-payable"],
@@ -174,7 +174,7 @@ def test_scenario_findings_reach_their_owners_once() -> None:
         {
             "receiver": "unowned",
             "group_by": ["family", "site"],
-            "group_wait": "0.5s",
+            "group_wait": "500ms",
             "routes": [{"matchers": [f"owner={t}"], "receiver": t} for t in TEAMS.values()],
         },
     )

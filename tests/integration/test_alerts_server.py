@@ -246,7 +246,7 @@ def _seed(data_dir: Path, rows: list[dict[str, Any]]) -> None:
 def test_kill_9_with_notifications_pending_then_everything_delivered(tmp_path: Path) -> None:
     receiver = Receiver()  # down while the first server runs
     cfg = config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["site"]})
-    cfg["delivery"] = {"max_attempts": 50, "backoff_initial": "0.2s", "backoff_max": "0.5s"}
+    cfg["delivery"] = {"max_attempts": 50, "backoff_initial": "200ms", "backoff_max": "500ms"}
     sites = [f"SITE-{i}" for i in range(5)]
     _seed(tmp_path, [exception_row(f"INV-K{i}", 1, site=s) for i, s in enumerate(sites)])
     srv = Server({"alerts": cfg}, admin_token=TOKEN, data_dir=tmp_path)

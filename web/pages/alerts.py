@@ -1,93 +1,75 @@
 """Alerts page: active alerts, silences (create, expire), deliveries, dead letters (replay).
 
-The alerts stage publishes an HTTP API, not Python functions, so the console calls that API
-in-process (ASGI, no network) as the signed-in user: the API checks the role and the CSRF
-token and writes the audit entry under the user's name, exactly as for any other client."""
+It reads and acts through the alerts stage's public functions (alerts.public), the same ones
+its HTTP API calls, so validation and the audit entry are the same at both doors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rxsight.auth import CSRF_HEADER, Authenticator, Principal
+import alerts.public as alerts_public
+from rxsight.auth import Principal
+from rxsight.authz import Refused
+from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 from web.deps import console_user, redirect, render
 
 router = APIRouter()
 
 SILENCE_HOURS = (1, 2, 4, 8, 24, 72)
+T = TypeVar("T")
+UNAVAILABLE = "the alerts stage is not part of this server."
 
 
-async def _api(
-    request: Request,
-    principal: Principal,
-    method: str,
-    path: str,
-    *,
-    params: dict[str, Any] | None = None,
-    body: Any = None,
-) -> tuple[int, Any]:
-    headers = {}
-    for name in ("cookie", "authorization"):
-        if request.headers.get(name):
-            headers[name] = request.headers[name]
-    if method != "GET" and principal.via == "session":
-        auth: Authenticator = request.app.state.auth
-        # The console form's own token was checked already; the API checks it again.
-        headers[CSRF_HEADER] = auth.csrf_token(principal)
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
-        answer = await client.request(method, path, params=params, json=body, headers=headers)
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _read(what: str, errors: list[str], fn: Callable[..., T], *args: Any, **kw: Any) -> T | None:
     try:
-        data = answer.json()
-    except ValueError:
-        data = answer.text
-    return answer.status_code, data
-
-
-def _error(status: int, data: Any, what: str) -> str | None:
-    if status < 400:
-        return None
-    detail = data.get("detail") if isinstance(data, dict) else data
-    if status == 404 and detail == "Not Found":
-        return f"{what}: the alerts stage is not part of this server."
-    return f"{what}: {detail}"
+        return fn(*args, **kw)
+    except Exception as exc:  # noqa: BLE001 - one failing panel must not take the page down
+        errors.append(f"{what} could not be read: {exc}")
+    return None
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-async def alerts_page(
+def alerts_page(
     request: Request,
     matchers: str = "",
     show: int = 25,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    errors = []
-    status, alerts = await _api(request, principal, "GET", "/api/alerts")
-    errors.append(_error(status, alerts, "Alerts"))
-    status, silences = await _api(request, principal, "GET", "/api/silences")
-    errors.append(_error(status, silences, "Silences"))
-    status, deliveries = await _api(
-        request, principal, "GET", "/api/deliveries", params={"limit": 50}
-    )
-    errors.append(_error(status, deliveries, "Deliveries"))
-    status, dead = await _api(request, principal, "GET", "/api/dead-letters")
-    errors.append(_error(status, dead, "Dead letters"))
-    alert_rows = alerts.get("alerts", []) if isinstance(alerts, dict) else []
-    silence_rows = silences if isinstance(silences, list) else []
+    runtime = _runtime(request)
+    errors: list[str] = []
+    alert_rows: list[dict[str, Any]] = []
+    silence_rows: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    try:
+        alerts_public.service_of(runtime)
+    except alerts_public.AlertsUnavailable:
+        errors.append(f"Alerts: {UNAVAILABLE}")
+    else:
+        alert_rows = _read("Alerts", errors, alerts_public.alerts, runtime) or []
+        silence_rows = _read("Silences", errors, alerts_public.silences, runtime) or []
+        deliveries = _read("Deliveries", errors, alerts_public.deliveries, runtime, limit=50) or []
+        dead = _read("Dead letters", errors, alerts_public.deliveries, runtime, status="dead") or []
     context = {
-        "errors": [e for e in errors if e],
+        "errors": errors,
         "firing": [a for a in alert_rows if a["status"]["state"] == "firing"],
         "suppressed": [a for a in alert_rows if a["status"]["state"] == "suppressed"],
         "resolved_count": sum(1 for a in alert_rows if a["status"]["state"] == "resolved"),
         "silences": [s for s in silence_rows if s["status"]["state"] != "expired"],
         "expired": [s for s in silence_rows if s["status"]["state"] == "expired"][-20:],
-        "deliveries": deliveries.get("deliveries", []) if isinstance(deliveries, dict) else [],
-        "dead": dead.get("dead_letters", []) if isinstance(dead, dict) else [],
+        "deliveries": deliveries,
+        "dead": dead,
         "prefill": matchers,
         "show": min(max(show, 1), 500),
         "hours": SILENCE_HOURS,
@@ -102,8 +84,23 @@ def silence_matchers(labels: dict[str, str]) -> str:
     return ", ".join(f'{k}="{labels[k]}"' for k in keys if labels.get(k))
 
 
+def _act(what: str, fn: Callable[..., Any], *args: Any) -> str | None:
+    """None when done, else the reason for the person who asked."""
+    try:
+        fn(*args)
+    except alerts_public.AlertsUnavailable:
+        return f"{what}: {UNAVAILABLE}"
+    except KeyError as exc:
+        return f"{what}: {exc.args[0]} no longer exists."
+    except ValueError as exc:  # SilenceError, MatcherError, a notification that is not dead
+        return f"{what}: {exc}"
+    except Refused as exc:  # rxsight.authz said no: its reason, as the API gives it
+        return f"{what}: {exc}"
+    return None
+
+
 @router.post("/alerts/silences")
-async def create_silence(
+def create_silence(
     request: Request,
     matchers: str = Form(""),
     hours: float = Form(4),
@@ -124,21 +121,29 @@ async def create_silence(
         "endsAt": rfc3339(now + timedelta(hours=hours)),
         "comment": comment.strip(),
     }
-    status, data = await _api(request, principal, "POST", "/api/silences", body=body)
-    problem = _error(status, data, "The silence was not created")
+    problem = _act(
+        "The silence was not created",
+        alerts_public.create_silence,
+        _runtime(request),
+        body,
+        principal,
+    )
     if problem:
         return redirect("/alerts?matchers=" + quote(matchers), error=problem)
     return redirect("/alerts", flash=f"Silence created until {body['endsAt']}.")
 
 
 @router.post("/alerts/silences/{silence_id}/expire")
-async def expire_silence(
+def expire_silence(
     request: Request, silence_id: str, principal: Principal = Depends(console_user("operator"))
 ) -> Response:
-    status, data = await _api(
-        request, principal, "DELETE", f"/api/silences/{quote(silence_id, safe='')}"
+    problem = _act(
+        "The silence was not expired",
+        alerts_public.expire_silence,
+        _runtime(request),
+        silence_id,
+        principal,
     )
-    problem = _error(status, data, "The silence was not expired")
     return (
         redirect("/alerts", error=problem)
         if problem
@@ -147,18 +152,18 @@ async def expire_silence(
 
 
 @router.post("/alerts/dead-letters/{notification_id}/replay")
-async def replay_dead_letter(
+def replay_dead_letter(
     request: Request,
     notification_id: str,
     principal: Principal = Depends(console_user("operator")),
 ) -> Response:
-    status, data = await _api(
-        request,
+    problem = _act(
+        "The notification was not replayed",
+        alerts_public.replay_dead_letter,
+        _runtime(request),
+        notification_id,
         principal,
-        "POST",
-        f"/api/dead-letters/{quote(notification_id, safe='')}/replay",
     )
-    problem = _error(status, data, "The notification was not replayed")
     return (
         redirect("/alerts", error=problem)
         if problem
