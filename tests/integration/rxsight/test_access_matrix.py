@@ -37,6 +37,7 @@ POLICY = {
     ("GET", "/api/audit/verify"): ADMIN,
     ("GET", "/api/exceptions/{exception_id}/audit"): ADMIN,
     ("POST", "/api/rules/evaluate"): VIEWER,  # persist=false; persist=true below
+    ("POST", "/api/alerts/routes/test"): VIEWER,  # a question about the tree, no change
     ("POST", "/api/alerts/reload"): ADMIN,
     ("POST", "/api/alerts/test"): OWNED,
     ("POST", "/api/silences"): OWNED,
@@ -67,6 +68,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/logs"): {"resourceLogs": []},
     ("POST", "/v1/events"): [],
     ("PUT", "/api/silences/{silence_id}"): {"comment": "changed by the access matrix"},
+    ("POST", "/api/alerts/routes/test"): {"labels": {"owner": AP}},
     ("POST", "/api/exceptions/{exception_id}/assign"): {"assignee": "otto"},
     ("POST", "/api/exceptions/{exception_id}/comment"): {"comment": "seen"},
     ("POST", "/api/exceptions/{exception_id}/resolve"): {"comment": "done"},
