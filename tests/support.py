@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,25 @@ class Server:
         admin_token: str | None = None,
         data_dir: Path | None = None,
         env: dict[str, str] | None = None,
+        dsn: str | None = None,
     ) -> None:
         self._tmp = None
+        # None: the embedded store in the data dir; an http:// DSN: a ClickHouse server, where
+        # each Server gets a database of its own unless told which to share.
+        self.dsn = dsn
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rxsight-test-")
             data_dir = Path(self._tmp.name)
         self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token = admin_token
         self.config_path: Path | None = None
         if config is not None:
             self.config_path = self.data_dir / "rxsight.yaml"
             self.config_path.write_text(yaml.safe_dump(config))
-        self.env = env or {}
+        self.env = dict(env or {})
+        if dsn:
+            self.env.setdefault("RXSIGHT_DATABASE", f"rxsight_{uuid.uuid4().hex[:10]}")
         self.port = free_port()
         self.grpc_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,6 +70,8 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("RXSIGHT_CLICKHOUSE_DSN", None)
+        if self.dsn:
+            env["RXSIGHT_CLICKHOUSE_DSN"] = self.dsn
         if self.admin_token:
             env["RXSIGHT_ADMIN_TOKEN"] = self.admin_token
         cmd = [
@@ -157,6 +167,59 @@ class Server:
         raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
 
 
+class ClickHouseHttp:
+    """tests/clickhouse_http.py in a subprocess: a ClickHouse HTTP endpoint over its own chDB
+    directory, on a port it keeps across restarts (an outage is stop() ... start())."""
+
+    def __init__(self, data_dir: Path, password: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password = password
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir / "clickhouse-http.log"
+
+    def dsn(self, database: str | None = None) -> str:
+        """The DSN rxsight takes: http://user:password@host:port[/database]."""
+        auth = f"default:{self.password}@" if self.password else ""
+        return f"http://{auth}127.0.0.1:{self.port}" + (f"/{database}" if database else "")
+
+    def start(self, timeout: float = 60) -> ClickHouseHttp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.clickhouse_http",
+            "--path",
+            str(self.data_dir / "chdb"),
+            "--port",
+            str(self.port),
+        ]
+        if self.password:
+            cmd += ["--password", self.password]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"clickhouse_http exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"clickhouse_http not up in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """The endpoint goes away at once, as a crashed or unplugged server does."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
 def rxsight_cli(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:
     """`rxsight ARGS...` in a subprocess, its output captured as text."""
     return subprocess.run(
@@ -181,8 +244,6 @@ def store_events(store: Any, *events: dict[str, Any]) -> None:
     """Events written to a Store's business_events as the collector writes them (its views fill
     the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
     and source_system are made up."""
-    import uuid
-
     from collector.events import events_table
     from rxsight.model import event_row
 
@@ -198,3 +259,22 @@ def store_events(store: Any, *events: dict[str, Any]) -> None:
         for e in events
     ]
     store.insert_arrow("business_events", events_table(rows))
+
+
+def otlp_json_spans(correlation_id: str, n: int) -> dict:
+    """An OTLP/JSON export request: n distinct spans of service `erp`, all carrying the
+    correlation ID (what a client library sends for one batch)."""
+    now = time.time_ns()
+    spans = [
+        {
+            "traceId": uuid.uuid4().hex,
+            "spanId": uuid.uuid4().hex[:16],
+            "name": "sync",
+            "startTimeUnixNano": str(now + i),
+            "endTimeUnixNano": str(now + i + 5000),
+            "attributes": [{"key": "correlation.id", "value": {"stringValue": correlation_id}}],
+        }
+        for i in range(n)
+    ]
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "erp"}}]}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}

@@ -8,10 +8,9 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from tests.support import REPO, Server
+from tests.support import REPO, Server, otlp_json_spans
 
 TOKEN = "kill9-admin-token-0123456789"
 
@@ -29,31 +28,6 @@ def _events(cid: str, n: int) -> list[dict]:
         }
         for i in range(n)
     ]
-
-
-def _spans(cid: str, n: int) -> dict:
-    now = time.time_ns()
-    spans = [
-        {
-            "traceId": uuid.uuid4().hex,
-            "spanId": uuid.uuid4().hex[:16],
-            "name": "sync",
-            "startTimeUnixNano": str(now + i),
-            "endTimeUnixNano": str(now + i + 5000),
-            "attributes": [{"key": "correlation.id", "value": {"stringValue": cid}}],
-        }
-        for i in range(n)
-    ]
-    return {
-        "resourceSpans": [
-            {
-                "resource": {
-                    "attributes": [{"key": "service.name", "value": {"stringValue": "erp"}}]
-                },
-                "scopeSpans": [{"spans": spans}],
-            }
-        ]
-    }
 
 
 def _raw_counts(data_dir) -> dict:
@@ -108,7 +82,9 @@ def test_kill9_during_ingest_loses_and_duplicates_nothing():
             cid = f"k9-s-{worker}-{n}"
             n += 1
             try:
-                status, _ = server.request("POST", "/v1/traces", _spans(cid, 100), timeout=30)
+                status, _ = server.request(
+                    "POST", "/v1/traces", otlp_json_spans(cid, 100), timeout=30
+                )
             except (OSError, http.client.HTTPException):
                 return
             if status == 200:
