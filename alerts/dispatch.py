@@ -93,8 +93,11 @@ class Dispatcher:
         silences: Silences,
         config: Callable[[], AlertsConfig],
         console_base: str,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        # False while another process holds the dispatcher lease: no polling, no flushing.
+        self._gate = gate
         self._outbox = outbox
         self._silences = silences
         self._config = config
@@ -168,6 +171,10 @@ class Dispatcher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._gate():
+                self._wake.wait(self._config().poll_interval)
+                self._wake.clear()
+                continue
             try:
                 self.tick()
                 self.last_error = None

@@ -114,8 +114,11 @@ class Outbox:
         notifiers: Mapping[str, Notifier],
         config: Callable[[], AlertsConfig],
         metrics: DeliveryMetrics,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        # False while another process holds the dispatcher lease: nothing is sent from here.
+        self._gate = gate
         # "webhook" sends every HTTP format (alertmanager, rxsight, slack, teams); "email" mail.
         self._notifiers = notifiers
         self._config = config
@@ -203,6 +206,10 @@ class Outbox:
         while not self._stopping.is_set():
             wait = 1.0
             due: list[Notification] = []
+            if not self._gate():
+                self._wake.wait(wait)
+                self._wake.clear()
+                continue
             with self._lock:
                 now = time.time()
                 while self._heap and self._heap[0][0] <= now:

@@ -152,6 +152,9 @@ def create_app(settings: Settings) -> FastAPI:
         }
         if collector.writer.last_error:
             body["last_error"] = collector.writer.last_error
+        # Which roles this process holds among those sharing the store (rxsight/lease.py).
+        stages = request.app.state.runtime.stages.values()
+        body["leases"] = {s.lease.name: s.lease.held for s in stages if hasattr(s, "lease")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

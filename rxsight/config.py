@@ -133,6 +133,9 @@ class Config(_Strict):
     sign_in: SignInConfig = SignInConfig()
     retention: RetentionConfig = RetentionConfig()
     console_url: str | None = None
+    # Among several `rxsight serve` on one ClickHouse, one runs the rules scheduler and one
+    # the alert dispatcher (rxsight/lease.py); a dead holder is replaced within 2 x this.
+    lease_ttl_s: float = Field(default=15, ge=1, le=600)
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
 
