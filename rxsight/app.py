@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-        store = Store(settings.dsn, settings.database)
+        store = Store(settings.dsn, settings.database, settings.cluster)
         store.migrate()
         audit.start_chain(store)
         retention = settings.config.retention

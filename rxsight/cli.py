@@ -82,7 +82,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-    store = Store(settings.dsn, settings.database)
+    store = Store(settings.dsn, settings.database, settings.cluster)
     try:
         applied = store.migrate()
     finally:
@@ -297,7 +297,7 @@ def _verify_store(args: argparse.Namespace) -> Any:
         raise SystemExit(f"audit verify: {decision.reason}")
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-    store = Store(settings.dsn, settings.database)
+    store = Store(settings.dsn, settings.database, settings.cluster)
     try:
         return audit.verify(store, args.anchor)
     finally:

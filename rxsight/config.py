@@ -147,6 +147,9 @@ class Settings:
     dsn: str
     data_dir: Path
     database: str = "rxsight"
+    # RXSIGHT_CLICKHOUSE_CLUSTER: the migrations run ON CLUSTER with replicated + Distributed
+    # tables (rxsight/store/cluster.py).
+    cluster: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     grpc_port: int = 4317
@@ -211,6 +214,7 @@ def load_settings(
         dsn=chosen_dsn,
         data_dir=ddir,
         database=env.get("RXSIGHT_DATABASE", "rxsight"),
+        cluster=env.get("RXSIGHT_CLICKHOUSE_CLUSTER") or None,
         host=host or env.get("RXSIGHT_HOST", "127.0.0.1"),
         port=int(port if port is not None else env.get("RXSIGHT_PORT", 8000)),
         grpc_port=int(grpc_port if grpc_port is not None else env.get("RXSIGHT_GRPC_PORT", 4317)),

@@ -15,6 +15,7 @@ from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
 from rxsight.store.arrow import JoinedStreams, ipc_bytes, streams_table
+from rxsight.store.cluster import render
 from rxsight.store.sql import split_statements
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,19 @@ class Store:
     many clients. Either way each thread gets its own client, because a clickhouse-connect
     client is not safe for concurrent queries (HTTP sessions, chDB connection handles)."""
 
-    def __init__(self, dsn: str, database: str = "rxsight") -> None:
+    def __init__(self, dsn: str, database: str = "rxsight", cluster: str | None = None) -> None:
         self.dsn = dsn
         self.database = database
+        # A ClickHouse cluster's name: DDL runs ON CLUSTER, tables are replicated + Distributed
+        # (rxsight/store/cluster.py).
+        self.cluster = cluster
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
         self._closed = False
         boot = self._connect(database=None)
-        boot.command(f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}`")
+        on_cluster = f" ON CLUSTER '{cluster}'" if cluster else ""
+        boot.command(f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}`{on_cluster}")
 
     @property
     def embedded(self) -> bool:
@@ -131,7 +136,10 @@ class Store:
         return rows[0][0] if rows else None
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return self._run(lambda c: c.command(sql, parameters=params or {}))
+        result = None
+        for statement in render(sql, self.cluster):
+            result = self._run(lambda c, s=statement: c.command(s, parameters=params or {}))
+        return result
 
     def insert_arrow(self, table: str, data: pa.Table, *, dedup_token: str | None = None) -> None:
         if self.embedded:
