@@ -5,7 +5,7 @@ BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 CHROMIUM = /usr/bin/chromium
 
-.PHONY: demo test lint install chromium alertmanager clean bench
+.PHONY: demo test lint install chromium alertmanager prometheus clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ alertmanager:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null \
 	  || echo "prometheus-alertmanager not installed: the alerts tests use their recorded fixtures only"; }
 
+# Debian's Prometheus (prometheus, promtool): the deploy tests check deploy/prometheus.yml with
+# promtool, and the dashboard tests run every PromQL expression against a real Prometheus.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing Debian prometheus (promtool)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null \
+	  || echo "prometheus not installed: the tests that need it are skipped"; }
+
 demo: $(STAMP)
 	$(BIN)/rxsight demo
 
@@ -42,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) chromium alertmanager lint
+test: $(STAMP) chromium alertmanager prometheus lint
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
