@@ -28,6 +28,7 @@ MIGRATIONS = (
     "020_alerts",
     "021_alerts_exception_poll",
     "034_audit_chain",
+    "070_leases",
 )
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 
