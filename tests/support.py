@@ -109,13 +109,7 @@ class Server:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def kill9(self) -> None:
@@ -167,6 +161,37 @@ class Server:
         raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def start_listening(
+    cmd: list[str], log_path: Path, ready_url: str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """`cmd` in a subprocess logging to log_path, returned once ready_url answers."""
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-5000:]
+            raise RuntimeError(f"{cmd[0]} {cmd[1:3]} exited {proc.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(ready_url, timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{cmd[0]} not ready in {timeout}s: {log_path}")
+
+
 class ClickHouseHttp:
     """tests/clickhouse_http.py in a subprocess: a ClickHouse HTTP endpoint over its own chDB
     directory, on a port it keeps across restarts (an outage is stop() ... start())."""
@@ -196,18 +221,10 @@ class ClickHouseHttp:
         ]
         if self.password:
             cmd += ["--password", self.password]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"clickhouse_http exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"clickhouse_http not up in {timeout}s:\n{self.log()}")
+        self.proc = start_listening(
+            cmd, self.log_path, f"http://127.0.0.1:{self.port}/ping", timeout
+        )
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
