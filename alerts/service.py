@@ -22,8 +22,10 @@ from alerts.mail import EmailNotifier
 from alerts.notify import WebhookNotifier
 from alerts.outbox import DeliveryMetrics, Outbox
 from alerts.silence import Silences
+from rules import public as rules_public
+from rules.public import SlaClock
 from rxsight import audit
-from rxsight.config import ConfigError
+from rxsight.config import ConfigError, Settings
 from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
@@ -52,6 +54,15 @@ class _Gauges(Collector):
         for state, n in counts.items():
             states.add_metric([state], n)
         yield states
+
+
+def _sla_clock(settings: Settings) -> SlaClock | None:
+    """The exceptions' SLA clock escalates too; a bad `rules.sla` is the rules stage's to
+    report (it refuses to start), so here it only means no clock."""
+    try:
+        return rules_public.sla_clock(settings)
+    except ValueError:
+        return None
 
 
 class AlertsService:
@@ -84,12 +95,14 @@ class AlertsService:
             self.store, self.notifiers, lambda: self.config, self.metrics, gate=gate
         )
         self.silences = Silences(self.store)
+        self.sla = _sla_clock(settings)
         self.dispatcher = Dispatcher(
             self.store,
             self.outbox,
             self.silences,
             lambda: self.config,
             self.console_base,
+            lambda: self.sla,
             gate=gate,
         )
         runtime.registry.register(_Gauges(self))
