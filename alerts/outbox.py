@@ -155,6 +155,16 @@ class Outbox:
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no delivery is in flight (each has recorded its outcome in the store)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._inflight:
+                    return True
+            time.sleep(0.05)
+        return False
+
     @property
     def depth(self) -> int:
         with self._lock:

@@ -130,7 +130,11 @@ class AlertsService:
 
     def _lease_gained(self) -> None:
         """This process now holds the dispatcher lease: state from the store, then deliver.
-        After a lease lost and gained again, the state the other holder left is read anew."""
+        After a lease lost and gained again, the state the other holder left is read anew,
+        once this process's own deliveries in flight have recorded their outcome (else one
+        delivered meanwhile would be read back as pending and sent again)."""
+        if self._started and not self.outbox.wait_idle(60):
+            log.warning("alerts: deliveries still in flight after 60 s; reading pending anyway")
         pending = self.outbox.load()
         if pending:
             log.info("alerts: %d notifications pending in the store", pending)

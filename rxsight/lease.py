@@ -10,6 +10,9 @@ store recorded. A new holder claims only after the last renewal expired by the s
 and starts acting only once every earlier epoch has expired. A process that dies is replaced
 within ttl + ttl/3 (< 2 x ttl). Holder names are host + data directory: a process restarted
 on its data directory (its spool) takes its own lease back at once.
+
+Embedded chDB needs none of this: one process holds the data directory (its lock), so that
+process holds every lease, without a round trip to the store.
 """
 
 from __future__ import annotations
@@ -43,13 +46,18 @@ class Lease:
         self.epoch: int | None = None
         self._active_from = 0.0
         self._deadline = 0.0
+        self._sole_process = store.embedded
 
     @property
     def held(self) -> bool:
+        if self._sole_process:
+            return True
         return self.epoch is not None and self._active_from <= time.monotonic() < self._deadline
 
     def step(self) -> bool:
         """Renew the lease if this process holds it, claim it if it has expired; returns held."""
+        if self._sole_process:
+            return True
         started = time.monotonic()
         state = self._state()
         if state["holder"] == self.holder and state["epoch"] is not None:

@@ -5,16 +5,46 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from rxsight.lease import Lease
 from rxsight.store import Store
 
-TTL_S = 1.0
+# Long enough that a loaded machine never lets a lease lapse between two steps of a test.
+TTL_S = 8.0
 
 
-def test_one_holder_at_a_time_and_takeover_after_expiry(store: Store) -> None:
-    a = Lease(store, "role", "host:/a", TTL_S)
-    b = Lease(store, "role", "host:/b", TTL_S)
+@pytest.fixture
+def server_store(clickhouse_dsn: str) -> Iterator[Store]:
+    """Leases matter where several processes share a ClickHouse server."""
+    db = f"lease_{uuid.uuid4().hex[:10]}"
+    store = Store(clickhouse_dsn, db)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {db}")
+        store.close()
+
+
+def test_embedded_chdb_holds_every_lease_without_asking(chdb_dir: Path) -> None:
+    store = Store(f"chdb://{chdb_dir}", f"lease_{uuid.uuid4().hex[:10]}")
+    try:
+        # No migration, no leases table: nothing is read or written.
+        assert Lease(store, "role", "host:/a", TTL_S).step() is True
+        assert Lease(store, "role", "host:/b", TTL_S).held is True
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {store.database}")
+        store.close()
+
+
+def test_one_holder_at_a_time_and_takeover_after_expiry(server_store: Store) -> None:
+    a = Lease(server_store, "role", "host:/a", TTL_S)
+    b = Lease(server_store, "role", "host:/b", TTL_S)
     assert a.step() is True
     assert b.step() is False
     assert a.step() is True  # renewed
@@ -30,11 +60,13 @@ def test_one_holder_at_a_time_and_takeover_after_expiry(store: Store) -> None:
     assert a.epoch is None and a.held is False
 
 
-def test_a_claim_race_has_one_winner(store: Store) -> None:
+def test_a_claim_race_has_one_winner(server_store: Store) -> None:
     """Contenders that all saw the lease free claim the same epoch at once: the store keeps
     one claim (its deduplication token) and every contender reads back the same winner."""
     contenders = [
-        Lease(store, f"race-{round_}", f"host:/{i}", 30.0) for round_ in range(3) for i in range(4)
+        Lease(server_store, f"race-{round_}", f"host:/{i}", 30.0)
+        for round_ in range(3)
+        for i in range(4)
     ]
     for round_ in range(3):
         group = contenders[round_ * 4 : round_ * 4 + 4]
@@ -51,7 +83,7 @@ def test_a_claim_race_has_one_winner(store: Store) -> None:
             t.join(30)
         assert [lease.held for lease in group].count(True) == 1
         assert (
-            store.query_value(
+            server_store.query_value(
                 "SELECT uniqExact(holder) FROM leases WHERE name = {n:String} AND epoch = 1",
                 {"n": f"race-{round_}"},
             )
@@ -59,9 +91,9 @@ def test_a_claim_race_has_one_winner(store: Store) -> None:
         )
 
 
-def test_a_process_restarted_on_its_data_dir_holds_again_at_once(store: Store) -> None:
-    first = Lease(store, "role", "host:/a", 30.0)
+def test_a_process_restarted_on_its_data_dir_holds_again_at_once(server_store: Store) -> None:
+    first = Lease(server_store, "role", "host:/a", 30.0)
     assert first.step()
-    restarted = Lease(store, "role", "host:/a", 30.0)
+    restarted = Lease(server_store, "role", "host:/a", 30.0)
     assert restarted.step() is True
     assert restarted.epoch == first.epoch
