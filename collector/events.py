@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import accumulate, chain
 from typing import Any
 
@@ -115,8 +117,8 @@ def split_body(body: bytes, content_type: str) -> list[Any]:
         raise BodyError("body: empty; send an event object, an array of events or NDJSON")
     if ctype == "application/json" or stripped[:1] == b"[":
         try:
-            data = orjson.loads(stripped)
-        except orjson.JSONDecodeError as exc:
+            data = _loads(stripped)
+        except ValueError as exc:
             if ctype == "application/json" and b"\n" not in stripped:
                 raise BodyError(f"body: malformed JSON ({exc})") from None
             data = None
@@ -127,10 +129,26 @@ def split_body(body: bytes, content_type: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            items.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
+            items.append(_loads(line))
+        except ValueError as exc:
             items.append(BadLine(f"line {n}: malformed JSON ({exc})"))
     return items
+
+
+def _loads(text: bytes) -> Any:
+    """JSON as orjson reads it; a number beyond a double (1e400), which orjson refuses for
+    the whole text, is read as a Decimal instead, so only its own item is rejected (by the
+    model's decimal rule). NaN and Infinity are not JSON and stay refused."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "infinity" not in str(exc):
+            raise
+        return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 class BadLine:

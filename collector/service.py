@@ -55,7 +55,8 @@ class Collector:
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()
-        self._decoder = Decoder(cfg)
+        self.retention = settings.config.retention
+        self._decoder = Decoder(cfg, self.retention)
         self._workers = cfg.decode_workers if cfg.decode_workers >= 0 else (os.cpu_count() or 1)
         self._pool: DecodePool | None = None
         self._pool_starting = False
@@ -86,7 +87,9 @@ class Collector:
 
     def _start_pool(self) -> None:
         try:
-            pool: DecodePool | None = DecodePool(self._workers, self.config)
+            pool: DecodePool | None = DecodePool(
+                self._workers, self.config, retention=self.retention
+            )
         except Exception:  # noqa: BLE001 - decoding inline still works
             log.exception("decode workers failed to start; decoding in-process")
             pool = None

@@ -28,7 +28,7 @@ def small_server():
 def _valid(**over):
     event = {
         "event_id": str(uuid.uuid4()),
-        "event_type": "po.created",
+        "event_type": "po.transmitted",
         "occurred_at": "2026-11-20T10:00:00Z",
         "correlation_id": "c-hostile",
         "source_system": "erp",

@@ -173,6 +173,7 @@ def test_resent_events_are_counted_once(server: Server):
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}",
+            "po_number": f"PO-{cid}",
             "lines": [{"line_no": 1, "quantity": "5"}],
         }
         for i in range(3)
