@@ -10,7 +10,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from collector.events import BadLine, decode_rows, events_table, split_body
+from collector.events import BadLine, content_hash, decode_rows, events_table, split_body
 from collector.otlp import (
     SpanAttributes,
     StartWindow,
@@ -39,6 +39,8 @@ class Decoded:
     message: str = ""
     ignored: int = 0
     phi: dict[str, int] = field(default_factory=dict)
+    # Per accepted event, in order: its index, event_id, correlation_id and content hash.
+    events: list[tuple[int, str, str, int]] = field(default_factory=list)
 
 
 class Decoder:
@@ -118,6 +120,7 @@ class Decoder:
     ) -> Decoded:
         out = Decoded(table="business_events")
         good: list[EventRow] = []
+        indexes: list[int] = []
         now = datetime.now(UTC)
         oldest = now - timedelta(days=self.retention.events_days)
         latest = now + timedelta(seconds=self.config.future_skew_s)
@@ -151,10 +154,16 @@ class Decoder:
             if row.attributes:
                 row.attributes = self.scrubber.scrub(row.attributes)
             good.append(row)
+            indexes.append(index)
         out.accepted = len(good)
         out.rejected_count = len(out.rejected)
         if good:
-            out.payload = ipc_bytes(events_table(good))
+            hashes = list(map(content_hash, good))
+            out.events = [
+                (index, row.event_id, row.correlation_id, digest)
+                for index, row, digest in zip(indexes, good, hashes, strict=True)
+            ]
+            out.payload = ipc_bytes(events_table(good, hashes=hashes))
         return out
 
     def _time_problem(self, occurred_at: datetime, oldest: datetime, latest: datetime) -> str:

@@ -105,3 +105,60 @@ def test_correlation_ids_are_either_refused_or_readable_by_id(server: Server):
             )[1].get("events")
         )
         assert [e["correlation_id"] for e in events] == [cid]
+
+
+def test_a_resent_event_is_a_duplicate_and_other_content_under_its_id_a_conflict(
+    server: Server,
+):
+    cid = f"c-resend-{uuid.uuid4().hex[:6]}"
+    first = _event(cid)
+    status, body = server.request("POST", "/v1/events", [first], token=None)
+    assert (status, body) == (200, {"accepted": 1, "duplicates": 0, "rejected": []})
+    changed = {**first, "po_number": "PO-8"}
+    # Before the first is written (it may still be in the spool) and after.
+    for _ in range(2):
+        status, body = server.request("POST", "/v1/events", [first, changed], token=None)
+        assert status == 200 and body["accepted"] == 0 and body["duplicates"] == 1, body
+        [conflict] = body["rejected"]
+        assert conflict["index"] == 1
+        assert conflict["error"].startswith(
+            f"event_id: {first['event_id']!r} was stored with different content at 20"
+        ), conflict
+        server.wait_for(
+            lambda: server.request("GET", f"/api/transactions/{cid}", token=None)[1]["events"]
+        )
+    # Two sends of one new event in one request: one accepted, one duplicate.
+    again = _event(cid)
+    status, body = server.request("POST", "/v1/events", [again, again], token=None)
+    assert (status, body) == (200, {"accepted": 1, "duplicates": 1, "rejected": []})
+    events = server.wait_for(
+        lambda: (
+            e
+            if len(e := server.request("GET", f"/api/transactions/{cid}", token=None)[1]["events"])
+            == 2
+            else None
+        )
+    )
+    assert {e["event_id"]: e["po_number"] for e in events} == {
+        first["event_id"]: "PO-7",
+        again["event_id"]: "PO-7",
+    }
+
+
+def test_a_resend_after_a_restart_is_found_in_the_store(tmp_path):
+    srv = Server(data_dir=tmp_path).start()
+    try:
+        cid = f"c-restart-{uuid.uuid4().hex[:6]}"
+        first = _event(cid)
+        assert srv.request("POST", "/v1/events", [first], token=None)[1]["accepted"] == 1
+        srv.wait_for(
+            lambda: srv.request("GET", f"/api/transactions/{cid}", token=None)[1]["events"]
+        )
+        srv.stop()
+        srv.start()
+        changed = {**first, "quantity": 3}
+        status, body = srv.request("POST", "/v1/events", [first, changed], token=None)
+        assert status == 200 and (body["accepted"], body["duplicates"]) == (0, 1), body
+        assert "conflict" in body["rejected"][0]["error"]
+    finally:
+        srv.cleanup()
