@@ -86,7 +86,8 @@ def test_phi_is_dropped_and_redacted_and_counted(guarded: Server):
         "note": "call 555-867-5309 or jane.roe@example.org",
         "ssn_seen": "123-45-6789",
         "ref": "MRN: 00123456",
-        "birth": "DOB 1980-02-03",
+        "birth": "1980-02-03",
+        "remark": "DOB 1980-02-03",
         "ward": "ICU-3",
         "ndc": "NDC-70121-1568-01",
     }
@@ -124,6 +125,7 @@ def test_phi_is_dropped_and_redacted_and_counted(guarded: Server):
     assert kept["note"] == "call [REDACTED:phone] or [REDACTED:email]"
     assert "ssn_seen" not in kept
     assert "00123456" not in kept["ref"] and "birth" not in kept
+    assert kept["remark"] == "[REDACTED:dob]"
     assert kept["ward"] == "ICU-3" and kept["ndc"] == "NDC-70121-1568-01"  # not PHI
     span_attrs = tx["spans"][0]["attributes"]
     assert "patient.mrn" not in span_attrs
