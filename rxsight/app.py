@@ -21,6 +21,7 @@ import web.console
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
+from metrics.api import router as kpis_router
 from metrics.http import router as metrics_router
 from rxsight import __version__, audit
 from rxsight.auth import Authenticator
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.api.router)
     app.include_router(rules.router)
     app.include_router(alerts.router)
+    app.include_router(kpis_router)
     app.include_router(metrics_router)
     app.include_router(web.console.router)
     web.console.mount_static(app)
