@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from metrics.kpis import compute
 from rxsight.auth import Principal, require
@@ -22,7 +23,17 @@ def period_bounds(
     when = as_of or utcnow()
     stop = end or when
     if start >= stop:
-        raise HTTPException(422, f"from: {rfc3339(start)} is not before to ({rfc3339(stop)})")
+        # The documented 422 shape, naming the field, as a bad instant gets.
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "from"),
+                    "msg": f"from ({rfc3339(start)}) must be before to ({rfc3339(stop)})",
+                    "input": rfc3339(start),
+                }
+            ]
+        )
     return start, stop, when
 
 
