@@ -1,14 +1,16 @@
-"""HTTP API of the KPIs: GET /api/kpis (DESIGN 7a)."""
+"""HTTP API of the KPIs: GET /api/kpis (DESIGN 7a) and GET /api/kpis/export."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from metrics.exports import MEDIA_TYPES, build_report, render
 from metrics.kpis import compute
+from metrics.periods import KINDS, Period, last_completed, parse_at
 from rxsight.auth import Principal, require
 from rxsight.model import QueryInstant
 from rxsight.timeutil import rfc3339, utcnow
@@ -57,3 +59,44 @@ def get_kpis(
         "as_of": rfc3339(when),
         "rows": [r.as_json() for r in rows],
     }
+
+
+def period_from_query(kind: str, at: str | None, when: datetime) -> Period:
+    """`at` names the period (2026-11, 2026-W47, 2026-11-20); without it, the latest one that
+    has ended by `when` (UTC calendar)."""
+    try:
+        return parse_at(kind, at) if at else last_completed(kind, when)
+    except ValueError as exc:
+        field = "at" if kind in KINDS else "period"
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", field), "msg": str(exc), "input": at or kind}]
+        ) from None
+
+
+@router.get(
+    "/kpis/export",
+    summary="KPI report of a calendar period beside the previous one (xlsx, csv, parquet, json)",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The report"}
+    },
+)
+def get_kpis_export(
+    request: Request,
+    period: Literal["day", "week", "month"] = Query("month"),
+    at: str | None = Query(
+        None, max_length=10, description="2026-11 (month), 2026-W47 (ISO week), 2026-11-20 (day)"
+    ),
+    format: Literal["xlsx", "csv", "parquet", "json"] = Query("xlsx"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> Response:
+    when = as_of or utcnow()
+    chosen = period_from_query(period, at, when)
+    runtime = request.app.state.runtime
+    report = build_report(runtime.store, runtime.settings, chosen, when)
+    return Response(
+        render(report, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{report.filename(format)}"'},
+    )

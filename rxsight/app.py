@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 import alerts
+import metrics
 import rules
 import web.api
 import web.console
@@ -74,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         collector = Collector(settings, store, registry)
         runtime.stages["collector"] = collector
         services: list[Service] = [collector]
-        for stage in (rules, alerts):
+        for stage in (rules, alerts, metrics):
             built = stage.build(runtime)
             if built is not None:
                 runtime.stages[stage.__name__] = built
