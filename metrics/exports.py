@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from metrics.definitions import DIMENSIONS, KpiDef, kpi_defs
-from metrics.kpis import Compared, KpiRow, compute_period, with_previous
+from metrics.kpis import Compared, KpiRow, compute_periods, with_previous
 from metrics.periods import Period
 from rxsight.config import Settings
 from rxsight.store import Store
@@ -60,8 +60,7 @@ class KpiReport:
 
 
 def build_report(store: Store, settings: Settings, period: Period, as_of: datetime) -> KpiReport:
-    current = compute_period(store, settings, period, as_of)
-    before = compute_period(store, settings, period.previous(), as_of)
+    before, current = compute_periods(store, settings, [period.previous(), period], as_of)
     return KpiReport(period, as_of, with_previous(current, before), before)
 
 

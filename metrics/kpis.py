@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from metrics.definitions import DIMENSIONS, kpi_defs
+from metrics.definitions import DIMENSIONS, kpi_defs, sql_files
 from metrics.periods import Period
 from rules import public as rules_public
 from rxsight.config import Settings
@@ -17,9 +17,6 @@ from rxsight.timeutil import as_utc
 
 SQL = SqlFiles(__file__)
 _PARAM = re.compile(r"\{(\w+):")
-# The KPI files whose rows are grouped by site: for a calendar period they are asked again
-# with each site's own local midnights (DESIGN 7a).
-_SITE_GROUPED = ("replenishment", "receipt_posting")
 
 
 @dataclass(frozen=True)
@@ -53,56 +50,79 @@ def _ch(dt: datetime) -> str:
     return as_utc(dt).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+Bounds = tuple[datetime, datetime]
+
+
 def compute(
+    store: Store, settings: Settings, start: datetime, end: datetime, as_of: datetime
+) -> list[KpiRow]:
+    """Every KPI row of [start, end) as of `as_of` (site rows on the same bounds), in
+    kpis.yaml order; rows whose denominator or n is 0 are left out."""
+    return compute_many(store, settings, [(start, end)], as_of)[0]
+
+
+def compute_periods(
+    store: Store, settings: Settings, periods: Sequence[Period], as_of: datetime
+) -> list[list[KpiRow]]:
+    """The rows of each calendar period: system-wide and non-site rows on UTC's calendar,
+    each site's rows on its own time zone's (`sites.<site>.timezone`)."""
+    zoned = {s: c.timezone for s, c in settings.config.sites.items() if c.timezone != "UTC"}
+    site_bounds = {s: [p.bounds(zone) for p in periods] for s, zone in zoned.items()}
+    return compute_many(store, settings, [p.bounds() for p in periods], as_of, site_bounds)
+
+
+def compute_many(
     store: Store,
     settings: Settings,
-    start: datetime,
-    end: datetime,
+    bounds: Sequence[Bounds],
     as_of: datetime,
-    *,
-    files: Iterable[str] | None = None,
-) -> list[KpiRow]:
-    """Every KPI row of [start, end) as of `as_of`, in kpis.yaml order; rows whose
-    denominator or n is 0 are left out."""
-    wanted = set(files) if files is not None else None
-    rules_params = rules_public.query_params(settings, as_of)
-    base = {
-        **rules_params,
-        "start": _ch(start),
-        "end": _ch(end),
+    site_bounds: dict[str, list[Bounds]] | None = None,
+) -> list[list[KpiRow]]:
+    """The rows of several periods at once: each SQL file runs once for all of them (a
+    12-period trend costs about what one period does). `site_bounds` gives a site its own
+    bounds per period for the rows grouped by site."""
+    zones = site_bounds or {}
+    params: dict[str, Any] = {
+        **rules_public.query_params(settings, as_of),
+        "starts": [_ch(b[0]) for b in bounds],
+        "ends": [_ch(b[1]) for b in bounds],
+        "site_names": list(zones),
+        "site_starts": [[_ch(b[0]) for b in zones[s]] for s in zones],
+        "site_ends": [[_ch(b[1]) for b in zones[s]] for s in zones],
         "as_of": _ch(as_of),
         "registered_flows": list(settings.config.flows),
     }
-    rows: list[KpiRow] = []
-    for name in dict.fromkeys(d.sql for d in kpi_defs()):
-        if wanted is not None and name not in wanted:
-            continue
-        params = dict(base)
-        if name == "invoices":
-            found = rules_public.findings_as_of(store, settings, as_of, "unmatched_invoice")
-            params["evaluated"] = 1
-            params["finding_keys"] = [f"{f['supplier_id']}/{f['invoice_number']}" for f in found]
-            params["finding_reasons"] = [f["reason"] for f in found]
-        rows.extend(run_file(store, name, params))
+    found = rules_public.findings_as_of(store, settings, as_of, "unmatched_invoice")
+    params["evaluated"] = 1
+    params["finding_keys"] = [f"{f['supplier_id']}/{f['invoice_number']}" for f in found]
+    params["finding_reasons"] = [f["reason"] for f in found]
+    out: list[list[KpiRow]] = [[] for _ in bounds]
+    for name in sql_files():
+        for period, row in run_file(store, name, params):
+            out[period - 1].append(row)
     order = {d.name: i for i, d in enumerate(kpi_defs())}
-    return sorted(rows, key=lambda r: (order[r.kpi], _group_order(r.group)))
+    return [sorted(rows, key=lambda r: (order[r.kpi], _group_order(r.group))) for rows in out]
 
 
-def run_file(store: Store, name: str, params: dict[str, Any]) -> list[KpiRow]:
-    """One KPI SQL file's rows, binding only the parameters it names."""
+def run_file(store: Store, name: str, params: dict[str, Any]) -> list[tuple[int, KpiRow]]:
+    """One KPI SQL file's rows with their period's number (1-based), binding only the
+    parameters the file names."""
     sql = SQL[name]
     bound = {k: params[k] for k in set(_PARAM.findall(sql))}
     out = []
-    for kpi, dim, key, numerator, denominator, value, n in store.query_rows(sql, bound):
+    for period, kpi, dim, key, numerator, denominator, value, n in store.query_rows(sql, bound):
         group: tuple[tuple[str, str | int], ...] = ()
         if dim:
             group = ((dim, int(key) if dim == "tier" else key),)
         if value != value:  # NaN: a rate
             if not denominator:
                 continue
-            out.append(KpiRow(kpi, group, numerator / denominator, numerator, denominator))
+            row = KpiRow(kpi, group, numerator / denominator, numerator, denominator)
         elif n:
-            out.append(KpiRow(kpi, group, float(value), n=int(n)))
+            row = KpiRow(kpi, group, float(value), n=int(n))
+        else:
+            continue
+        out.append((int(period), row))
     return out
 
 
@@ -111,27 +131,6 @@ def _group_order(group: tuple[tuple[str, str | int], ...]) -> tuple[int, str]:
         return 0, ""
     dim, key = group[0]
     return DIMENSIONS.index(dim), str(key)
-
-
-def compute_period(
-    store: Store, settings: Settings, period: Period, as_of: datetime
-) -> list[KpiRow]:
-    """The rows of a calendar period: system-wide and non-site rows on UTC's calendar, each
-    site's rows on its own time zone's (`sites.<site>.timezone`)."""
-    start, end = period.bounds("UTC")
-    rows = compute(store, settings, start, end, as_of)
-    zones: dict[str, list[str]] = {}
-    for site, conf in settings.config.sites.items():
-        if conf.timezone != "UTC":
-            zones.setdefault(conf.timezone, []).append(site)
-    for zone, sites in zones.items():
-        z_start, z_end = period.bounds(zone)
-        local = compute(store, settings, z_start, z_end, as_of, files=_SITE_GROUPED)
-        theirs = {("site", s) for s in sites}
-        rows = [r for r in rows if not (r.group and r.group[0] in theirs)]
-        rows.extend(r for r in local if r.group and r.group[0] in theirs)
-    order = {d.name: i for i, d in enumerate(kpi_defs())}
-    return sorted(rows, key=lambda r: (order[r.kpi], _group_order(r.group)))
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
--- receipt_posting_latency_minutes_p95 for the period [start, end) as of {as_of}: first
--- goods.received to first receipt.posted of each receipt_id first posted in the period, whole
--- system and by the goods receipt's site; nearest rank.
+-- receipt_posting_latency_minutes_p95 for each period [starts[i], ends[i]) as of {as_of}:
+-- first goods.received to first receipt.posted of each receipt_id first posted in the period,
+-- whole system and by the goods receipt's site (a site in {site_names} on its own calendar's
+-- bounds); nearest rank.
 WITH
-    {start:DateTime64(3, 'UTC')} AS S,
-    {end:DateTime64(3, 'UTC')} AS E,
+    {starts:Array(DateTime64(3, 'UTC'))} AS starts,
+    {ends:Array(DateTime64(3, 'UTC'))} AS ends,
+    {site_names:Array(String)} AS zone_sites,
+    {site_starts:Array(Array(DateTime64(3, 'UTC')))} AS zone_starts,
+    {site_ends:Array(Array(DateTime64(3, 'UTC')))} AS zone_ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
     receipts AS (
         SELECT receipt_id,
@@ -14,20 +18,25 @@ WITH
         FROM rules_receipts
         WHERE occurred_at <= T
         GROUP BY receipt_id
-        HAVING n_received > 0 AND n_posted > 0 AND posted_at >= S AND posted_at < E
+        -- A day either side: every site's local bounds lie within.
+        HAVING n_received > 0 AND n_posted > 0 AND posted_at >= arrayMin(starts) - INTERVAL 1 DAY
+            AND posted_at < arrayMax(ends) + INTERVAL 1 DAY
     ),
     latencies AS (
         SELECT tupleElement(first_received, 3) AS site,
-            dateDiff('millisecond', tupleElement(first_received, 1), posted_at) AS ms
+            dateDiff('millisecond', tupleElement(first_received, 1), posted_at) AS ms,
+            arrayFirstIndex((s, e) -> posted_at >= s AND posted_at < e, starts, ends) AS utc_period,
+            indexOf(zone_sites, site) AS zone,
+            arrayFirstIndex((s, e) -> posted_at >= s AND posted_at < e,
+                if(zone > 0, zone_starts[zone], starts), if(zone > 0, zone_ends[zone], ends))
+                AS site_period
         FROM receipts
     )
-SELECT 'receipt_posting_latency_minutes_p95' AS kpi, '' AS dim, '' AS key,
+SELECT toUInt32(tupleElement(g, 1)) AS period, 'receipt_posting_latency_minutes_p95' AS kpi,
+    tupleElement(g, 2) AS dim, tupleElement(g, 3) AS key,
     toFloat64(0) AS numerator, toFloat64(0) AS denominator,
     arraySort(groupArray(ms))[toUInt64(ceil(count() * 0.95))] / 60000 AS value, count() AS n
 FROM latencies
-HAVING n > 0
-UNION ALL
-SELECT 'receipt_posting_latency_minutes_p95', 'site', site, 0, 0,
-    arraySort(groupArray(ms))[toUInt64(ceil(count() * 0.95))] / 60000, count()
-FROM latencies
-GROUP BY site
+ARRAY JOIN [(utc_period, '', ''), (site_period, 'site', site)] AS g
+WHERE tupleElement(g, 1) > 0
+GROUP BY g

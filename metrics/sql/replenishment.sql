@@ -1,12 +1,16 @@
--- Replenishment KPIs for the period [start, end) as of {as_of}: order_cycle_time_hours_p50 /
--- _p90 by priority (requests fully received in the period) and replenishment_on_time_rate,
--- whole system and by site (requests whose receipt limit falls in the period). Full receipt:
+-- Replenishment KPIs for each period [starts[i], ends[i]) as of {as_of}:
+-- order_cycle_time_hours_p50 / _p90 by priority (requests fully received in the period) and
+-- replenishment_on_time_rate, whole system and by site (requests whose receipt limit falls in
+-- the period; a site in {site_names} on its own calendar's bounds). Full receipt:
 -- the first goods.received after which every line of the request's POs has received its
 -- ordered quantity (receipts matched by line number, else item), i.e. the capped received
 -- total reaches the ordered total. Only facts at or before as_of count.
 WITH
-    {start:DateTime64(3, 'UTC')} AS S,
-    {end:DateTime64(3, 'UTC')} AS E,
+    {starts:Array(DateTime64(3, 'UTC'))} AS starts,
+    {ends:Array(DateTime64(3, 'UTC'))} AS ends,
+    {site_names:Array(String)} AS zone_sites,
+    {site_starts:Array(Array(DateTime64(3, 'UTC')))} AS zone_starts,
+    {site_ends:Array(Array(DateTime64(3, 'UTC')))} AS zone_ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
     requests AS (
         SELECT correlation_id,
@@ -33,8 +37,7 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
             FROM rules_po_lines
-            WHERE occurred_at <= T
-                AND correlation_id IN (SELECT correlation_id FROM requests)
+            WHERE occurred_at <= T AND correlation_id != ''
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
         )
@@ -50,7 +53,7 @@ WITH
             SELECT po_number, event_id, line_no, any(item_id) AS item_id,
                 any(quantity) AS quantity, any(occurred_at) AS at
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM po)
+            WHERE occurred_at <= T
             GROUP BY po_number, event_id, line_no
         ) AS r
         INNER JOIN po AS p ON p.po_number = r.po_number
@@ -97,29 +100,43 @@ WITH
             GROUP BY correlation_id
         ) AS pf ON pf.correlation_id = rq.correlation_id
     ),
-    cycles AS (
-        SELECT priority, dateDiff('millisecond', requested_at, full_at) AS ms
+    -- Each request once, as the facts of every row it counts in: its cycle time (by
+    -- priority) and its receipt limit (whole system, and by site on the site's calendar).
+    -- One pass: a CTE named twice in a UNION would be computed twice.
+    facts AS (
+        SELECT priority, site, full AND full_at <= receipt_limit AS on_time,
+            if(full AND full_at <= T, dateDiff('millisecond', requested_at, full_at), 0) AS ms,
+            if(full AND full_at <= T,
+                arrayFirstIndex((s, e) -> full_at >= s AND full_at < e, starts, ends), 0)
+                AS cycle_period,
+            if(receipt_limit <= T,
+                arrayFirstIndex((s, e) -> receipt_limit >= s AND receipt_limit < e, starts, ends),
+                0) AS due_period,
+            indexOf(zone_sites, site) AS zone,
+            if(receipt_limit <= T,
+                arrayFirstIndex((s, e) -> receipt_limit >= s AND receipt_limit < e,
+                    if(zone > 0, zone_starts[zone], starts), if(zone > 0, zone_ends[zone], ends)),
+                0) AS site_period
         FROM judged
-        WHERE full AND full_at >= S AND full_at < E AND full_at <= T
     ),
-    due AS (
-        SELECT site, full AND full_at <= receipt_limit AS on_time
-        FROM judged
-        WHERE receipt_limit >= S AND receipt_limit < E AND receipt_limit <= T
+    grouped AS (
+        SELECT tupleElement(g, 1) AS period, tupleElement(g, 2) AS kind, tupleElement(g, 3) AS dim,
+            tupleElement(g, 4) AS key, toFloat64(countIf(on_time)) AS on_time_count,
+            arraySort(groupArray(ms)) AS sorted, count() AS n
+        FROM facts
+        ARRAY JOIN [
+            (cycle_period, 'cycle', 'priority', priority),
+            (due_period, 'due', '', ''),
+            (site_period, 'due', 'site', site)] AS g
+        WHERE tupleElement(g, 1) > 0
+        GROUP BY g
     )
-SELECT kpi, dim, key, numerator, denominator, value, n
-FROM (
-    SELECT ['order_cycle_time_hours_p50', 'order_cycle_time_hours_p90'] AS kpis, [0.5, 0.9] AS ps,
-        'priority' AS dim, priority AS key, arraySort(groupArray(ms)) AS sorted,
-        toUInt64(length(sorted)) AS n, toFloat64(0) AS numerator, toFloat64(0) AS denominator
-    FROM cycles
-    GROUP BY priority
-)
-ARRAY JOIN kpis AS kpi, arrayMap(p -> sorted[toUInt64(ceil(n * p))] / 3600000, ps) AS value
-UNION ALL
-SELECT 'replenishment_on_time_rate', '', '', countIf(on_time), count(), nan, count()
-FROM due
-UNION ALL
-SELECT 'replenishment_on_time_rate', 'site', site, countIf(on_time), count(), nan, count()
-FROM due
-GROUP BY site
+SELECT toUInt32(period) AS period, kpi, dim, key,
+    if(kind = 'due', on_time_count, 0) AS numerator,
+    if(kind = 'due', toFloat64(n), 0) AS denominator,
+    if(kind = 'due', nan, sorted[toUInt64(ceil(n * p))] / 3600000) AS value, n
+FROM grouped
+ARRAY JOIN
+    if(kind = 'due', ['replenishment_on_time_rate'],
+        ['order_cycle_time_hours_p50', 'order_cycle_time_hours_p90']) AS kpi,
+    if(kind = 'due', [0.0], [0.5, 0.9]) AS p

@@ -1,14 +1,17 @@
--- sla_attainment for the period [start, end) as of {as_of}, by flow and by tier: at each
--- instant t = start + k * 15 min in (start, end], t <= as_of, each flow seen by t (a span at
--- or before t) counts once, and counts as attained unless the sla_breach rule would find it
+-- sla_attainment for each period [starts[i], ends[i]) as of {as_of}, by flow and by tier: at
+-- each instant t = start + k * 15 min in (start, end], t <= as_of, each flow seen by t (a span
+-- at or before t) counts once, and counts as attained unless the sla_breach rule would find it
 -- at t: silence (latest span older than the tier's limit), else error rate, else p95 over the
 -- spans started in (t - window, t], with at least min_spans spans. The thresholds are the
 -- rules' own (rules.public.query_params). Every instant is judged in one pass: each span is
 -- counted in the windows of the instants it falls in. A flow's tier: the configuration, else
--- the latest tier its spans declared by the period's end, else 3.
+-- the latest tier its spans declared by the last period's end, else 3. Several periods share
+-- one grid of instants from the first start (calendar periods start on it: midnights).
 WITH
-    {start:DateTime64(3, 'UTC')} AS S,
-    {end:DateTime64(3, 'UTC')} AS E,
+    {starts:Array(DateTime64(3, 'UTC'))} AS starts,
+    {ends:Array(DateTime64(3, 'UTC'))} AS ends,
+    arrayMin(starts) AS S,
+    arrayMax(ends) AS E,
     {as_of:DateTime64(3, 'UTC')} AS T,
     toInt64(900000000000) AS step_ns,
     toInt64({window_ms:Int64}) * 1000000 AS window_ns,
@@ -81,6 +84,8 @@ WITH
     ),
     judged AS (
         SELECT g.Flow AS flow, g.tier AS tier, g.k AS k,
+            arrayFirstIndex((s, e) -> g.t_ns > toUnixTimestamp64Nano(toDateTime64(s, 9))
+                AND g.t_ns <= toUnixTimestamp64Nano(toDateTime64(e, 9)), starts, ends) AS period,
             ifNull(w.n, 0) AS n, ifNull(w.errs, 0) AS errs, ifNull(w.p95_ns, 0) AS p95,
             multiIf(
                 intDiv(g.t_ns, 1000000) - intDiv(g.last_seen_ns, 1000000)
@@ -91,16 +96,12 @@ WITH
                 '') AS reason
         FROM grid AS g
         LEFT JOIN windows AS w ON w.Flow = g.Flow AND w.k = g.k
-        WHERE g.last_seen_ns > 0
+        WHERE g.last_seen_ns > 0 AND period > 0
         SETTINGS join_use_nulls = 1
     )
-SELECT 'sla_attainment' AS kpi, 'flow' AS dim, flow AS key,
-    toFloat64(countIf(reason = '')) AS numerator, toFloat64(count()) AS denominator,
-    nan AS value, count() AS n
+SELECT toUInt32(period) AS period, 'sla_attainment' AS kpi, tupleElement(g, 1) AS dim,
+    tupleElement(g, 2) AS key, toFloat64(countIf(reason = '')) AS numerator,
+    toFloat64(count()) AS denominator, nan AS value, count() AS n
 FROM judged
-GROUP BY flow
-UNION ALL
-SELECT 'sla_attainment', 'tier', toString(tier), toFloat64(countIf(reason = '')),
-    toFloat64(count()), nan, count()
-FROM judged
-GROUP BY tier
+ARRAY JOIN [('flow', flow), ('tier', toString(tier))] AS g
+GROUP BY period, g

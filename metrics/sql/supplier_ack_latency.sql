@@ -1,9 +1,10 @@
--- supplier_ack_latency_hours_p90 for the period [start, end) as of {as_of}, by supplier_id:
+-- supplier_ack_latency_hours_p90 for each period [starts[i], ends[i]) as of {as_of}, by
+-- supplier_id:
 -- first po.transmitted to first po.acknowledged of each PO first acknowledged in the period;
 -- nearest rank.
 WITH
-    {start:DateTime64(3, 'UTC')} AS S,
-    {end:DateTime64(3, 'UTC')} AS E,
+    {starts:Array(DateTime64(3, 'UTC'))} AS starts,
+    {ends:Array(DateTime64(3, 'UTC'))} AS ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
     pos AS (
         SELECT po_number, anyIf(supplier_id, supplier_id != '') AS supplier_id,
@@ -16,12 +17,15 @@ WITH
             AND event_type IN ('po.created', 'po.transmitted', 'po.acknowledged')
         GROUP BY po_number
         HAVING n_transmitted > 0 AND n_acknowledged > 0
-            AND acknowledged_at >= S AND acknowledged_at < E
+            AND acknowledged_at >= arrayMin(starts) AND acknowledged_at < arrayMax(ends)
     )
-SELECT 'supplier_ack_latency_hours_p90' AS kpi, 'supplier_id' AS dim, supplier_id AS key,
+SELECT toUInt32(arrayFirstIndex((s, e) -> acknowledged_at >= s AND acknowledged_at < e,
+        starts, ends)) AS period,
+    'supplier_ack_latency_hours_p90' AS kpi, 'supplier_id' AS dim, supplier_id AS key,
     toFloat64(0) AS numerator, toFloat64(0) AS denominator,
     arraySort(groupArray(dateDiff('millisecond', transmitted_at, acknowledged_at)))[
         toUInt64(ceil(count() * 0.9))] / 3600000 AS value,
     count() AS n
 FROM pos
-GROUP BY supplier_id
+WHERE period > 0
+GROUP BY period, supplier_id

@@ -1,11 +1,11 @@
--- Supplier KPIs for the period [start, end) as of {as_of}, by supplier_id, over the POs (not
+-- Supplier KPIs for each period [starts[i], ends[i]) as of {as_of}, by supplier_id, over the POs (not
 -- rejected by their latest acknowledgement) whose due date (the latest acknowledgement's
 -- promised_at, else the latest expected_at) falls in the period: supplier_on_time_rate (fully
 -- received by due, lines capped at their ordered quantity) and supplier_fill_rate (received
 -- quantity as of as_of, each line capped, over the ordered quantity).
 WITH
-    {start:DateTime64(3, 'UTC')} AS S,
-    {end:DateTime64(3, 'UTC')} AS E,
+    {starts:Array(DateTime64(3, 'UTC'))} AS starts,
+    {ends:Array(DateTime64(3, 'UTC'))} AS ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
     po AS (
         SELECT po_number, any(supplier_id) AS supplier_id,
@@ -34,11 +34,12 @@ WITH
     due_pos AS (
         SELECT po.po_number AS po_number, po.supplier_id AS supplier_id, po.l_no AS l_no,
             po.l_item AS l_item, po.l_qty AS l_qty,
-            ifNull(a.promised_at, po.expected_at) AS due
+            ifNull(a.promised_at, po.expected_at) AS due,
+            arrayFirstIndex((s, e) -> assumeNotNull(due) >= s AND assumeNotNull(due) < e,
+                starts, ends) AS period
         FROM po
         LEFT JOIN acks AS a ON a.po_number = po.po_number
-        WHERE ifNull(a.ack_status, '') != 'rejected'
-            AND due IS NOT NULL AND due >= S AND due < E
+        WHERE ifNull(a.ack_status, '') != 'rejected' AND due IS NOT NULL AND period > 0
     ),
     -- Receipt lines of those POs (one row per event and line even if delivered twice).
     rcv AS (
@@ -54,7 +55,8 @@ WITH
         GROUP BY po_number
     ),
     judged AS (
-        SELECT d.po_number AS po_number, d.supplier_id AS supplier_id, d.l_qty AS l_qty, d.due AS due,
+        SELECT d.period AS period, d.po_number AS po_number, d.supplier_id AS supplier_id,
+            d.l_qty AS l_qty, d.due AS due,
             arrayMap((n, it) -> if(has(d.l_no, n), indexOf(d.l_no, n), indexOf(d.l_item, it)),
                 r.r_no, r.r_item) AS r_idx,
             arrayMap(i -> arraySum(arrayMap((x, q) -> if(x = i, q, toDecimal64(0, 4)), r_idx, r.r_qty)),
@@ -67,13 +69,11 @@ WITH
         FROM due_pos AS d
         LEFT JOIN rcv AS r ON r.po_number = d.po_number
     )
-SELECT 'supplier_on_time_rate' AS kpi, 'supplier_id' AS dim, supplier_id AS key,
-    toFloat64(countIf(on_time)) AS numerator, toFloat64(count()) AS denominator,
+SELECT toUInt32(period) AS period, kpi, 'supplier_id' AS dim, supplier_id AS key,
+    if(kpi = 'supplier_on_time_rate', toFloat64(countIf(on_time)), toFloat64(sum(capped_received)))
+        AS numerator,
+    if(kpi = 'supplier_on_time_rate', toFloat64(count()), toFloat64(sum(ordered))) AS denominator,
     nan AS value, count() AS n
 FROM judged
-GROUP BY supplier_id
-UNION ALL
-SELECT 'supplier_fill_rate', 'supplier_id', supplier_id, toFloat64(sum(capped_received)),
-    toFloat64(sum(ordered)), nan, count()
-FROM judged
-GROUP BY supplier_id
+ARRAY JOIN ['supplier_on_time_rate', 'supplier_fill_rate'] AS kpi
+GROUP BY period, kpi, supplier_id
