@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metrics.config import parse_kpis_config
+from metrics.config import parse_kpis_config, parse_metrics_config
 from rxsight.config import ConfigError, Settings
 from rxsight.runtime import Runtime, Service
 
@@ -10,15 +10,18 @@ __all__ = ["build", "check_config"]
 
 
 def build(runtime: Runtime) -> Service | None:
-    """The scheduled KPI exports (a thread only when `kpis.exports` has any)."""
-    from metrics.scheduler import ExportScheduler
+    """Registers the business series, process metrics and build info on the app's registry;
+    the service runs the scheduled KPI exports (a thread only when `kpis.exports` has any)."""
+    from metrics.service import MetricsStage
 
-    return ExportScheduler(runtime, parse_kpis_config(runtime.settings))
+    return MetricsStage(runtime)
 
 
 def check_config(settings: Settings) -> list[str]:
-    try:
-        parse_kpis_config(settings)
-    except ConfigError as exc:
-        return exc.problems
-    return []
+    problems = []
+    for parse in (parse_kpis_config, parse_metrics_config):
+        try:
+            parse(settings)
+        except ConfigError as exc:
+            problems += exc.problems
+    return problems

@@ -1,15 +1,16 @@
-"""The `kpis:` configuration section: scheduled KPI exports."""
+"""The `kpis:` (scheduled KPI exports) and `metrics:` (/metrics) configuration sections."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rxsight.config import ConfigError, Settings, format_validation_errors
+from rxsight.passwords import hash_problem
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -60,9 +61,48 @@ class KpisConfig(_Strict):
     check_every_s: float = Field(default=30, gt=0, le=3600)
 
 
-def parse_kpis_config(settings: Settings) -> KpisConfig:
+class BasicAuth(_Strict):
+    username: str = Field(min_length=1)
+    # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
+    password_hash: str
+
+    @field_validator("password_hash")
+    @classmethod
+    def _is_a_hash(cls, v: str) -> str:
+        problem = hash_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+class MetricsAuth(_Strict):
+    """What a scraper must send to read /metrics (open operational data otherwise): a bearer
+    token, or basic auth, or either."""
+
+    bearer_token: str | None = Field(default=None, min_length=16)
+    basic: BasicAuth | None = None
+
+
+class MetricsConfig(_Strict):
+    auth: MetricsAuth | None = None
+    # At most this many label sets per business metric (documented in metrics/README.md).
+    max_series_per_metric: int = Field(default=500, ge=1, le=100_000)
+    # Business series are read at most this often (a scrape reuses the latest reading).
+    flows_ttl_s: float = Field(default=10, ge=0)
+    kpis_ttl_s: float = Field(default=300, ge=0)
+
+
+def _parse(model: type[BaseModel], raw: Any, settings: Settings, section: str) -> Any:
     try:
-        return KpisConfig.model_validate(settings.config.kpis)
+        return model.model_validate(raw)
     except ValidationError as exc:
         source = str(settings.config_path or "(config)")
-        raise ConfigError(source, format_validation_errors(exc, "kpis")) from exc
+        raise ConfigError(source, format_validation_errors(exc, section)) from exc
+
+
+def parse_kpis_config(settings: Settings) -> KpisConfig:
+    return _parse(KpisConfig, settings.config.kpis, settings, "kpis")
+
+
+def parse_metrics_config(settings: Settings) -> MetricsConfig:
+    return _parse(MetricsConfig, settings.config.metrics, settings, "metrics")
