@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from tests.e2e import scenario
-from tests.e2e.test_console import ARTIFACTS, browser, shot, sign_in  # noqa: F401 - fixture
+from tests.e2e.kit import AS_OF, scenario_server, shot, sign_in
 from tests.support import Server
 
 pytest.importorskip("playwright.sync_api")
@@ -30,14 +30,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config["rules"] = {"interval_s": 86400}
     exports = tmp_path_factory.mktemp("kpi-exports")
     config["kpis"] = {"exports": [{"every": "week", "format": "csv", "dir": str(exports)}]}
-    srv = Server(config, admin_token=scenario.ADMIN_TOKEN).start()
-    try:
-        scenario.load(srv)
-        status, answer = scenario.evaluate(srv, scenario.meta()["as_of"])
-        assert status == 200, answer
+    with scenario_server(config) as srv:
         yield srv
-    finally:
-        srv.cleanup()
 
 
 def _download(page: Any, selector: str, target: Path) -> Path:
@@ -48,14 +42,14 @@ def _download(page: Any, selector: str, target: Path) -> Path:
 
 
 def test_kpi_page_values_trends_breakdowns_downloads_and_print(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     live: Server,
     tmp_path: Path,
 ) -> None:
     context = sign_in(browser, live, "vera", accept_downloads=True)
     page = context.new_page()
     # The scenario's week: 2026-11-16 to 11-23 (its instant of evaluation is 11-20 12:00).
-    page.goto("/kpis?period=week&at=2026-W47&as_of=2026-11-20T12:00:00Z")
+    page.goto(f"/kpis?period=week&at=2026-W47&as_of={AS_OF}")
     expect(page.locator("h1")).to_contain_text("week 2026-W47")
     summary = page.locator("#kpi-summary")
     governed = summary.locator('tr[data-kpi="governed_workflow_share"]')
@@ -104,7 +98,7 @@ def test_kpi_page_values_trends_breakdowns_downloads_and_print(
 
 
 def test_every_list_downloads_what_it_shows_as_csv(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     live: Server,
     tmp_path: Path,
 ) -> None:

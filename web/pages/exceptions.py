@@ -35,6 +35,7 @@ AGES = {
 }
 # The orders rules.list_exceptions offers.
 SORTS = {
+    "due": "SLA due first",
     "age": "oldest first",
     "recent": "recently changed first",
     "severity": "most severe first",
@@ -55,6 +56,14 @@ EXCEPTION_COLUMNS = (
     "at",
     "summary",
 )
+# The SLA clock's states, as the filter offers them.
+DUE_LABELS = {
+    "overdue": "overdue",
+    "due_soon": "due soon",
+    "on_time": "on time",
+    "met": "met",
+    "none": "no SLA",
+}
 ACTION_DONE = {
     "ack": "Acknowledged.",
     "assign": "Assigned.",
@@ -62,6 +71,10 @@ ACTION_DONE = {
     "resolve": "Resolved.",
     "reopen": "Reopened.",
 }
+
+
+def sla_clock(request: Request) -> rules_public.SlaClock:
+    return rules_public.sla_clock(request.app.state.settings)
 
 
 def exception_url(exception_id: str) -> str:
@@ -88,6 +101,7 @@ def exceptions_list(
     age: str = "",
     q: str = "",
     sort: str = "age",
+    due: str = "",
     page: int = 1,
     format: str = "",
     principal: Principal = Depends(console_user("viewer")),
@@ -95,6 +109,9 @@ def exceptions_list(
     store = store_of(request)
     download = wants_csv(format)
     problems = []
+    if due and due not in rules_public.DUE_STATES:
+        problems.append(f"due: {due!r} is not one of {', '.join(rules_public.DUE_STATES)}")
+        due = ""
     if status and status not in STATUSES and status != "any":
         problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
         status = "active"
@@ -124,6 +141,8 @@ def exceptions_list(
         # A download carries every matching exception, not one page of them.
         limit=MAX_ROWS if download else PAGE_SIZE,
         offset=0 if download else (page - 1) * PAGE_SIZE,
+        due=due or None,
+        sla=sla_clock(request),
     )
     if download and outcome.error:
         raise ConsoleError(503, outcome.error)
@@ -158,7 +177,9 @@ def exceptions_list(
             "age": age,
             "q": q,
             "sort": sort,
+            "due": due,
         },
+        "due_states": DUE_LABELS,
         "statuses": STATUSES,
         "ages": AGES,
         "sorts": SORTS,
@@ -198,12 +219,14 @@ def exception_detail(
             offset=0,
         )
     users = sorted(u.username for u in request.app.state.settings.config.users)
+    clock = sla_clock(request).clock(exc, utcnow())
     details = details_of(exc)
     lines = invoice_lines(exc, details)
     if lines is not None:
         details = {k: v for k, v in details.items() if k != "lines"}
     context = {
         "exc": exc,
+        "clock": clock,
         "entity": entity_label(exc),
         "details": details,
         "invoice_lines": lines,
