@@ -34,14 +34,15 @@ alertmanager:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null \
 	  || echo "prometheus-alertmanager not installed: the alerts tests use their recorded fixtures only"; }
 
-# Debian's Prometheus (prometheus, promtool): the deploy tests check deploy/prometheus.yml with
-# promtool, and the dashboard tests run every PromQL expression against a real Prometheus.
+# Debian's Prometheus (and promtool): a real Prometheus scrapes a live rxsight in the metrics
+# and dashboard tests (every PromQL panel), promtool checks the exposition and
+# deploy/prometheus.yml (they skip without it).
 prometheus:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  echo "installing Debian prometheus (promtool)"; \
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  echo "installing Debian prometheus"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null \
-	  || echo "prometheus not installed: the tests that need it are skipped"; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+	  || echo "prometheus not installed: the Prometheus scrape test is skipped"; }
 
 demo: $(STAMP)
 	$(BIN)/rxsight demo
