@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import rules.public as rules_public
 from alerts.labelset import fingerprint
 from rxsight.timeutil import as_utc, rfc3339
 
-# The labels the contract names, plus what makes each alert distinct and routable.
-LABEL_COLUMNS = ("family", "reason", "site", "owner", "severity", "flow", "tier", "domain")
 ENTITY_ANNOTATIONS = (
     "correlation_id",
     "po_number",
@@ -61,8 +60,10 @@ class Alert:
 
 def from_exception(row: dict[str, Any], console_base: str) -> Alert:
     """The alert for the current state of an exception (its latest history row)."""
-    labels = {"alertname": str(row.get("family") or "exception")}
-    for col in LABEL_COLUMNS:
+    family = str(row.get("family") or "")
+    labels = {"alertname": family or "exception"}
+    # The labels the contract names, plus those the family says tell its alerts apart.
+    for col in rules_public.alert_labels(family):
         value = row.get(col)
         if value not in (None, ""):
             labels[col] = str(value)

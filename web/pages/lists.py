@@ -35,12 +35,12 @@ def replenishments_page(
         when,
     )
     rows = outcome.value or []
-    sites = sorted({r.get("site") or "" for r in rows})
+    sites = sorted({r.site or "" for r in rows})
     if site:
-        rows = [r for r in rows if (r.get("site") or "") == site]
+        rows = [r for r in rows if (r.site or "") == site]
     if late == "yes":
-        rows = [r for r in rows if r.get("late")]
-    rows.sort(key=lambda r: (not r.get("late"), str(r.get("requested_at") or "")))
+        rows = [r for r in rows if r.late]
+    rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
     return render(
         request,
         "replenishments.html",
