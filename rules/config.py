@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, create_model, field_validator
 
 from rules import families
 from rxsight.config import Settings, Strict, format_validation_errors
@@ -15,21 +16,23 @@ from rxsight.config import Settings, Strict, format_validation_errors
 SEVERITIES = ("info", "warning", "critical")
 
 
-def _thresholds_model(name: str, *, every_family: bool) -> type[Strict]:
+@cache
+def _thresholds_model(every_family: bool) -> type[Strict]:
     """`rules.thresholds` (every_family) or `rules.sites.<site>` (families whose thresholds a
-    site may override): one field per family folder that has thresholds."""
+    site may override): one field per family folder that has thresholds. Made on first use,
+    so the registry is read when a configuration is, not when a module is imported."""
     fields: dict[str, Any] = {
         f.name: (f.thresholds, f.thresholds())
         for f in families.all_families()
         if f.thresholds is not None and (every_family or f.per_site)
     }
+    name = "GlobalThresholds" if every_family else "SiteThresholds"
     return create_model(name, __base__=Strict, **fields)
 
 
-# Pydantic models are classes: these two are made, like any class, when the module is
-# imported, from the family folders (read once).
-Thresholds = _thresholds_model("Thresholds", every_family=False)
-GlobalThresholds = _thresholds_model("GlobalThresholds", every_family=True)
+@cache
+def _sites_adapter() -> TypeAdapter[dict[str, Any]]:
+    return TypeAdapter(dict[str, _thresholds_model(every_family=False)])  # type: ignore[misc]
 
 
 class OwnerRule(Strict):
@@ -48,8 +51,9 @@ class RulesConfig(Strict):
     interval_s: float = Field(default=15, gt=0)
     # Scheduled runs between these look only at open and touched entities.
     full_every_s: float = Field(default=600, gt=0)
-    thresholds: GlobalThresholds = GlobalThresholds()  # type: ignore[valid-type]
-    sites: dict[str, Thresholds] = {}  # type: ignore[valid-type]
+    # Per family (rules/families/<family>): validated against the family's own model.
+    thresholds: Any = Field(default=None, validate_default=True)
+    sites: dict[str, Any] = Field(default={}, validate_default=True)
     owners: tuple[OwnerRule, ...] = ()
     default_owner: str | None = None
     severities: dict[str, str] = {}
@@ -57,6 +61,16 @@ class RulesConfig(Strict):
     # Custom rule files: directories (every *.yaml / *.yml inside) or single files,
     # relative to the configuration file.
     custom: tuple[str, ...] = ()
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _family_thresholds(cls, v: Any) -> Any:
+        return _thresholds_model(every_family=True).model_validate(v or {})
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _site_thresholds(cls, v: Any) -> Any:
+        return _sites_adapter().validate_python(v or {})
 
     @field_validator("severities")
     @classmethod
