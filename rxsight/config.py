@@ -128,7 +128,7 @@ class RetentionConfig(Strict):
 
 
 class Config(Strict):
-    """The YAML file. Stage sections (rules, alerts) are validated by their stage."""
+    """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()
     flows: dict[str, FlowConfig] = {}
@@ -139,6 +139,8 @@ class Config(Strict):
     console_url: str | None = None
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
+    kpis: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
