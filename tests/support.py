@@ -40,11 +40,15 @@ class Server:
         data_dir: Path | None = None,
         env: dict[str, str] | None = None,
         dsn: str | None = None,
+        prelude: str = "",
     ) -> None:
+        """`prelude`: Python run in the server process before the CLI (a test that adds a rule
+        family folder extends the registry's search path there)."""
         self._tmp = None
         # None: the embedded store in the data dir; an http:// DSN: a ClickHouse server, where
         # each Server gets a database of its own unless told which to share.
         self.dsn = dsn
+        self.prelude = prelude
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rxsight-test-")
             data_dir = Path(self._tmp.name)
@@ -74,10 +78,13 @@ class Server:
             env["RXSIGHT_CLICKHOUSE_DSN"] = self.dsn
         if self.admin_token:
             env["RXSIGHT_ADMIN_TOKEN"] = self.admin_token
+        launch = ["-m", "rxsight.cli"]
+        if self.prelude:
+            run_cli = "import runpy; runpy.run_module('rxsight.cli', run_name='__main__')"
+            launch = ["-c", f"{self.prelude}\n{run_cli}"]
         cmd = [
             sys.executable,
-            "-m",
-            "rxsight.cli",
+            *launch,
             "serve",
             "--data-dir",
             str(self.data_dir),
