@@ -44,6 +44,7 @@ def _events(cid: str, at: datetime) -> list[dict]:
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}-{i}",
+            "po_number": f"PO-{cid}",
             "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": "2"}],
         }
         for i in range(EVENTS_PER_REQUEST)
