@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
+from collector.ratelimit import RateLimiter, Throttled
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
 from collector.workers import DecodePool, WorkerUnavailable
@@ -55,6 +56,9 @@ class Collector:
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()
+        self.rate_limiter = RateLimiter(
+            cfg.rate_limit, {t.name: t.rate_limit for t in cfg.tokens if t.rate_limit}
+        )
         self._decoder = Decoder(cfg)
         self._workers = cfg.decode_workers if cfg.decode_workers >= 0 else (os.cpu_count() or 1)
         self._pool: DecodePool | None = None
@@ -161,13 +165,26 @@ class Collector:
             phi.add_metric([kind], n)
         yield phi
 
+    def admit(self, principal: Principal) -> None:
+        """Take one request from an ingest token's rate limit; raises Throttled past it.
+        Only integrations' tokens are limited: the admin token and loopback callers are
+        the operator's own."""
+        if principal.role != "ingest" or principal.via != "token":
+            return
+        try:
+            self.rate_limiter.take(principal.name)
+        except Throttled:
+            self.metrics.throttled.labels(principal.name).inc()
+            raise
+
     def ingest(
         self, signal: str, body: bytes, content_type: str, principal: Principal | None
     ) -> IngestResult:
         """Decode, validate and spool one request body; returns once it is durable.
 
         signal: "spans", "logs" or "events". Raises OtlpDecodeError / BodyError /
-        UnsupportedMediaType when nothing in the body can be read, SpoolFull when full."""
+        UnsupportedMediaType when nothing in the body can be read, SpoolFull when full,
+        LargerThanSpool when this one request could never fit."""
         decoded = self._decode(signal, body, content_type, principal)
         self.phi_counts.update(decoded.phi)
         if decoded.payload is not None:
