@@ -6,6 +6,7 @@ packages at hand do not give for a bucket, and the whole of it is a refill and a
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ class Throttled(Exception):
     def __init__(self, token_name: str, limit: RateLimit, retry_after_s: float) -> None:
         super().__init__(
             f"rate limit: token {token_name!r} may send {limit.requests_per_s:g} requests/s "
-            f"(bursts of {limit.burst}); retry in {retry_after_s:.1f}s"
+            f"(bursts of {limit.burst}); retry in {math.ceil(retry_after_s)}s"
         )
         self.retry_after_s = retry_after_s
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
+from typing import Any
 
 import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -36,11 +41,19 @@ def spans_request(n: int, cid: str = "c-refusal") -> ExportTraceServiceRequest:
     return req
 
 
+def own_channel(port: int) -> grpc.Channel:
+    """A channel with its own connection: channels to one target otherwise share one, and a
+    fault on it would reach every call in the process."""
+    return grpc.insecure_channel(
+        f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+    )
+
+
 def grpc_export(
     server: Server, req: ExportTraceServiceRequest, token: str | None = None
 ) -> grpc.RpcError | None:
     metadata = (("authorization", f"Bearer {token}"),) if token else None
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+    with own_channel(server.grpc_port) as channel:
         export = channel.unary_unary(
             TRACES,
             request_serializer=ExportTraceServiceRequest.SerializeToString,
@@ -65,3 +78,22 @@ def retry_info(status: Status) -> RetryInfo | None:
             detail.Unpack(info)
             return info
     return None
+
+
+def otlp_json(req: Message) -> bytes:
+    """`req` in OTLP/JSON: proto3 JSON, except that trace and span IDs are hex, not base64."""
+    data = json_format.MessageToDict(req)
+
+    def hex_ids(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("traceId", "spanId", "parentSpanId") and isinstance(value, str):
+                    node[key] = base64.b64decode(value).hex()
+                else:
+                    hex_ids(value)
+        elif isinstance(node, list):
+            for item in node:
+                hex_ids(item)
+
+    hex_ids(data)
+    return json.dumps(data).encode()

@@ -3,12 +3,12 @@ kill -9 of rxsight mid-send: every notification reaches its receiver, signed (ch
 reference `standardwebhooks` package), each attempt within its total deadline, and exactly
 once as the receiver sees it after dropping repeats by webhook-id. Raw counts are printed.
 
-RXSIGHT_RELIABILITY_TRIALS sets how many kill -9 trials run (1 in `make test`)."""
+The kill -9 trials: 1 in the short profile (`make test`), 20 in the long one
+(`make reliability`)."""
 
 from __future__ import annotations
 
 import base64
-import os
 import socket
 import threading
 import time
@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.reliability.harness import by_profile
 from tests.support import Server, free_port
 
 TOKEN = "webhook-faults-admin-token-01"
 SECRET = "whsec_" + base64.b64encode(b"reliability-secret-0123456789ab").decode()
 TIMEOUT_S = 1.0
-TRIALS = int(os.environ.get("RXSIGHT_RELIABILITY_TRIALS", "1"))
+TRIALS = by_profile(short=1, long=20)
 
 
 class _QuietServer(ThreadingHTTPServer):
