@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
 from collector.ratelimit import RateLimiter, Throttled
+from collector.replays import RecentRequests
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
 from collector.workers import DecodePool, WorkerUnavailable
@@ -56,6 +57,7 @@ class Collector:
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()
+        self.recent_spans: RecentRequests[IngestResult] = RecentRequests()
         self.rate_limiter = RateLimiter(
             cfg.rate_limit, {t.name: t.rate_limit for t in cfg.tokens if t.rate_limit}
         )
@@ -185,6 +187,14 @@ class Collector:
         signal: "spans", "logs" or "events". Raises OtlpDecodeError / BodyError /
         UnsupportedMediaType when nothing in the body can be read, SpoolFull when full,
         LargerThanSpool when this one request could never fit."""
+        replay = None
+        if signal == "spans":
+            replay = RecentRequests.key(principal.name if principal else "", content_type, body)
+            answered = self.recent_spans.answer_for(replay)
+            if answered is not None:
+                # The same body again: its answer was lost on the way. Stored already.
+                self.metrics.items.labels(signal, "duplicate").inc(answered.accepted)
+                return answered
         decoded = self._decode(signal, body, content_type, principal)
         self.phi_counts.update(decoded.phi)
         if decoded.payload is not None:
@@ -193,9 +203,12 @@ class Collector:
         self.metrics.items.labels(signal, "rejected").inc(decoded.rejected_count)
         if decoded.ignored:
             self.metrics.items.labels(signal, "ignored").inc(decoded.ignored)
-        return IngestResult(
+        result = IngestResult(
             accepted=decoded.accepted,
             rejected=decoded.rejected,
             rejected_count=decoded.rejected_count,
             message=decoded.message,
         )
+        if replay is not None:
+            self.recent_spans.remember(replay, result)
+        return result

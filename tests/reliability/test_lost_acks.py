@@ -53,4 +53,5 @@ def test_batches_whose_answer_was_lost_are_retried_without_loss_or_duplicates():
     assert tally["events acknowledged-lost"] == 0
     assert tally["spans acknowledged-lost"] == 0
     assert tally["events stored twice (raw)"] == 0
+    assert tally["spans stored twice (raw)"] == 0  # a resent body is recognised
     assert tally["visible duplicates"] == 0
