@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tests.otlp_support import PROTOBUF, TRACES, otlp_json, own_channel, spans_request
 from tests.support import REPO, Server
@@ -79,6 +81,15 @@ def _span_ids(req: Any) -> set[str]:
     }
 
 
+def _rejected_spans(answer: bytes, ctype: str) -> int:
+    response = ExportTraceServiceResponse()
+    if ctype == PROTOBUF:
+        response.ParseFromString(answer)
+    else:
+        json_format.Parse(answer, response)
+    return response.partial_success.rejected_spans
+
+
 CONNECTION_LOST = (OSError, http.client.HTTPException, grpc.RpcError)
 
 
@@ -130,20 +141,23 @@ class Generator:
             self.tally.add(f"{kind} unanswered")
             return None, None
         self.tally.add(f"{kind} answered {status}")
-        if status == 200:
+        if status == 200:  # whole: a partial success is a 206 here
             with self._lock:
                 (self.acked_events if kind == "events" else self.acked_spans)[cid] = ids
         return status, retry_after
 
     def _post(self, kind: str, batch: Any) -> tuple[int, str | None]:
+        """(status, Retry-After); OTLP's 200 with partial_success counts as 206."""
         if kind == "spans-grpc":
             token = self.server.admin_token
             with own_channel(self.server.grpc_port) as channel:
                 export = channel.unary_unary(
-                    TRACES, request_serializer=type(batch).SerializeToString
+                    TRACES,
+                    request_serializer=type(batch).SerializeToString,
+                    response_deserializer=ExportTraceServiceResponse.FromString,
                 )
-                export(batch, timeout=30, metadata=(("authorization", f"Bearer {token}"),))
-            return 200, None
+                answer = export(batch, timeout=30, metadata=(("authorization", f"Bearer {token}"),))
+            return (206 if answer.partial_success.rejected_spans else 200), None
         if kind == "events":
             path, body, ctype = "/v1/events", json.dumps(batch).encode(), "application/json"
         elif kind == "spans-json":
@@ -155,8 +169,16 @@ class Generator:
         req.add_header("Authorization", f"Bearer {self.server.admin_token}")
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
-                resp.read()
-                return resp.status, resp.headers.get("retry-after")
+                answer = resp.read()
+                status = resp.status
+                if (
+                    kind == "events"
+                    and json.loads(answer)["rejected"]
+                    or kind != "events"
+                    and _rejected_spans(answer, ctype)
+                ):
+                    status = 206
+                return status, resp.headers.get("retry-after")
         except urllib.error.HTTPError as exc:
             exc.read()
             return exc.code, exc.headers.get("retry-after")
