@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rules import sla
 from rxsight.config import Settings, format_validation_errors
 from rxsight.model import FAMILIES
 
@@ -106,6 +107,8 @@ class RulesConfig(_Strict):
     # Custom rule files: directories (every *.yaml / *.yml inside) or single files,
     # relative to the configuration file.
     custom: tuple[str, ...] = ()
+    # The exception SLA clock (rules/sla.py validates it): family -> class -> targets.
+    sla: dict[str, Any] = {}
 
     @field_validator("severities")
     @classmethod
@@ -176,11 +179,16 @@ DEFAULT_SEVERITY = {
 def parse_rules_config(settings: Settings) -> RulesConfig:
     source = str(settings.config_path or "(no config file)")
     try:
-        return RulesConfig.model_validate(settings.config.rules or {})
+        cfg = RulesConfig.model_validate(settings.config.rules or {})
     except ValidationError as exc:
         raise RulesConfigError(
             [f"{source}: {p}" for p in format_validation_errors(exc, prefix="rules")]
         ) from exc
+    try:
+        sla.parse(cfg.sla, source)
+    except sla.SlaConfigError as exc:
+        raise RulesConfigError(exc.problems) from exc
+    return cfg
 
 
 def load(settings: Settings) -> LoadedRules:

@@ -9,8 +9,11 @@ import orjson
 
 from rules import config as rules_config
 from rules import lifecycle
+from rules import sla as rules_sla
 from rules.engine import BUILTIN_RULES, SCOPE_KEY, builtin_params, rule_defs, run_rule
 from rules.engine import SQL as ENGINE_SQL
+from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
+from rules.sla import SlaClock as SlaClock
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
@@ -32,8 +35,12 @@ def list_exceptions(
     sort: str = "age",
     limit: int = 50,
     offset: int = 0,
+    due: str | None = None,
+    sla: SlaClock | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Current state of matching exceptions (oldest first by default) and the total count."""
+    """Current state of matching exceptions (oldest first by default) and the total count.
+    Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
+    `due` filters on due_state and sort="due" puts the clock running out first on top."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -46,7 +53,14 @@ def list_exceptions(
         sort=sort,
         limit=limit,
         offset=offset,
+        due=due,
+        sla_lookup=sla.lookup_params() if sla else None,
     )
+
+
+def sla_clock(settings: Settings) -> SlaClock:
+    """The configured exception SLA clock (`rules: sla:`); see rules/sla.py."""
+    return rules_sla.load(settings)
 
 
 def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
