@@ -59,7 +59,7 @@ def server():
                 {
                     "name": "limited",
                     "token": LIMITED,
-                    "rate_limit": {"requests_per_s": 0.5, "burst": 1},
+                    "rate_limit": {"requests_per_s": 0.2, "burst": 1},
                 },
             ],
             "max_request_bytes": MIB,
@@ -97,12 +97,12 @@ def test_the_sdk_retries_what_is_retryable_and_drops_what_is_not(
     cid = f"conf-{uuid.uuid4().hex[:10]}"
     headers = {"authorization": f"Bearer {case.token}"}
     if transport == "http":
-        exporter = HttpSpanExporter(endpoint=f"{server.url}/v1/traces", headers=headers, timeout=15)
+        exporter = HttpSpanExporter(endpoint=f"{server.url}/v1/traces", headers=headers, timeout=30)
         refused = case.http_status
         ok = "200"
     else:
         exporter = GrpcSpanExporter(
-            endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True, headers=headers, timeout=15
+            endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True, headers=headers, timeout=30
         )
         refused = case.grpc_status
         ok = "OK"

@@ -3,6 +3,7 @@ encoding, RetryInfo on gRPC back-pressure, zstd bodies, 413 for what the spool c
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import grpc
@@ -119,20 +120,41 @@ def test_a_request_larger_than_the_whole_spool_is_413_not_retry_forever(small_sp
 def test_a_full_spool_is_429_with_retry_after_and_resource_exhausted_with_retry_info(
     small_spool: Server,
 ):
-    chunk = spans_request(2_000).SerializeToString()  # ~0.3 MiB as stored
-    answers = [
-        small_spool.request("POST", "/v1/traces", chunk, content_type=PROTOBUF) for _ in range(6)
-    ]
-    refused = [(s, b) for s, b in answers if s != 200]
-    assert refused, "six 0.3 MiB requests fit in a 1 MiB spool"
-    status, body = refused[0]
+    # ~0.3 MiB as stored each: four senders at once fill 1 MiB well within the 10 s after
+    # which the writer seals (and then drains) the segment, however loaded the machine is.
+    # Each request is new: a repeat would be recognised as a retry and not spooled again.
+    over_http: list[tuple[int, bytes]] = []
+    over_grpc: list[grpc.RpcError] = []
+
+    def send_http() -> None:
+        for _ in range(40):
+            body = spans_request(2_000).SerializeToString()
+            status, body = small_spool.request("POST", "/v1/traces", body, content_type=PROTOBUF)
+            if status != 200:
+                over_http.append((status, body))
+                return
+
+    def send_grpc() -> None:
+        for _ in range(40):
+            error = grpc_export(small_spool, spans_request(2_000))
+            if error is not None:
+                over_grpc.append(error)
+                return
+
+    senders = [threading.Thread(target=f) for f in (send_http, send_http, send_grpc, send_grpc)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(300)
+    assert over_http and over_grpc, "40 requests of 0.3 MiB each fit in a 1 MiB spool"
+    status, body = over_http[0]
     assert status == 429
     answer = Status.FromString(body)
     assert answer.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
     assert retry_info(answer) is not None
 
-    error = grpc_export(small_spool, spans_request(2_000))
-    assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = over_grpc[0]
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = status_details(error)
     assert details is not None and details.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
     info = retry_info(details)

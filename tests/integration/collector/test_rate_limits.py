@@ -31,7 +31,7 @@ def limited():
                 {
                     "name": "erp",
                     "token": ERP,
-                    "rate_limit": {"requests_per_s": 0.5, "burst": BURST},
+                    "rate_limit": {"requests_per_s": 0.1, "burst": BURST},
                 },
                 {"name": "pharmacy", "token": PHARMACY},
             ],
@@ -69,7 +69,7 @@ def test_a_token_past_its_rate_is_refused_with_retry_after_and_counted(limited: 
     answer = Status.FromString(body)
     assert answer.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
     delay = retry_info(answer)
-    assert delay is not None and 1 <= delay.retry_delay.seconds <= 2
+    assert delay is not None and 1 <= delay.retry_delay.seconds <= 10
 
     # Another token sends on.
     assert limited.request("POST", "/v1/events", _event(99), token=PHARMACY)[0] == 200
