@@ -66,6 +66,7 @@ def event_batch(cid: str, n: int) -> list[dict[str, Any]]:
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}-{i}",
+            "po_number": f"PO-{cid}",
             "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": "2"}],
         }
         for i in range(n)

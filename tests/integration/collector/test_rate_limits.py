@@ -51,6 +51,8 @@ def _event(n: int) -> dict:
         "correlation_id": "c-rate",
         "source_system": "erp",
         "po_number": f"PO-R{n}",
+        "supplier_id": "SUP-1",
+        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": "2"}],
     }
 
 
