@@ -31,18 +31,20 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Every configuration section's base: unknown keys are errors, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RateLimit(_Strict):
+class RateLimit(Strict):
     # Requests a token may send per second on average, and at once after a quiet spell;
     # 0 requests/s: no limit.
     requests_per_s: float = Field(default=50, ge=0)
     burst: int = Field(default=100, ge=1)
 
 
-class IngestToken(_Strict):
+class IngestToken(Strict):
     name: str
     token: str = Field(min_length=16)
     # Empty: the token may send events for any source system.
@@ -51,7 +53,7 @@ class IngestToken(_Strict):
     rate_limit: RateLimit | None = None
 
 
-class PhiConfig(_Strict):
+class PhiConfig(Strict):
     drop_keys: tuple[str, ...] = (
         "patient.name",
         "patient.ssn",
@@ -62,7 +64,7 @@ class PhiConfig(_Strict):
     redact_patterns: bool = True
 
 
-class SpoolConfig(_Strict):
+class SpoolConfig(Strict):
     max_bytes: int = Field(default=1 << 30, ge=1 << 20)
     # A segment is sealed and written once it is this old or this large, whichever first.
     flush_interval_s: float = Field(default=0.5, gt=0, le=10)
@@ -70,7 +72,7 @@ class SpoolConfig(_Strict):
     fsync: bool = True
 
 
-class IngestConfig(_Strict):
+class IngestConfig(Strict):
     tokens: tuple[IngestToken, ...] = ()
     max_request_bytes: int = Field(default=8 << 20, ge=1024)
     max_lines: int = 1000
@@ -99,13 +101,13 @@ class IngestConfig(_Strict):
         return self
 
 
-class FlowConfig(_Strict):
+class FlowConfig(Strict):
     tier: int | None = Field(default=None, ge=1, le=3)
     owner: str | None = None
     domain: str | None = None
 
 
-class SiteConfig(_Strict):
+class SiteConfig(Strict):
     timezone: str = "UTC"
     name: str | None = None
 
@@ -121,7 +123,7 @@ class SiteConfig(_Strict):
         return v
 
 
-class UserConfig(_Strict):
+class UserConfig(Strict):
     username: str
     # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
     password_hash: str
@@ -138,7 +140,7 @@ class UserConfig(_Strict):
         return v
 
 
-class SignInConfig(_Strict):
+class SignInConfig(Strict):
     """Console sign-in throttling: wrong passwords allowed in a row per user name and per
     address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
 
@@ -148,12 +150,12 @@ class SignInConfig(_Strict):
     max_lock_s: float = Field(default=900.0, gt=0)
 
 
-class RetentionConfig(_Strict):
+class RetentionConfig(Strict):
     traces_days: int = Field(default=30, ge=1)
     events_days: int = Field(default=730, ge=1)
 
 
-class Config(_Strict):
+class Config(Strict):
     """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()
