@@ -6,6 +6,7 @@ Profiles: RXSIGHT_RELIABILITY_PROFILE=short (in `make test`) or long (`make reli
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -57,12 +58,19 @@ class Tally:
         return line
 
 
+@functools.cache
+def _occurred_at() -> str:
+    # One time for the whole run: a batch sent again must be the same content (a resend),
+    # not a conflict.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def event_batch(cid: str, n: int) -> list[dict[str, Any]]:
     return [
         {
             "event_id": f"{cid}-{i}",
             "event_type": "goods.received",
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "occurred_at": _occurred_at(),
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}-{i}",
