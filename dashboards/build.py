@@ -197,6 +197,90 @@ DASHBOARDS = (
             ),
         ),
     ),
+    Dashboard(
+        uid="rxsight-executive",
+        title="rxsight: executive KPIs",
+        file="executive-kpis.json",
+        description="The KPIs of DESIGN 7a for the current calendar month, as rxsight computes"
+        " them from its KPI SQL (metrics/sql/) and exposes them on /metrics as rxsight_kpi;"
+        " GET /api/kpis and the exports give any period.",
+        variables=(),
+        panels=tuple(
+            Panel(title, kind, promql=f"rxsight_kpi{{{selector}}}", legend=legend, unit=unit)
+            for title, kind, selector, legend, unit in (
+                (
+                    "Invoice first-pass match rate",
+                    "stat",
+                    'kpi="invoice_first_pass_match_rate", dimension=""',
+                    "",
+                    "percentunit",
+                ),
+                (
+                    "Invoice exception rate by reason",
+                    "barchart",
+                    'kpi="invoice_exception_rate", dimension="reason"',
+                    "{{group}}",
+                    "percentunit",
+                ),
+                (
+                    "Order cycle time by priority (hours)",
+                    "barchart",
+                    'kpi=~"order_cycle_time_hours_p(50|90)"',
+                    "{{kpi}} {{group}}",
+                    "h",
+                ),
+                (
+                    "Replenishment on-time rate by site",
+                    "barchart",
+                    'kpi="replenishment_on_time_rate", dimension="site"',
+                    "{{group}}",
+                    "percentunit",
+                ),
+                (
+                    "Receipt posting latency p95 (minutes)",
+                    "stat",
+                    'kpi="receipt_posting_latency_minutes_p95", dimension=""',
+                    "",
+                    "m",
+                ),
+                (
+                    "Supplier on-time and fill rate",
+                    "barchart",
+                    'kpi=~"supplier_on_time_rate|supplier_fill_rate"',
+                    "{{kpi}} {{group}}",
+                    "percentunit",
+                ),
+                (
+                    "Sync latency p95 by flow (seconds)",
+                    "barchart",
+                    'kpi="sync_latency_seconds_p95"',
+                    "{{group}}",
+                    "s",
+                ),
+                (
+                    "SLA attainment by flow and tier",
+                    "barchart",
+                    'kpi="sla_attainment"',
+                    "{{dimension}} {{group}}",
+                    "percentunit",
+                ),
+                (
+                    "Governed workflow share",
+                    "stat",
+                    'kpi="governed_workflow_share"',
+                    "",
+                    "percentunit",
+                ),
+                (
+                    "Supplier acknowledgement latency p90 (hours)",
+                    "barchart",
+                    'kpi="supplier_ack_latency_hours_p90"',
+                    "{{group}}",
+                    "h",
+                ),
+            )
+        ),
+    ),
 )
 
 
