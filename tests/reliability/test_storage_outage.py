@@ -102,7 +102,13 @@ def _post(server: Server, path: str, body: dict | list) -> tuple[int, dict, dict
 def _outage(tmp_path: Path, outage_s: float) -> None:
     endpoint = ClickHouseHttp(tmp_path / "clickhouse").start()
     # A small spool, so that a long outage fills it and the refusals are seen.
-    config = {"ingest": {"spool": {"max_bytes": 4 << 20}, "decode_workers": 0}}
+    config = {
+        "ingest": {
+            "spool": {"max_bytes": 4 << 20},
+            "max_request_bytes": 1 << 20,
+            "decode_workers": 0,
+        }
+    }
     server = Server(config, admin_token=TOKEN, data_dir=tmp_path / "rxsight", dsn=endpoint.dsn())
     tally, stop = Tally(), threading.Event()
     threads = [
