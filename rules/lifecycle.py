@@ -288,9 +288,12 @@ def list_exceptions(
     due: str | None = None,
     sla_lookup: dict[str, Any] | None = None,
     now: datetime | None = None,
+    assignees: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     now = now or utcnow()
     params = {
+        "assignees": list(assignees or []),
+        "any_assignee": int(assignees is None),
         **(sla_lookup or {"sla_keys": [], "sla_ack_ms": [], "sla_resolve_ms": []}),
         "now": _ch(now),
         "due": due or "",

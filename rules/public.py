@@ -7,9 +7,11 @@ from typing import Any
 
 import orjson
 
+from rules import actions, lifecycle
 from rules import config as rules_config
-from rules import lifecycle
 from rules import sla as rules_sla
+from rules.actions import MAX_BULK as MAX_BULK
+from rules.actions import InvalidField as InvalidField
 from rules.engine import BUILTIN_RULES, SCOPE_KEY, builtin_params, rule_defs, run_rule
 from rules.engine import SQL as ENGINE_SQL
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
@@ -37,10 +39,12 @@ def list_exceptions(
     offset: int = 0,
     due: str | None = None,
     sla: SlaClock | None = None,
+    assignees: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count.
     Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
-    `due` filters on due_state and sort="due" puts the clock running out first on top."""
+    `due` filters on due_state and sort="due" puts the clock running out first on top;
+    `assignees` keeps those assigned to any of them ("" = nobody)."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -55,6 +59,7 @@ def list_exceptions(
         offset=offset,
         due=due,
         sla_lookup=sla.lookup_params() if sla else None,
+        assignees=assignees,
     )
 
 
@@ -80,6 +85,14 @@ def act(
     """Apply a person's action (one of ACTIONS), audit-logged; returns the new state.
     KeyError: unknown exception. ValueError: the action does not apply (message says why)."""
     return lifecycle.act(store, exception_id, action, actor, comment=comment, assignee=assignee)
+
+
+# A person's action through every door (API, console, command line through the API):
+# rxsight.authz on the exception's owner, the assignee a configured user or team,
+# audit-logged. act_as raises InvalidField (names the field), KeyError (unknown), Refused
+# (authz), ValueError (does not apply now); act_on_many gives each selected one its Outcome.
+act_as = actions.act
+act_on_many = actions.act_on_many
 
 
 def open_replenishments(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rxsight.passwords import hash_problem
 
@@ -108,6 +108,13 @@ class UserConfig(_Strict):
         return v
 
 
+class TeamConfig(_Strict):
+    """People exceptions can be assigned to together, e.g. a site's pharmacy buyers."""
+
+    name: str | None = None
+    members: tuple[str, ...] = ()
+
+
 class SignInConfig(_Strict):
     """Console sign-in throttling: wrong passwords allowed in a row per user name and per
     address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
@@ -130,11 +137,34 @@ class Config(_Strict):
     flows: dict[str, FlowConfig] = {}
     sites: dict[str, SiteConfig] = {}
     users: tuple[UserConfig, ...] = ()
+    teams: dict[str, TeamConfig] = {}
     sign_in: SignInConfig = SignInConfig()
     retention: RetentionConfig = RetentionConfig()
     console_url: str | None = None
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _teams_and_users_apart(self) -> Config:
+        users = {u.username for u in self.users}
+        clash = sorted(users & set(self.teams))
+        if clash:
+            raise ValueError(f"teams: {clash[0]!r} is also a user name; assignees must be one")
+        for team, cfg in self.teams.items():
+            unknown = [m for m in cfg.members if m not in users]
+            if unknown:
+                raise ValueError(f"teams.{team}.members: {unknown[0]!r} is not a configured user")
+        return self
+
+    def assignees(self) -> dict[str, str]:
+        """Who exceptions may be assigned to: each user and team, with a label to show."""
+        out = {u.username: u.display_name or u.username for u in self.users}
+        for team, cfg in self.teams.items():
+            out[team] = f"{cfg.name or team} (team)"
+        return out
+
+    def teams_of(self, username: str) -> list[str]:
+        return [t for t, cfg in self.teams.items() if username in cfg.members]
 
 
 @dataclass(frozen=True)

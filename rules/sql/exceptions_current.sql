@@ -43,6 +43,7 @@ WHERE ({family:String} = '' OR family = {family:String})
     AND ({owner:String} = '' OR owner = {owner:String})
     AND ({since:DateTime64(3, 'UTC')} = toDateTime64(0, 3, 'UTC') OR since >= {since:DateTime64(3, 'UTC')})
     AND ({due:String} = '' OR due_state = {due:String})
+    AND ({any_assignee:UInt8} = 1 OR has({assignees:Array(String)}, assignee))
     AND ({q:String} = '' OR positionCaseInsensitive(concat(exception_id, ' ', summary, ' ',
         correlation_id, ' ', po_number, ' ', invoice_number, ' ', receipt_id, ' ', flow, ' ',
         assignee), {q:String}) > 0)

@@ -314,8 +314,8 @@ def test_assign_resolve_and_reopen(browser: Browser, live: Server) -> None:
     context = sign_in(browser, live, "otto")
     page = context.new_page()
     page.goto("/exceptions/" + quote(exc["exception_id"], safe=""))
-    page.get_by_label("Assign to").fill("fin")
-    page.get_by_role("button", name="Assign").click()
+    page.get_by_label("Assign to").select_option("fin")
+    page.get_by_role("button", name="Assign", exact=True).click()
     expect(page.locator("#exc-assignee")).to_have_text("fin")
     # Resolving needs a note; the page says so instead of failing silently.
     page.get_by_label("What was done").fill("Transferred stock from Mercy Main (e2e).")

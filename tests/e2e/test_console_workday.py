@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from tests.e2e import scenario
-from tests.support import Server
+from tests.support import Server, rxsight_cli
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, expect  # noqa: E402
@@ -35,6 +36,7 @@ SLA = {
 def live() -> Iterator[Server]:
     config: dict[str, Any] = scenario.console_config()
     config["rules"] = {"interval_s": 86400, "sla": SLA}
+    config["teams"] = {"east-buyers": {"name": "Mercy East buyers", "members": ["otto"]}}
     with scenario_server(config) as srv:
         yield srv
 
@@ -76,4 +78,124 @@ def test_sla_clock_due_overdue_sortable_and_met_on_ack(browser: Browser, live: S
     expect(page.locator("#exc-status")).to_have_text("acknowledged")
     expect(page.locator("#sla-ack .pill")).to_have_text("met")
     shot(page, "11-exception-sla-met")
+    context.close()
+
+
+def test_assign_from_configuration_my_items_and_bulk(browser: Browser, live: Server) -> None:
+    pharmacy = api(live, "/api/exceptions?family=open_replenishment&status=open&limit=1000")
+    target = pharmacy["items"][0]["exception_id"]
+    # Not free text: an unknown assignee is refused by the server, naming the field.
+    status, refused = live.request(
+        "POST", f"/api/exceptions/{quote(target, safe='')}/assign", {"assignee": "jdoe"}
+    )
+    assert status == 422 and refused["detail"][0]["loc"] == ["body", "assignee"], refused
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.goto("/exceptions/" + quote(target, safe=""))
+    options = page.locator("#assignee option").all_inner_texts()
+    assert "Fin AP (fin)" in options and "Mercy East buyers (team) (east-buyers)" in options
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.locator("#exc-assignee")).to_have_text("otto")
+    # Bulk: assign two lakeside invoices to otto's team, in one go.
+    page.goto("/exceptions?owner=all&family=unmatched_invoice&site=lakeside")
+    rows = page.locator("#exception-table tbody tr")
+    chosen = [rows.nth(i).get_attribute("data-id") for i in (0, 1)]
+    for i in (0, 1):
+        rows.nth(i).locator('input[name="exception_id"]').check()
+    page.locator("#bulk-action").select_option("assign")
+    page.locator("#bulk-assignee").select_option("east-buyers")
+    page.get_by_role("button", name="Act on selected").click()
+    expect(page.locator(".flash.ok")).to_have_text("2 exceptions assigned.")
+    # My items: assigned to otto or to a team otto is in.
+    page.get_by_role("link", name="My items").click()
+    expect(page.get_by_test_id("exception-total")).to_have_text("3")
+    mine = set(
+        page.locator("#exception-table tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.id)"
+        )
+    )
+    assert mine == {target, *chosen}
+    page.get_by_label("Assignee").select_option("east-buyers")
+    expect(page.get_by_test_id("exception-total")).to_have_text("2")
+    # Bulk resolve without a note changes nothing and says which field.
+    page.locator("#select-all").check()
+    page.locator("#bulk-action").select_option("resolve")
+    page.get_by_role("button", name="Act on selected").click()
+    expect(page.locator(".flash.error")).to_contain_text("Nothing was changed. comment:")
+    shot(page, "12-my-items-bulk")
+    context.close()
+    # An owner-scoped operator's bulk acknowledge: their owner's go through, another
+    # owner's is refused by rxsight.authz, each audited under their name.
+    first = "status=open&sort=due&limit=1&family="
+    theirs = api(live, "/api/exceptions?" + first + "unmatched_invoice")["items"][0]
+    other = api(live, "/api/exceptions?" + first + "open_replenishment")["items"][0]
+    theirs, other = theirs["exception_id"], other["exception_id"]
+    fin = sign_in(browser, live, "fin")
+    page = fin.new_page()
+    page.goto("/exceptions?owner=all&status=open&sort=due")
+    for eid in (theirs, other):
+        page.locator(f'input[name="exception_id"][value="{eid}"]').check()
+    page.locator("#bulk-action").select_option("ack")
+    page.get_by_role("button", name="Act on selected").click()
+    expect(page.locator(".flash.ok")).to_have_text("1 exception acknowledged.")
+    expect(page.locator(".flash.error")).to_contain_text("you can act only on accounts-payable")
+    fin.close()
+    entries = api(live, f"/api/exceptions/{quote(theirs, safe='')}/audit")["items"]
+    assert [(e["actor"], e["action"]) for e in entries][-1] == ("fin", "exception.ack")
+    assert api(live, f"/api/exceptions/{quote(other, safe='')}")["status"] == "open"
+
+
+def test_command_line_acts_through_the_same_checks(live: Server) -> None:
+    """`rxsight exceptions` goes through the API's bulk route: the same assignee check, the
+    same audit entry, one line per exception."""
+    delayed = api(live, "/api/exceptions?family=delayed_receipt&status=open&limit=2")["items"]
+    ids = [e["exception_id"] for e in delayed]
+    where = ["--url", live.url, "--token", scenario.ADMIN_TOKEN]
+    bad = rxsight_cli("exceptions", "assign", *ids, "--assignee", "jdoe", *where)
+    assert bad.returncode == 2 and "assignee" in bad.stderr and "jdoe" in bad.stderr, bad
+    done = rxsight_cli("exceptions", "assign", *ids, "--assignee", "east-buyers", *where)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{i}\topen" for i in ids]
+    for i in ids:
+        assert api(live, f"/api/exceptions/{quote(i, safe='')}")["assignee"] == "east-buyers"
+        entries = api(live, f"/api/exceptions/{quote(i, safe='')}/audit")["items"]
+        assert entries[-1]["action"] == "exception.assign"
+
+
+def test_small_things_favicon_viewer_hint_total_column_skip_link_shortcuts(
+    browser: Browser, live: Server
+) -> None:
+    status, _ = live.request("GET", "/favicon.ico", token=None)
+    assert status == 200
+    viewer = sign_in(browser, live, "vera", viewport={"width": 800, "height": 900})
+    page = viewer.new_page()
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto("/")
+    total = page.locator("#exceptions-by-site td.total").first
+    box = total.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 800, box
+    shot(page, "13-overview-800px")
+    page.goto("/alerts")
+    expect(page.locator("#silence-hint")).to_contain_text("created and expired by operators")
+    assert missing == [], missing
+    viewer.close()
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.goto("/exceptions?owner=all&status=open&sort=due")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.locator("#skip-results")).to_be_focused()
+    page.keyboard.press("Enter")
+    # From the results: j goes to the first exception, j again to the second, k back.
+    page.keyboard.press("j")
+    first = page.locator("#exception-table tbody tr").nth(0).locator("td a").first
+    expect(first).to_be_focused()
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#exc-status")).to_have_text("open")
+    page.keyboard.press("a")
+    expect(page.locator("#exc-status")).to_have_text("acknowledged")
     context.close()

@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
 
 import rules.public as rules_public
 from rxsight import audit
@@ -15,7 +15,7 @@ from rxsight.auth import Principal
 from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import ConsoleError, console_user, redirect, render, store_of
+from web.deps import ConsoleError, console_user, render, store_of
 from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
 
 router = APIRouter()
@@ -46,13 +46,6 @@ DUE_LABELS = {
     "on_time": "on time",
     "met": "met",
     "none": "no SLA",
-}
-ACTION_DONE = {
-    "ack": "Acknowledged.",
-    "assign": "Assigned.",
-    "comment": "Comment added.",
-    "resolve": "Resolved.",
-    "reopen": "Reopened.",
 }
 
 
@@ -85,6 +78,7 @@ def exceptions_list(
     q: str = "",
     sort: str = "age",
     due: str = "",
+    assignee: str = "",
     page: int = 1,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
@@ -102,6 +96,17 @@ def exceptions_list(
     if sort not in SORTS:
         problems.append(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
         sort = "age"
+    config = request.app.state.settings.config
+    assignable = config.assignees()
+    if assignee == "me":
+        # My items: assigned to me or to a team I am in.
+        assigned_to: list[str] | None = [principal.name, *config.teams_of(principal.name)]
+    elif assignee == "nobody":
+        assigned_to = [""]
+    elif assignee:
+        assigned_to = [assignee]
+    else:
+        assigned_to = None
     page = max(page, 1)
     # A user with an owner scope sees that owner's exceptions unless they ask for all.
     if owner is None:
@@ -123,6 +128,7 @@ def exceptions_list(
         offset=(page - 1) * PAGE_SIZE,
         due=due or None,
         sla=sla_clock(request),
+        assignees=assigned_to,
     )
     rows, total = outcome.value if outcome.value is not None else ([], 0)
     facets = data.attempt("Filter choices", data.exception_facets, store)
@@ -148,7 +154,10 @@ def exceptions_list(
             "q": q,
             "sort": sort,
             "due": due,
+            "assignee": assignee,
         },
+        "assignees": assignable,
+        "may_bulk": principal.can("operator"),
         "due_states": DUE_LABELS,
         "statuses": STATUSES,
         "ages": AGES,
@@ -188,7 +197,6 @@ def exception_detail(
             limit=50,
             offset=0,
         )
-    users = sorted(u.username for u in request.app.state.settings.config.users)
     clock = sla_clock(request).clock(exc, utcnow())
     details = details_of(exc)
     lines = invoice_lines(exc, details)
@@ -210,57 +218,7 @@ def exception_detail(
         "why_not": why_not,
         "audit": audit_rows.value[0] if audit_rows and audit_rows.value else None,
         "audit_error": audit_rows.error if audit_rows else None,
-        "users": users,
+        "assignees": request.app.state.settings.config.assignees(),
         "action_url": exception_url(exception_id) + "/actions",
     }
     return render(request, "exception.html", context, principal=principal)
-
-
-@router.post("/exceptions/{exception_id:path}/actions")
-def exception_action(
-    request: Request,
-    exception_id: str,
-    action: str = Form(...),
-    comment: str = Form(""),
-    assignee: str = Form(""),
-    principal: Principal = Depends(console_user("operator")),
-) -> Response:
-    store = store_of(request)
-    back = exception_url(exception_id)
-    if action not in rules_public.ACTIONS:
-        choices = ", ".join(rules_public.ACTIONS)
-        raise ConsoleError(400, f"action: {action!r} is not one of {choices}")
-    found = data.attempt("The exception", rules_public.get_exception, store, exception_id)
-    if found.error:
-        raise ConsoleError(503, found.error)
-    if found.value is None:
-        raise ConsoleError(404, f"No exception with id {exception_id!r}.")
-    allowed, why_not = may_act(principal, found.value)
-    if not allowed:
-        raise ConsoleError(403, why_not or "not allowed")
-    comment = comment.strip()
-    assignee = assignee.strip()
-    if action == "comment" and not comment:
-        return redirect(back, error="Write a comment before adding it.")
-    if action == "resolve" and not comment:
-        return redirect(back, error="Say what was done before resolving.")
-    if action == "assign" and not assignee:
-        return redirect(back, error="Choose who to assign it to.")
-    try:
-        rules_public.act(
-            store,
-            exception_id,
-            action,
-            principal.name,
-            comment=comment or None,
-            assignee=assignee or None,
-        )
-    except KeyError as exc:
-        raise ConsoleError(404, f"No exception with id {exception_id!r}.") from exc
-    except ValueError as exc:
-        return redirect(back, error=f"Could not {action}: {exc}")
-    except NotImplementedError as exc:
-        raise ConsoleError(
-            503, "Actions are not available: the rules stage is not running yet."
-        ) from exc
-    return redirect(back, flash=ACTION_DONE[action])
