@@ -84,6 +84,10 @@ def exceptions(
     assignee: list[str] | None = Query(
         None, description='assigned to any of these users or teams ("" = nobody)'
     ),
+    priority: str | None = Query(None, description="a request's priority: stat, urgent, routine"),
+    supplier: str | None = Query(None, description="supplier ID prefix, any case"),
+    item: str | None = Query(None, description="item ID (e.g. NDC) prefix, any case"),
+    flow: str | None = None,
     sort: str = Query("age", pattern="^(age|recent|severity|due)$"),
     due: str | None = Query(
         None,
@@ -110,6 +114,10 @@ def exceptions(
         due=due,
         sla=public.sla_clock(rt.settings),
         assignees=assignee,
+        priority=priority,
+        supplier=supplier,
+        item=item,
+        flow=flow,
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -40,11 +40,16 @@ def list_exceptions(
     due: str | None = None,
     sla: SlaClock | None = None,
     assignees: list[str] | None = None,
+    priority: str | None = None,
+    supplier: str | None = None,
+    item: str | None = None,
+    flow: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count.
     Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
     `due` filters on due_state and sort="due" puts the clock running out first on top;
-    `assignees` keeps those assigned to any of them ("" = nobody)."""
+    `assignees` keeps those assigned to any of them ("" = nobody); priority and flow are
+    exact, supplier and item case-insensitive prefixes."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -60,6 +65,7 @@ def list_exceptions(
         due=due,
         sla_lookup=sla.lookup_params() if sla else None,
         assignees=assignees,
+        narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
     )
 
 

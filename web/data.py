@@ -43,13 +43,24 @@ def exception_summary(store: Store, owner: str | None) -> list[dict[str, Any]]:
     return store.query(SQL["open_exceptions_summary"], {"owner": owner or ""})
 
 
-def exception_facets(store: Store) -> dict[str, list[str]]:
+NO_FACETS: dict[str, Any] = {
+    k: [] for k in ("families", "reasons", "sites", "owners", "suppliers", "flows", "priorities")
+} | {"examples": []}
+
+
+def exception_facets(store: Store, family: str = "") -> dict[str, Any]:
+    """Filter choices; reasons only of `family` when one is chosen."""
     rows = store.query(SQL["exception_facets"])
     row = rows[0] if rows else {}
-    return {
+    out: dict[str, Any] = {
         key: sorted(v for v in row.get(key, []) if v)
-        for key in ("families", "reasons", "sites", "owners")
+        for key in ("families", "sites", "owners", "suppliers", "flows", "priorities")
     }
+    pairs = row.get("family_reasons") or []
+    out["reasons"] = sorted({r for f, r in pairs if r and (not family or f == family)})
+    samples = ("sample_invoice", "sample_po", "sample_item", "sample_correlation_id")
+    out["examples"] = [row[k] for k in samples if row.get(k)]
+    return out
 
 
 def flow_hours(store: Store, as_of: datetime) -> dict[str, list[dict[str, Any]]]:

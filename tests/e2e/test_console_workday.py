@@ -17,7 +17,7 @@ from tests.support import Server, rxsight_cli
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, expect  # noqa: E402
 
-from tests.e2e.kit import api, scenario_server, shot, sign_in  # noqa: E402
+from tests.e2e.kit import AS_OF, api, scenario_server, shot, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_sla_clock_due_overdue_sortable_and_met_on_ack(browser: Browser, live: S
     n = overdue["total"]
     assert states[:n] == ["overdue"] * n, states[: n + 3]
     assert "overdue" not in states[n:]
-    shot(page, "10-exceptions-by-sla-due")
+    shot(page, "w1-exceptions-by-sla-due")
     # A stat request's detail: acknowledge within 15 min, resolve within 8 h, site time.
     page.goto("/exceptions?owner=all&family=open_replenishment&sort=due")
     page.locator("#exception-table tbody tr").first.locator("a").first.click()
@@ -77,7 +77,7 @@ def test_sla_clock_due_overdue_sortable_and_met_on_ack(browser: Browser, live: S
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#exc-status")).to_have_text("acknowledged")
     expect(page.locator("#sla-ack .pill")).to_have_text("met")
-    shot(page, "11-exception-sla-met")
+    shot(page, "w1-exception-sla-met")
     context.close()
 
 
@@ -122,7 +122,7 @@ def test_assign_from_configuration_my_items_and_bulk(browser: Browser, live: Ser
     page.locator("#bulk-action").select_option("resolve")
     page.get_by_role("button", name="Act on selected").click()
     expect(page.locator(".flash.error")).to_contain_text("Nothing was changed. comment:")
-    shot(page, "12-my-items-bulk")
+    shot(page, "w2-my-items-bulk")
     context.close()
     # An owner-scoped operator's bulk acknowledge: their owner's go through, another
     # owner's is refused by rxsight.authz, each audited under their name.
@@ -175,7 +175,7 @@ def test_small_things_favicon_viewer_hint_total_column_skip_link_shortcuts(
     total = page.locator("#exceptions-by-site td.total").first
     box = total.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 800, box
-    shot(page, "13-overview-800px")
+    shot(page, "w7-overview-800px")
     page.goto("/alerts")
     expect(page.locator("#silence-hint")).to_contain_text("created and expired by operators")
     assert missing == [], missing
@@ -198,4 +198,72 @@ def test_small_things_favicon_viewer_hint_total_column_skip_link_shortcuts(
     expect(page.locator("#exc-status")).to_have_text("open")
     page.keyboard.press("a")
     expect(page.locator("#exc-status")).to_have_text("acknowledged")
+    context.close()
+
+
+def test_filters_people_think_in(browser: Browser, live: Server) -> None:
+    def total(query: str) -> int:
+        return api(live, "/api/exceptions?status=active&limit=1&" + query)["total"]
+
+    stat, urgent = total("priority=stat"), total("priority=urgent")
+    assert stat > 0 and urgent > 0 and stat + urgent < total("family=open_replenishment")
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.goto("/exceptions?owner=all")
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page.get_by_test_id("exception-total")).to_have_text(str(urgent))
+    priorities = page.locator("#exception-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.priority)"
+    )
+    assert set(priorities) == {"urgent"}
+    # Reasons offered are the chosen family's only.
+    page.goto("/exceptions?owner=all&family=unmatched_invoice")
+    reasons = page.locator("#reason option").evaluate_all("os => os.map(o => o.value)")
+    assert "price_variance" in reasons and "not_received" not in reasons, reasons
+    page.goto("/exceptions?owner=all&family=open_replenishment")
+    reasons = page.locator("#reason option").evaluate_all("os => os.map(o => o.value)")
+    assert "not_received" in reasons and "price_variance" not in reasons, reasons
+    # Search: any case, any part of an identifier, item codes included; the hint shows
+    # real identifiers.
+    page.goto("/exceptions?owner=all")
+    hint = page.locator("#q-hint").inner_text()
+    assert re.search(r"INV-\d|PO-\d|NDC-\d", hint), hint
+    page.get_by_label("Search").fill("inv-1001-9009")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page).to_have_url(re.compile(r"q=inv-1001-9009"))
+    expect(page.get_by_test_id("exception-total")).to_have_text(str(total("q=inv-1001-9009")))
+    entities = page.locator("#exception-table tbody tr td:nth-child(2) a").all_inner_texts()
+    assert entities and all("INV-1001-9009" in e for e in entities), entities
+    item = api(live, "/api/exceptions?family=open_replenishment&limit=1")["items"][0]
+    code = item["details"]["item_id"]
+    page.goto("/exceptions?owner=all&q=" + quote(code.lower()))
+    expect(page.locator(f'#exception-table tr[data-id="{item["exception_id"]}"]')).to_have_count(1)
+    # Supplier and item prefixes, flow.
+    page.goto("/exceptions?owner=all&supplier=sup-10")
+    shown = page.locator("#exception-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.id)"
+    )
+    want = api(live, "/api/exceptions?status=active&limit=50&supplier=sup-10")["items"]
+    assert want and all(e["supplier_id"].startswith("SUP-10") for e in want)
+    assert shown == [e["exception_id"] for e in want]
+    page.goto("/exceptions?owner=all&item=" + quote(code[:9].lower()))
+    expect(page.locator(f'#exception-table tr[data-id="{item["exception_id"]}"]')).to_have_count(1)
+    flow = api(live, "/api/exceptions?family=sla_breach&limit=1")["items"][0]["flow"]
+    page.goto("/exceptions?owner=all")
+    page.get_by_label("Flow").select_option(flow)
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page.get_by_test_id("exception-total")).to_have_text(str(total("flow=" + flow)))
+    shot(page, "w3-filters")
+    # Replenishments: pages of 50, filtered by priority.
+    page.goto(f"/replenishments?as_of={quote(AS_OF)}")
+    everything = api(live, f"/api/replenishments/open?as_of={quote(AS_OF)}")["items"]
+    expect(page.get_by_test_id("replenishment-count")).to_have_text(str(len(everything)))
+    assert page.locator("#replenishments tbody tr").count() == min(len(everything), 50)
+    page.get_by_label("Priority").select_option("stat")
+    page.get_by_role("button", name="Show").click()
+    stat_open = [r for r in everything if r["priority"] == "stat"]
+    expect(page.get_by_test_id("replenishment-count")).to_have_text(str(len(stat_open)))
+    cells = page.locator("#replenishments tbody tr td:nth-child(5)").all_inner_texts()
+    assert set(cells) == {"stat"}, cells
     context.close()

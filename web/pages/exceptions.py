@@ -79,6 +79,10 @@ def exceptions_list(
     sort: str = "age",
     due: str = "",
     assignee: str = "",
+    priority: str = "",
+    supplier: str = "",
+    item: str = "",
+    flow: str = "",
     page: int = 1,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
@@ -129,9 +133,13 @@ def exceptions_list(
         due=due or None,
         sla=sla_clock(request),
         assignees=assigned_to,
+        priority=priority or None,
+        supplier=supplier.strip() or None,
+        item=item.strip() or None,
+        flow=flow or None,
     )
     rows, total = outcome.value if outcome.value is not None else ([], 0)
-    facets = data.attempt("Filter choices", data.exception_facets, store)
+    facets = data.attempt("Filter choices", data.exception_facets, store, family)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
@@ -143,7 +151,7 @@ def exceptions_list(
         "page_size": PAGE_SIZE,
         "error": outcome.error,
         "problems": problems,
-        "facets": facets.value or {"families": [], "reasons": [], "sites": [], "owners": []},
+        "facets": facets.value or data.NO_FACETS,
         "f": {
             "family": family,
             "reason": reason,
@@ -155,6 +163,10 @@ def exceptions_list(
             "sort": sort,
             "due": due,
             "assignee": assignee,
+            "priority": priority,
+            "supplier": supplier,
+            "item": item,
+            "flow": flow,
         },
         "assignees": assignable,
         "may_bulk": principal.can("operator"),

@@ -16,6 +16,7 @@ from web.pages.overview import parse_as_of
 router = APIRouter()
 
 AUDIT_PAGE = 100
+REPLENISHMENT_PAGE = 50
 
 
 @router.get("/replenishments", response_class=HTMLResponse)
@@ -24,6 +25,9 @@ def replenishments_page(
     as_of: str | None = None,
     site: str = "",
     late: str = "",
+    priority: str = "",
+    item: str = "",
+    page: int = 1,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     when = parse_as_of(as_of)
@@ -36,22 +40,35 @@ def replenishments_page(
     )
     rows = outcome.value or []
     sites = sorted({r.get("site") or "" for r in rows})
-    if site:
-        rows = [r for r in rows if (r.get("site") or "") == site]
-    if late == "yes":
-        rows = [r for r in rows if r.get("late")]
+    priorities = sorted({r.get("priority") or "routine" for r in rows})
+    wanted_item = item.strip().lower()
+    rows = [
+        r
+        for r in rows
+        if (not site or (r.get("site") or "") == site)
+        and (late != "yes" or r.get("late"))
+        and (not priority or (r.get("priority") or "routine") == priority)
+        and (not wanted_item or str(r.get("item_id") or "").lower().startswith(wanted_item))
+    ]
     rows.sort(key=lambda r: (not r.get("late"), str(r.get("requested_at") or "")))
+    pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
+    page = min(max(page, 1), pages)
+    start = (page - 1) * REPLENISHMENT_PAGE
     return render(
         request,
         "replenishments.html",
         {
-            "rows": rows,
+            "rows": rows[start : start + REPLENISHMENT_PAGE],
+            "total": len(rows),
+            "late_total": sum(1 for r in rows if r.get("late")),
+            "page": page,
+            "pages": pages,
             "error": outcome.error,
             "as_of": as_of or "",
             "at": when or utcnow(),
             "sites": sites,
-            "site": site,
-            "late": late,
+            "priorities": priorities,
+            "f": {"site": site, "late": late, "priority": priority, "item": item},
         },
         principal=principal,
     )
