@@ -88,6 +88,9 @@ def exceptions(
     supplier: str | None = Query(None, description="supplier ID prefix, any case"),
     item: str | None = Query(None, description="item ID (e.g. NDC) prefix, any case"),
     flow: str | None = None,
+    as_of: QueryInstant | None = Query(
+        None, description="RFC 3339: each exception as it stood then (default now)"
+    ),
     sort: str = Query("age", pattern="^(age|recent|severity|due)$"),
     due: str | None = Query(
         None,
@@ -118,6 +121,7 @@ def exceptions(
         supplier=supplier,
         item=item,
         flow=flow,
+        as_of=as_of,
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

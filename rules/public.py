@@ -44,12 +44,14 @@ def list_exceptions(
     supplier: str | None = None,
     item: str | None = None,
     flow: str | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count.
     Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
     `due` filters on due_state and sort="due" puts the clock running out first on top;
     `assignees` keeps those assigned to any of them ("" = nobody); priority and flow are
-    exact, supplier and item case-insensitive prefixes."""
+    exact, supplier and item case-insensitive prefixes. `as_of`: each exception as it stood
+    then (default now), its clock read at that instant."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -66,6 +68,7 @@ def list_exceptions(
         sla_lookup=sla.lookup_params() if sla else None,
         assignees=assignees,
         narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
+        now=as_of,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from rxsight.store import SqlFiles, Store
-from rxsight.timeutil import as_utc
+from rxsight.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -39,8 +39,12 @@ def store_time(dt: datetime) -> datetime:
     return as_utc(dt).replace(tzinfo=None)
 
 
-def exception_summary(store: Store, owner: str | None) -> list[dict[str, Any]]:
-    return store.query(SQL["open_exceptions_summary"], {"owner": owner or ""})
+def exception_summary(
+    store: Store, owner: str | None, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Open exceptions by family and site as they stood at `as_of` (default now)."""
+    at = store_time(as_of or utcnow())
+    return store.query(SQL["open_exceptions_summary"], {"owner": owner or "", "as_of": at})
 
 
 NO_FACETS: dict[str, Any] = {

@@ -30,6 +30,8 @@ FROM (
                 if(ack_ms = 0, 0, opened_ms + ack_ms) AS ack_due_ms,
                 if(resolve_ms = 0, 0, opened_ms + resolve_ms) AS resolve_due_ms
             FROM exception_history
+            -- As of an instant: the state then ({now} is that instant, or the present).
+            WHERE at <= {now:DateTime64(3, 'UTC')}
             ORDER BY exception_id, version DESC
             LIMIT 1 BY exception_id
         )

@@ -267,3 +267,61 @@ def test_filters_people_think_in(browser: Browser, live: Server) -> None:
     cells = page.locator("#replenishments tbody tr td:nth-child(5)").all_inner_texts()
     assert set(cells) == {"stat"}, cells
     context.close()
+
+
+def test_one_time_control_on_every_page(browser: Browser, live: Server) -> None:
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    # A time typed in the site's zone is read there, not refused; the box keeps it.
+    page.goto("/exceptions?owner=all")
+    page.locator("#as_of").fill("2025-12-05 01:30")
+    page.locator("#time-control").get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"as_of=2025-12-05\+01%3A30"))
+    expect(page.locator("#as_of")).to_have_value("2025-12-05 01:30")
+    expect(page.locator("#as-of-help")).to_contain_text("2025-12-05 01:30 EST")
+    # A year ago no exception existed yet: the list honours as_of.
+    expect(page.locator("#exception-results")).to_contain_text("No exceptions match")
+    # Nonsense is said so, the input stays, the page shows now.
+    page.goto("/exceptions?owner=all&as_of=" + quote("2026-13-45 99:00"))
+    expect(page.locator("#time-error")).to_contain_text("as of:")
+    expect(page.locator("#as_of")).to_have_value("2026-13-45 99:00")
+    assert int(page.get_by_test_id("exception-total").inner_text()) > 0
+    # Relative: nothing started within the last hour (the scenario's findings are weeks old).
+    page.goto("/exceptions?owner=all&range=1h")
+    expect(page.locator("#exception-results")).to_contain_text("No exceptions match")
+    page.goto("/exceptions?owner=all&range=30d")
+    assert int(page.get_by_test_id("exception-total").inner_text()) > 0
+    # The overview as of an hour ago: nothing had been found yet; its links keep the time.
+    page.goto("/?as_of=now-1h")
+    expect(page.get_by_test_id("total-open")).to_have_text("0")
+    nav = page.locator("nav[aria-label=Main] a", has_text="Exceptions")
+    expect(nav).to_have_attribute("href", "/exceptions?as_of=now-1h")
+    page.goto("/")
+    page.locator("#exceptions-by-site a.count").first.click()
+    expect(page.get_by_test_id("exception-total")).not_to_have_text("0")
+    # A flow's "SLA exceptions for this flow" keeps the instant and filters by the flow.
+    flow = api(live, "/api/exceptions?family=sla_breach&limit=1")["items"][0]["flow"]
+    page.goto(f"/flows/{quote(flow)}?as_of={quote(AS_OF)}")
+    link = page.get_by_role("link", name="SLA exceptions for this flow")
+    href = link.get_attribute("href") or ""
+    assert f"flow={quote(flow)}" in href and "as_of=" in href, href
+    shot(page, "w4-flow-as-of")
+    context.close()
+
+
+def test_auto_refresh_on_list_pages(browser: Browser, live: Server) -> None:
+    context = sign_in(browser, live, "otto")
+    page = context.new_page()
+    page.clock.install()
+    for path in ("/exceptions?owner=all", "/flows", "/replenishments"):
+        page.goto(path)
+        expect(page.locator("#auto-refresh")).to_be_checked()
+        region = page.locator("[data-refresh]").first
+        region.evaluate("el => el.dataset.marker = 'old'")
+        with page.expect_request(lambda r, path=path: r.url.endswith(path)):
+            page.clock.fast_forward(31_000)
+        expect(page.locator("[data-refresh]").first).not_to_have_attribute("data-marker", "old")
+    # Looking at the past: nothing to refresh.
+    page.goto("/exceptions?owner=all&as_of=now-2h")
+    expect(page.locator("#auto-refresh")).to_have_count(0)
+    context.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, store_of
+from web.timecontrol import time_view
 from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
 
 router = APIRouter()
@@ -23,15 +23,6 @@ router = APIRouter()
 PAGE_SIZE = 50
 # "active" = open or acknowledged: what still needs someone.
 STATUSES = ("active", "open", "acknowledged", "resolved")
-# Age filter: exceptions whose condition started within this long (rules.list_exceptions
-# filters `since >= now - age`).
-AGES = {
-    "1h": timedelta(hours=1),
-    "4h": timedelta(hours=4),
-    "24h": timedelta(days=1),
-    "72h": timedelta(days=3),
-    "7d": timedelta(days=7),
-}
 # The orders rules.list_exceptions offers.
 SORTS = {
     "due": "SLA due first",
@@ -75,6 +66,8 @@ def exceptions_list(
     owner: str | None = None,
     status: str = "active",
     age: str = "",
+    as_of: str | None = None,
+    range: str = "",  # noqa: A002 - the time control's parameter name
     q: str = "",
     sort: str = "age",
     due: str = "",
@@ -94,9 +87,9 @@ def exceptions_list(
     if status and status not in STATUSES and status != "any":
         problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
         status = "active"
-    if age and age not in AGES:
-        problems.append(f"age: {age!r} is not one of {', '.join(AGES)}")
-        age = ""
+    # "started within" is the time control's range before its instant (`age` is the
+    # parameter older links carry).
+    tc = time_view(request, as_of, range or age, site=site or None)
     if sort not in SORTS:
         problems.append(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
         sort = "age"
@@ -125,7 +118,8 @@ def exceptions_list(
         status=None if status in ("any", "") else status,
         site=site or None,
         owner=owner_filter,
-        since=(utcnow() - AGES[age]) if age else None,
+        since=tc.since,
+        as_of=tc.when,
         q=q.strip() or None,
         sort=sort,
         limit=PAGE_SIZE,
@@ -158,7 +152,6 @@ def exceptions_list(
             "site": site,
             "owner": owner,
             "status": status,
-            "age": age,
             "q": q,
             "sort": sort,
             "due": due,
@@ -172,7 +165,9 @@ def exceptions_list(
         "may_bulk": principal.can("operator"),
         "due_states": DUE_LABELS,
         "statuses": STATUSES,
-        "ages": AGES,
+        "tc": tc,
+        "tc_ranges": True,
+        "tc_ranges_any": "started any time",
         "sorts": SORTS,
     }
     return render(request, "exceptions.html", context, principal=principal)

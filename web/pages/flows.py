@@ -13,8 +13,8 @@ from rxsight.auth import Principal
 from rxsight.timeutil import as_utc, utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
-from web.pages.overview import parse_as_of
 from web.sparkline import sparkline
+from web.timecontrol import time_view
 from web.views import TIER_OBJECTIVES, flow_view
 
 router = APIRouter()
@@ -74,12 +74,19 @@ def flows_page(
     as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    when = parse_as_of(as_of)
-    rows, error, at = _flow_rows(request, when)
+    tc = time_view(request, as_of)
+    rows, error, at = _flow_rows(request, tc.when)
     return render(
         request,
         "flows.html",
-        {"flows": rows, "error": error, "as_of": as_of or "", "at": at, "tiers": TIER_OBJECTIVES},
+        {
+            "flows": rows,
+            "error": error,
+            "as_of": as_of or "",
+            "at": at,
+            "tiers": TIER_OBJECTIVES,
+            "tc": tc,
+        },
         principal=principal,
     )
 
@@ -91,8 +98,8 @@ def flow_page(
     as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    when = parse_as_of(as_of)
-    rows, error, at = _flow_rows(request, when)
+    tc = time_view(request, as_of)
+    rows, error, at = _flow_rows(request, tc.when)
     row = next((r for r in rows if r["flow"] == flow), None)
     if row is None:
         raise ConsoleError(
@@ -119,6 +126,7 @@ def flow_page(
             "spans_error": failing.error,
             "as_of": as_of or "",
             "at": at,
+            "tc": tc,
         },
         principal=principal,
     )

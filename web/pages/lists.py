@@ -11,7 +11,7 @@ from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import console_user, render, settings_of, store_of
-from web.pages.overview import parse_as_of
+from web.timecontrol import time_view
 
 router = APIRouter()
 
@@ -30,7 +30,8 @@ def replenishments_page(
     page: int = 1,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    when = parse_as_of(as_of)
+    tc = time_view(request, as_of, site=site or None)
+    when = tc.when
     outcome = data.attempt(
         "Open replenishments",
         rules_public.open_replenishments,
@@ -69,6 +70,7 @@ def replenishments_page(
             "sites": sites,
             "priorities": priorities,
             "f": {"site": site, "late": late, "priority": priority, "item": item},
+            "tc": tc,
         },
         principal=principal,
     )

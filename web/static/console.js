@@ -1,6 +1,7 @@
 // Keyboard shortcuts and "select all": progressive enhancement, every page works without.
 // j / k: next / previous row of a list (focuses its first link); x: select the focused row;
 // a: acknowledge (an exception's page); /: the search box; ?: list the shortcuts.
+// Also the auto-refresh of live list pages.
 (function () {
   "use strict";
   function typing(el) {
@@ -40,6 +41,17 @@
       if (help) { help.hidden = !help.hidden; ev.preventDefault(); }
     }
   });
+  // Auto-refresh of live list pages: every 30 s the parts marked data-refresh are fetched
+  // again (same URL, so the same filters), unless someone is typing or the tab is hidden.
+  const REFRESH_MS = 30000;
+  setInterval(function () {
+    const box = document.getElementById("auto-refresh");
+    if (!box || !box.checked || document.hidden || typing(document.activeElement)) return;
+    if (!window.htmx) return;
+    document.querySelectorAll("[data-refresh][id]").forEach(function (el) {
+      htmx.ajax("GET", location.href, { target: "#" + el.id, select: "#" + el.id, swap: "outerHTML" });
+    });
+  }, REFRESH_MS);
   document.addEventListener("change", function (ev) {
     if (ev.target.id !== "select-all") return;
     document.querySelectorAll('input[name="exception_id"][form="bulk"]').forEach((box) => {
