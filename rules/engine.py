@@ -581,6 +581,12 @@ def owner_for(cfg: RulesConfig, settings: Settings, f: dict[str, Any]) -> str:
     return _DEFAULT_OWNERS.get(f["family"], "operations")
 
 
+def _when(value: Any) -> str:
+    """A store time in a summary: to the second, zone named (never raw nanoseconds)."""
+    text = str(value or "").replace("T", " ").removesuffix("Z")
+    return f"{text[:19]} UTC" if len(text) >= 19 else text
+
+
 def summarize(family: str, reason: str, e: dict[str, str | None], d: dict[str, Any]) -> str:
     if family == "open_replenishment":
         what = f"{d.get('priority', 'routine')} request {e['correlation_id']}"
@@ -606,12 +612,12 @@ def summarize(family: str, reason: str, e: dict[str, str | None], d: dict[str, A
             return f"receipt {e['receipt_id']} not posted to the ERP"
         return (
             f"PO {e['po_number']} late ({reason.replace('_', ' ')}): received "
-            f"{d.get('received')} of {d.get('ordered')}, due {d.get('due')}"
+            f"{d.get('received')} of {d.get('ordered')}, due {_when(d.get('due'))}"
         )
     if family == "sla_breach":
         tier = d.get("tier")
         if reason == "silence":
-            return f"flow {e['flow']} (tier {tier}) silent since {d.get('last_seen')}"
+            return f"flow {e['flow']} (tier {tier}) silent since {_when(d.get('last_seen'))}"
         if reason == "error_rate":
             return f"flow {e['flow']} (tier {tier}): {d.get('errors')} errors in {d.get('spans')}"
         return f"flow {e['flow']} (tier {tier}): p95 {d.get('p95_ms')} ms over its limit"

@@ -17,12 +17,14 @@ from web.pages import (
     flows,
     lists,
     overview,
+    traces,
     transactions,
 )
 
 router = APIRouter(include_in_schema=False)
 # exception_actions before exceptions: /exceptions/bulk is not an exception id.
-for _page in (auth, overview, exception_actions, exceptions, transactions, flows, alerts, lists):
+_PAGES = (auth, overview, exception_actions, exceptions, transactions, traces, flows, alerts, lists)
+for _page in _PAGES:
     router.include_router(_page.router)
 
 STATIC_DIR = Path(__file__).parent / "static"

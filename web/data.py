@@ -67,6 +67,43 @@ def exception_facets(store: Store, family: str = "") -> dict[str, Any]:
     return out
 
 
+def flow_breaches(store: Store, flow: str, as_of: datetime) -> list[dict[str, Any]]:
+    """A flow's breach episodes, newest first: since (the condition's start), the reasons
+    seen, cleared (None while it lasts), from the sla_breach exception history."""
+    rows = store.query(SQL["flow_breaches"], {"flow": flow, "as_of": store_time(as_of)})
+    episodes: list[dict[str, Any]] = []
+    current: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        eid, change = row["exception_id"], row["change"]
+        if change in ("opened", "reopened") or eid not in current:
+            current[eid] = {"since": row["since"], "reasons": [], "cleared": None, "by": None}
+            episodes.append(current[eid])
+        episode = current[eid]
+        if row["reason"] and row["reason"] not in episode["reasons"]:
+            episode["reasons"].append(row["reason"])
+        if change in ("auto_resolved", "resolved") and episode["cleared"] is None:
+            episode["cleared"] = row["at"]
+            episode["by"] = "condition cleared" if change == "auto_resolved" else "resolved"
+    return sorted(episodes, key=lambda e: e["since"], reverse=True)
+
+
+NO_NAMES: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+
+
+def names(store: Store, correlation_ids: list[str]) -> dict[str, dict[str, str]]:
+    """{"item": {code: description}, "supplier": {id: name}} from the transactions' events."""
+    out: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+    ids = sorted({c for c in correlation_ids if c})
+    if ids:
+        for row in store.query(SQL["names"], {"correlation_ids": ids}):
+            out[row["kind"]][row["code"]] = row["name"]
+    return out
+
+
+def trace_spans(store: Store, trace_id: str) -> list[dict[str, Any]]:
+    return store.query(SQL["trace_spans"], {"trace_id": trace_id})
+
+
 def flow_hours(store: Store, as_of: datetime) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for row in store.query(SQL["flow_sparkline"], {"as_of": store_time(as_of)}):

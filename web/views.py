@@ -77,6 +77,7 @@ def flow_view(row: dict[str, Any]) -> dict[str, Any]:
         "objective": objective,
         # Rates are judged only with enough spans (DESIGN 5: at least 20 in the window).
         "judged": judged,
+        "min_spans": MIN_SPANS,
         "p95_over": p95 is not None and float(p95) > objective["p95_ms"] and judged,
         "error_over": row.get("error_rate") is not None
         and float(row["error_rate"]) > objective["error_rate"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +18,7 @@ from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, store_of
 from web.timecontrol import time_view
-from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
+from web.views import ENTITY_FIELDS, details_of, entity_label, flow_view, invoice_lines, search_key
 
 router = APIRouter()
 
@@ -134,12 +136,14 @@ def exceptions_list(
     )
     rows, total = outcome.value if outcome.value is not None else ([], 0)
     facets = data.attempt("Filter choices", data.exception_facets, store, family)
+    names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
             {**r, "entity": entity_label(r), "url": exception_url(r["exception_id"])} for r in rows
         ],
         "total": total,
+        "names": names.value or data.NO_NAMES,
         "page": page,
         "pages": pages,
         "page_size": PAGE_SIZE,
@@ -171,6 +175,29 @@ def exceptions_list(
         "sorts": SORTS,
     }
     return render(request, "exceptions.html", context, principal=principal)
+
+
+_STORE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?$")
+
+
+def store_instant(value: Any) -> datetime | None:
+    """A time the rules stage wrote into a finding's details ("2026-11-30 22:30:32.688",
+    UTC, down to nanoseconds), so the page can show it in the site's zone."""
+    if not isinstance(value, str) or not _STORE_TIME.match(value):
+        return None
+    head, _, frac = value.removesuffix("Z").replace("T", " ").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}").replace(tzinfo=UTC)
+
+
+def _flow_now(request: Request, exc: dict[str, Any]) -> dict[str, Any] | None:
+    """An SLA breach's flow as it is now: the summary holds the figures at opening."""
+    if exc.get("family") != "sla_breach" or not exc.get("flow"):
+        return None
+    found = data.attempt(
+        "Flow status", rules_public.flows, store_of(request), request.app.state.settings
+    )
+    row = next((f for f in found.value or [] if f["flow"] == exc["flow"]), None)
+    return flow_view(row) if row else None
 
 
 @router.get("/exceptions/{exception_id:path}", response_class=HTMLResponse)
@@ -205,13 +232,18 @@ def exception_detail(
             offset=0,
         )
     clock = sla_clock(request).clock(exc, utcnow())
+    names = data.attempt("Names", data.names, store, [exc.get("correlation_id")])
     details = details_of(exc)
     lines = invoice_lines(exc, details)
     if lines is not None:
         details = {k: v for k, v in details.items() if k != "lines"}
+    details = {k: store_instant(v) or v for k, v in details.items()}
     context = {
         "exc": exc,
         "clock": clock,
+        "time_details": [k for k, v in details.items() if isinstance(v, datetime)],
+        "flow_now": _flow_now(request, exc),
+        "names": names.value or data.NO_NAMES,
         "entity": entity_label(exc),
         "details": details,
         "invoice_lines": lines,

@@ -116,6 +116,9 @@ def flow_page(
         at,
         row["objective"]["p95_ms"],
     )
+    breaches = data.attempt("Breach history", data.flow_breaches, store_of(request), flow, at)
+    episodes = breaches.value or []
+    ongoing = next((e for e in episodes if e["cleared"] is None), None)
     return render(
         request,
         "flow.html",
@@ -124,6 +127,9 @@ def flow_page(
             "error": error,
             "spans": failing.value or [],
             "spans_error": failing.error,
+            "breaches": episodes,
+            "breaches_error": breaches.error,
+            "breaching_since": ongoing["since"] if ongoing and not row["ok"] else None,
             "as_of": as_of or "",
             "at": at,
             "tc": tc,

@@ -55,11 +55,16 @@ def replenishments_page(
     pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
     page = min(max(page, 1), pages)
     start = (page - 1) * REPLENISHMENT_PAGE
+    shown = rows[start : start + REPLENISHMENT_PAGE]
+    names = data.attempt(
+        "Names", data.names, store_of(request), [r["correlation_id"] for r in shown]
+    )
     return render(
         request,
         "replenishments.html",
         {
-            "rows": rows[start : start + REPLENISHMENT_PAGE],
+            "rows": shown,
+            "names": names.value or data.NO_NAMES,
             "total": len(rows),
             "late_total": sum(1 for r in rows if r.get("late")),
             "page": page,
