@@ -220,7 +220,12 @@ def test_filters_people_think_in(browser: Browser, live: Server) -> None:
         "rows => rows.map(r => r.dataset.priority)"
     )
     assert set(priorities) == {"urgent"}
-    # Reasons offered are the chosen family's only.
+    # Reasons offered are the chosen family's only, also when the family changes in place.
+    page.goto("/exceptions?owner=all")
+    expect(page.locator('#reason option[value="not_received"]')).to_have_count(1)
+    page.get_by_label("Family").select_option("unmatched_invoice")
+    expect(page.locator('#reason option[value="not_received"]')).to_have_count(0)
+    expect(page.locator('#reason option[value="price_variance"]')).to_have_count(1)
     page.goto("/exceptions?owner=all&family=unmatched_invoice")
     reasons = page.locator("#reason option").evaluate_all("os => os.map(o => o.value)")
     assert "price_variance" in reasons and "not_received" not in reasons, reasons
@@ -316,7 +321,7 @@ def test_auto_refresh_on_list_pages(browser: Browser, live: Server) -> None:
     context = sign_in(browser, live, "otto")
     page = context.new_page()
     page.clock.install()
-    for path in ("/exceptions?owner=all", "/flows", "/replenishments"):
+    for path in ("/exceptions?owner=all", "/flows", "/replenishments", "/rules", "/alerts"):
         page.goto(path)
         expect(page.locator("#auto-refresh")).to_be_checked()
         region = page.locator("[data-refresh]").first

@@ -19,6 +19,7 @@ from rxsight.authz import Refused
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 from web.deps import console_user, redirect, render
+from web.timecontrol import time_view
 
 router = APIRouter()
 
@@ -75,6 +76,7 @@ def alerts_page(
         "hours": SILENCE_HOURS,
         "silence_matchers": silence_matchers,
     }
+    context |= {"tc": time_view(request, None), "tc_now_only": True}
     return render(request, "alerts.html", context, principal=principal)
 
 

@@ -89,7 +89,12 @@ def rules_page(
     return render(
         request,
         "rules.html",
-        {"rules": outcome.value or [], "error": outcome.error},
+        {
+            "rules": outcome.value or [],
+            "error": outcome.error,
+            "tc": time_view(request, None),
+            "tc_now_only": True,
+        },
         principal=principal,
     )
 
