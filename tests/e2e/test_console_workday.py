@@ -461,4 +461,6 @@ def test_names_next_to_codes_and_times_in_the_site_zone(browser: Browser, live: 
     )
     expect(requested).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (C|E|M)[SD]T$"))
     shot(page, "w6-names-and-zones")
+    page.goto("/transactions/" + quote(exc["correlation_id"]))
+    expect(page.locator("main")).to_contain_text("(Heparin 5,000 units/mL vial)")
     context.close()
