@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 import alerts
+import metrics
 import rules
 import web.api
 import web.console
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
+from metrics.api import router as kpis_router
 from metrics.http import router as metrics_router
 from rxsight import __version__, audit
 from rxsight.auth import Authenticator
@@ -73,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         collector = Collector(settings, store, registry)
         runtime.stages["collector"] = collector
         services: list[Service] = [collector]
-        for stage in (rules, alerts):
+        for stage in (rules, alerts, metrics):
             built = stage.build(runtime)
             if built is not None:
                 runtime.stages[stage.__name__] = built
@@ -129,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.api.router)
     app.include_router(rules.router)
     app.include_router(alerts.router)
+    app.include_router(kpis_router)
     app.include_router(metrics_router)
     app.include_router(web.console.router)
     web.console.mount_static(app)

@@ -133,7 +133,7 @@ class RetentionConfig(_Strict):
 
 
 class Config(_Strict):
-    """The YAML file. Stage sections (rules, alerts) are validated by their stage."""
+    """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()
     flows: dict[str, FlowConfig] = {}
@@ -145,6 +145,8 @@ class Config(_Strict):
     console_url: str | None = None
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
+    kpis: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _teams_and_users_apart(self) -> Config:

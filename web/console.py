@@ -15,6 +15,7 @@ from web.pages import (
     exception_actions,
     exceptions,
     flows,
+    kpis,
     lists,
     overview,
     traces,
@@ -23,7 +24,18 @@ from web.pages import (
 
 router = APIRouter(include_in_schema=False)
 # exception_actions before exceptions: /exceptions/bulk is not an exception id.
-_PAGES = (auth, overview, exception_actions, exceptions, transactions, traces, flows, alerts, lists)
+_PAGES = (
+    auth,
+    overview,
+    exception_actions,
+    exceptions,
+    transactions,
+    traces,
+    flows,
+    alerts,
+    lists,
+    kpis,
+)
 for _page in _PAGES:
     router.include_router(_page.router)
 

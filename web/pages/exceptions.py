@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
 from rxsight import audit
@@ -17,6 +17,7 @@ from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, store_of
+from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.timecontrol import time_view
 from web.views import ENTITY_FIELDS, details_of, entity_label, flow_view, invoice_lines, search_key
 
@@ -32,6 +33,22 @@ SORTS = {
     "recent": "recently changed first",
     "severity": "most severe first",
 }
+EXCEPTION_COLUMNS = (
+    "exception_id",
+    "family",
+    "reason",
+    "status",
+    "severity",
+    "owner",
+    "assignee",
+    "site",
+    "flow",
+    "entity",
+    "since",
+    "opened_at",
+    "at",
+    "summary",
+)
 # The SLA clock's states, as the filter offers them.
 DUE_LABELS = {
     "overdue": "overdue",
@@ -79,9 +96,11 @@ def exceptions_list(
     item: str = "",
     flow: str = "",
     page: int = 1,
+    format: str = "",
     principal: Principal = Depends(console_user("viewer")),
-) -> HTMLResponse:
+) -> Response:
     store = store_of(request)
+    download = wants_csv(format)
     problems = []
     if due and due not in rules_public.DUE_STATES:
         problems.append(f"due: {due!r} is not one of {', '.join(rules_public.DUE_STATES)}")
@@ -124,8 +143,9 @@ def exceptions_list(
         as_of=tc.when,
         q=q.strip() or None,
         sort=sort,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        # A download carries every matching exception, not one page of them.
+        limit=MAX_ROWS if download else PAGE_SIZE,
+        offset=0 if download else (page - 1) * PAGE_SIZE,
         due=due or None,
         sla=sla_clock(request),
         assignees=assigned_to,
@@ -134,7 +154,17 @@ def exceptions_list(
         item=item.strip() or None,
         flow=flow or None,
     )
+    if download and outcome.error:
+        raise ConsoleError(503, outcome.error)
     rows, total = outcome.value if outcome.value is not None else ([], 0)
+    if download:
+        return csv_response(
+            request,
+            principal,
+            "exceptions",
+            EXCEPTION_COLUMNS,
+            ({**r, "entity": entity_label(r)} for r in rows),
+        )
     facets = data.attempt("Filter choices", data.exception_facets, store, family)
     names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)

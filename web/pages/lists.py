@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
 from rxsight import audit
 from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import console_user, render, settings_of, store_of
+from web.deps import ConsoleError, console_user, render, settings_of, store_of
+from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.timecontrol import time_view
 
 router = APIRouter()
 
 AUDIT_PAGE = 100
 REPLENISHMENT_PAGE = 50
+REPLENISHMENT_COLUMNS = (
+    "correlation_id",
+    "site",
+    "item_id",
+    "quantity",
+    "priority",
+    "po_numbers",
+    "received",
+    "ordered",
+    "requested_at",
+    "due_at",
+    "late",
+    "stage",
+)
+AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "detail")
 
 
 @router.get("/replenishments", response_class=HTMLResponse)
@@ -28,8 +44,9 @@ def replenishments_page(
     priority: str = "",
     item: str = "",
     page: int = 1,
+    format: str = "",
     principal: Principal = Depends(console_user("viewer")),
-) -> HTMLResponse:
+) -> Response:
     tc = time_view(request, as_of, site=site or None)
     when = tc.when
     outcome = data.attempt(
@@ -52,6 +69,10 @@ def replenishments_page(
         and (not wanted_item or str(r.get("item_id") or "").lower().startswith(wanted_item))
     ]
     rows.sort(key=lambda r: (not r.get("late"), str(r.get("requested_at") or "")))
+    if wants_csv(format):
+        if outcome.error:
+            raise ConsoleError(503, outcome.error)
+        return csv_response(request, principal, "replenishments", REPLENISHMENT_COLUMNS, rows)
     pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
     page = min(max(page, 1), pages)
     start = (page - 1) * REPLENISHMENT_PAGE
@@ -106,9 +127,11 @@ def audit_page(
     action: str = "",
     object_id: str = "",
     page: int = 1,
+    format: str = "",
     principal: Principal = Depends(console_user("admin")),
-) -> HTMLResponse:
+) -> Response:
     page = max(page, 1)
+    download = wants_csv(format)
     outcome = data.attempt(
         "The audit log",
         audit.entries,
@@ -116,10 +139,14 @@ def audit_page(
         actor=actor.strip(),
         action=action.strip(),
         object_id=object_id.strip(),
-        limit=AUDIT_PAGE,
-        offset=(page - 1) * AUDIT_PAGE,
+        limit=MAX_ROWS if download else AUDIT_PAGE,
+        offset=0 if download else (page - 1) * AUDIT_PAGE,
     )
     rows, total = outcome.value or ([], 0)
+    if download:
+        if outcome.error:
+            raise ConsoleError(503, outcome.error)
+        return csv_response(request, principal, "audit", AUDIT_COLUMNS, rows)
     return render(
         request,
         "audit.html",
