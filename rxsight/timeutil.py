@@ -78,6 +78,12 @@ def parse_typed_instant(text: str, zone: ZoneInfo, now: datetime | None = None) 
         ) from None
 
 
+def summary_time(value: Any) -> str:
+    """A store time in a sentence: to the second, zone named (never raw nanoseconds)."""
+    text = str(value or "").replace("T", " ").removesuffix("Z")
+    return f"{text[:19]} UTC" if len(text) >= 19 else text
+
+
 def jsonable(value: Any) -> Any:
     """Store values for JSON: decimals as strings (money stays exact), times as RFC 3339."""
     if isinstance(value, datetime):

@@ -16,7 +16,7 @@ from rxsight.auth import Principal
 from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import ConsoleError, console_user, render, store_of
+from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.timecontrol import time_view
 from web.views import ENTITY_FIELDS, details_of, entity_label, flow_view, invoice_lines, search_key
@@ -166,6 +166,11 @@ def exceptions_list(
             ({**r, "entity": entity_label(r)} for r in rows),
         )
     facets = data.attempt("Filter choices", data.exception_facets, store, family)
+    if facets.value is not None:
+        # Every built-in family can be chosen, whether or not it has exceptions yet.
+        seen = facets.value["families"]
+        builtin = [f.name for f in rules_public.family_list()]
+        facets.value["families"] = builtin + [f for f in seen if f not in builtin]
     names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
@@ -226,7 +231,7 @@ def _flow_now(request: Request, exc: dict[str, Any]) -> dict[str, Any] | None:
     found = data.attempt(
         "Flow status", rules_public.flows, store_of(request), request.app.state.settings
     )
-    row = next((f for f in found.value or [] if f["flow"] == exc["flow"]), None)
+    row = next((f for f in found.value or [] if f.flow == exc["flow"]), None)
     return flow_view(row) if row else None
 
 
@@ -264,7 +269,8 @@ def exception_detail(
     clock = sla_clock(request).clock(exc, utcnow())
     names = data.attempt("Names", data.names, store, [exc.get("correlation_id")])
     details = details_of(exc)
-    lines = invoice_lines(exc, details)
+    tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
+    lines = invoice_lines(exc, details, tolerance)
     if lines is not None:
         details = {k: v for k, v in details.items() if k != "lines"}
     details = {k: store_instant(v) or v for k, v in details.items()}

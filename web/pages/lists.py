@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -57,29 +59,29 @@ def replenishments_page(
         when,
     )
     rows = outcome.value or []
-    sites = sorted({r.get("site") or "" for r in rows})
-    priorities = sorted({r.get("priority") or "routine" for r in rows})
+    sites = sorted({r.site or "" for r in rows})
+    priorities = sorted({r.priority or "routine" for r in rows})
     wanted_item = item.strip().lower()
     rows = [
         r
         for r in rows
-        if (not site or (r.get("site") or "") == site)
-        and (late != "yes" or r.get("late"))
-        and (not priority or (r.get("priority") or "routine") == priority)
-        and (not wanted_item or str(r.get("item_id") or "").lower().startswith(wanted_item))
+        if (not site or (r.site or "") == site)
+        and (late != "yes" or r.late)
+        and (not priority or (r.priority or "routine") == priority)
+        and (not wanted_item or str(r.item_id or "").lower().startswith(wanted_item))
     ]
-    rows.sort(key=lambda r: (not r.get("late"), str(r.get("requested_at") or "")))
+    rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
     if wants_csv(format):
         if outcome.error:
             raise ConsoleError(503, outcome.error)
-        return csv_response(request, principal, "replenishments", REPLENISHMENT_COLUMNS, rows)
+        return csv_response(
+            request, principal, "replenishments", REPLENISHMENT_COLUMNS, map(asdict, rows)
+        )
     pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
     page = min(max(page, 1), pages)
     start = (page - 1) * REPLENISHMENT_PAGE
     shown = rows[start : start + REPLENISHMENT_PAGE]
-    names = data.attempt(
-        "Names", data.names, store_of(request), [r["correlation_id"] for r in shown]
-    )
+    names = data.attempt("Names", data.names, store_of(request), [r.correlation_id for r in shown])
     return render(
         request,
         "replenishments.html",
@@ -87,7 +89,7 @@ def replenishments_page(
             "rows": shown,
             "names": names.value or data.NO_NAMES,
             "total": len(rows),
-            "late_total": sum(1 for r in rows if r.get("late")),
+            "late_total": sum(1 for r in rows if r.late),
             "page": page,
             "pages": pages,
             "error": outcome.error,
