@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rxsight.passwords import hash_problem
 
@@ -30,11 +37,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RateLimit(Strict):
+    # Requests a token may send per second on average, and at once after a quiet spell;
+    # 0 requests/s: no limit.
+    requests_per_s: float = Field(default=50, ge=0)
+    burst: int = Field(default=100, ge=1)
+
+
 class IngestToken(Strict):
     name: str
     token: str = Field(min_length=16)
     # Empty: the token may send events for any source system.
     source_systems: tuple[str, ...] = ()
+    # None: ingest.rate_limit.
+    rate_limit: RateLimit | None = None
 
 
 class PhiConfig(Strict):
@@ -71,6 +87,18 @@ class IngestConfig(Strict):
     # They start when decodes overlap and stop after decode_idle_s without work.
     decode_workers: int = Field(default=-1, ge=-1, le=64)
     decode_idle_s: float = Field(default=60, gt=0)
+    # Per ingest token (each token its own bucket); a token's own rate_limit overrides it.
+    rate_limit: RateLimit = RateLimit()
+
+    @model_validator(mode="after")
+    def _spool_holds_a_request(self) -> IngestConfig:
+        # A request the spool can never hold would be refused as "full, retry" forever.
+        if self.spool.max_bytes < self.max_request_bytes:
+            raise ValueError(
+                f"spool.max_bytes ({self.spool.max_bytes}) is smaller than max_request_bytes "
+                f"({self.max_request_bytes}): a request that large could never be accepted"
+            )
+        return self
 
 
 class FlowConfig(Strict):
