@@ -140,6 +140,13 @@ class UserConfig(Strict):
         return v
 
 
+class TeamConfig(Strict):
+    """People exceptions can be assigned to together, e.g. a site's pharmacy buyers."""
+
+    name: str | None = None
+    members: tuple[str, ...] = ()
+
+
 class SignInConfig(Strict):
     """Console sign-in throttling: wrong passwords allowed in a row per user name and per
     address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
@@ -162,6 +169,7 @@ class Config(Strict):
     flows: dict[str, FlowConfig] = {}
     sites: dict[str, SiteConfig] = {}
     users: tuple[UserConfig, ...] = ()
+    teams: dict[str, TeamConfig] = {}
     sign_in: SignInConfig = SignInConfig()
     retention: RetentionConfig = RetentionConfig()
     console_url: str | None = None
@@ -172,6 +180,28 @@ class Config(Strict):
     alerts: dict[str, Any] = {}
     kpis: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _teams_and_users_apart(self) -> Config:
+        users = {u.username for u in self.users}
+        clash = sorted(users & set(self.teams))
+        if clash:
+            raise ValueError(f"teams: {clash[0]!r} is also a user name; assignees must be one")
+        for team, cfg in self.teams.items():
+            unknown = [m for m in cfg.members if m not in users]
+            if unknown:
+                raise ValueError(f"teams.{team}.members: {unknown[0]!r} is not a configured user")
+        return self
+
+    def assignees(self) -> dict[str, str]:
+        """Who exceptions may be assigned to: each user and team, with a label to show."""
+        out = {u.username: u.display_name or u.username for u in self.users}
+        for team, cfg in self.teams.items():
+            out[team] = f"{cfg.name or team} (team)"
+        return out
+
+    def teams_of(self, username: str) -> list[str]:
+        return [t for t, cfg in self.teams.items() if username in cfg.members]
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,19 @@ class Timeline:
     end: datetime | None
     keys: dict[str, list[str]]
 
+    @property
+    def short(self) -> bool:
+        """Over in less than 10 minutes: its axis needs seconds to tell ticks apart."""
+        return (
+            self.start is not None
+            and self.end is not None
+            and ((self.end - self.start).total_seconds() < SHORT_S)
+        )
+
+
+# A transaction shorter than this labels its time axis with seconds.
+SHORT_S = 600
+
 
 def _line_key(line: dict[str, Any]) -> str:
     if line.get("line_no") is not None:
