@@ -13,17 +13,16 @@ the month, the report of the month beside the previous one rendered as XLSX, and
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.console import rules_bench  # noqa: E402
 from bench.machine import report  # noqa: E402
 from metrics import public as metrics_public  # noqa: E402
 from metrics.exports import render  # noqa: E402
@@ -34,15 +33,6 @@ from rules.engine import evaluate  # noqa: E402
 from rules.lifecycle import persist  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
-
-
-def rules_bench() -> ModuleType:
-    """bench/rules.py is a script, not a package module (and `rules` is the stage's name)."""
-    spec = importlib.util.spec_from_file_location("bench_rules", ROOT / "bench" / "rules.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def best(label: str, repeat: int, fn: object) -> object:
