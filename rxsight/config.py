@@ -61,6 +61,8 @@ class IngestConfig(_Strict):
     max_attributes: int = 128
     correlation_keys: tuple[str, ...] = DEFAULT_CORRELATION_KEYS
     custom_event_types: tuple[str, ...] = ()
+    # How far ahead of this server's clock an event's or span's time may lie.
+    future_skew_s: float = Field(default=300, ge=0)
     phi: PhiConfig = PhiConfig()
     spool: SpoolConfig = SpoolConfig()
     # Processes that decode OTLP and validate events under load; -1 = one per core, 0 = none.

@@ -32,6 +32,7 @@ def _receipt(rid: str, site: str, received: str, posted: str) -> list[dict]:
             "event_id": f"{rid}-gr",
             "event_type": "goods.received",
             "occurred_at": received,
+            "lines": [{"line_no": 1, "item_id": "ITEM-1", "quantity": 1}],
         },
         {**common, "event_id": f"{rid}-rp", "event_type": "receipt.posted", "occurred_at": posted},
     ]
