@@ -7,14 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import rules.public as rules_public
 from alerts.labelset import fingerprint
 from rxsight.timeutil import as_utc, rfc3339
 
 if TYPE_CHECKING:
     from rules.public import SlaClock
 
-# The labels the contract names, plus what makes each alert distinct and routable.
-LABEL_COLUMNS = ("family", "reason", "site", "owner", "severity", "flow", "tier", "domain")
 ENTITY_ANNOTATIONS = (
     "correlation_id",
     "po_number",
@@ -73,8 +72,10 @@ class Alert:
 def from_exception(row: dict[str, Any], console_base: str, sla: SlaClock | None = None) -> Alert:
     """The alert for the current state of an exception (its latest history row), with the
     exception's SLA clock when one is configured."""
-    labels = {"alertname": str(row.get("family") or "exception")}
-    for col in LABEL_COLUMNS:
+    family = str(row.get("family") or "")
+    labels = {"alertname": family or "exception"}
+    # The labels the contract names, plus those the family says tell its alerts apart.
+    for col in rules_public.alert_labels(family):
         value = row.get(col)
         if value not in (None, ""):
             labels[col] = str(value)

@@ -55,7 +55,7 @@ class BusinessMetrics(Collector):
         self._oldest = _Cached(config.flows_ttl_s, self._read_oldest, [])
         self._kpis = _Cached(config.kpis_ttl_s, self._read_kpis, [])
 
-    def _read_flows(self) -> list[dict[str, Any]]:
+    def _read_flows(self) -> list[rules_public.FlowStatus]:
         return rules_public.flows(self.runtime.store, self.runtime.settings)
 
     def _read_oldest(self) -> list[tuple[str, str, datetime]]:
@@ -99,25 +99,19 @@ class BusinessMetrics(Collector):
             "Seconds since the flow's latest span started",
             labels=["flow", "tier"],
         )
-        seen = [f for f in flows if f.get("status") != "never_seen"]
-        self._bounded(ok, [([f["flow"], str(f["tier"])], float(f["status"] == "ok")) for f in seen])
-        self._bounded(
-            p95, [([f["flow"], str(f["tier"])], f["p95_s"]) for f in seen if f["p95_s"] is not None]
-        )
+        seen = [f for f in flows if f.status != "never_seen"]
+        self._bounded(ok, [([f.flow, str(f.tier)], float(f.status == "ok")) for f in seen])
+        self._bounded(p95, [([f.flow, str(f.tier)], f.p95_s) for f in seen if f.p95_s is not None])
         self._bounded(
             errors,
-            [
-                ([f["flow"], str(f["tier"])], f["error_rate"])
-                for f in seen
-                if f["error_rate"] is not None
-            ],
+            [([f.flow, str(f.tier)], f.error_rate) for f in seen if f.error_rate is not None],
         )
         self._bounded(
             age,
             [
-                ([f["flow"], str(f["tier"])], (now - _instant(f["last_seen"])).total_seconds())
+                ([f.flow, str(f.tier)], (now - _instant(f.last_seen)).total_seconds())
                 for f in seen
-                if f.get("last_seen")
+                if f.last_seen
             ],
         )
         yield from (ok, p95, errors, age)

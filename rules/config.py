@@ -3,86 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, create_model, field_validator
 
-from rules import sla
-from rxsight.config import Settings, format_validation_errors
-from rxsight.model import FAMILIES
+from rules import families, sla
+from rxsight.config import Settings, Strict, format_validation_errors
 
-PRIORITIES = ("stat", "urgent", "routine")
-INVOICE_REASONS = ("duplicate", "no_po", "price_variance", "no_receipt", "quantity_mismatch")
 SEVERITIES = ("info", "warning", "critical")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@cache
+def _thresholds_model(every_family: bool) -> type[Strict]:
+    """`rules.thresholds` (every_family) or `rules.sites.<site>` (families whose thresholds a
+    site may override): one field per family folder that has thresholds. Made on first use,
+    so the registry is read when a configuration is, not when a module is imported."""
+    fields: dict[str, Any] = {
+        f.name: (f.thresholds, f.thresholds())
+        for f in families.all_families()
+        if f.thresholds is not None and (every_family or f.per_site)
+    }
+    name = "GlobalThresholds" if every_family else "SiteThresholds"
+    return create_model(name, __base__=Strict, **fields)
 
 
-class PriorityHours(_Strict):
-    stat: float | None = Field(default=None, ge=0)
-    urgent: float | None = Field(default=None, ge=0)
-    routine: float | None = Field(default=None, ge=0)
+@cache
+def _sites_adapter() -> TypeAdapter[dict[str, Any]]:
+    return TypeAdapter(dict[str, _thresholds_model(every_family=False)])  # type: ignore[misc]
 
 
-class ReplenishmentThresholds(_Strict):
-    po_hours: PriorityHours = PriorityHours()
-    receipt_hours: PriorityHours = PriorityHours()
-
-
-class InvoiceGraceHours(_Strict):
-    duplicate: float | None = Field(default=None, ge=0)
-    no_po: float | None = Field(default=None, ge=0)
-    price_variance: float | None = Field(default=None, ge=0)
-    no_receipt: float | None = Field(default=None, ge=0)
-    quantity_mismatch: float | None = Field(default=None, ge=0)
-
-
-class InvoiceThresholds(_Strict):
-    price_tolerance_pct: Decimal | None = Field(default=None, ge=0, le=100)
-    grace_hours: InvoiceGraceHours = InvoiceGraceHours()
-
-
-class DelayedThresholds(_Strict):
-    grace_hours: float | None = Field(default=None, ge=0)
-    posting_minutes: float | None = Field(default=None, ge=0)
-
-
-class TierThresholds(_Strict):
-    p95_seconds: float | None = Field(default=None, gt=0)
-    error_rate_pct: Decimal | None = Field(default=None, ge=0, le=100)
-    silence_minutes: float | None = Field(default=None, gt=0)
-
-
-class SlaThresholds(_Strict):
-    window_minutes: float = Field(default=15, gt=0)
-    min_spans: int = Field(default=20, ge=1)
-    tiers: dict[int, TierThresholds] = {}
-
-    @field_validator("tiers")
-    @classmethod
-    def _known_tiers(cls, v: dict[int, TierThresholds]) -> dict[int, TierThresholds]:
-        bad = [t for t in v if t not in (1, 2, 3)]
-        if bad:
-            raise ValueError(f"tiers are 1, 2 or 3, not {bad}")
-        return v
-
-
-class Thresholds(_Strict):
-    open_replenishment: ReplenishmentThresholds = ReplenishmentThresholds()
-    unmatched_invoice: InvoiceThresholds = InvoiceThresholds()
-    delayed_receipt: DelayedThresholds = DelayedThresholds()
-
-
-class GlobalThresholds(Thresholds):
-    sla_breach: SlaThresholds = SlaThresholds()
-
-
-class OwnerRule(_Strict):
+class OwnerRule(Strict):
     """First matching entry wins; `owner` may name finding fields, e.g. "{site}-pharmacy"."""
 
     family: str | None = None
@@ -93,13 +46,14 @@ class OwnerRule(_Strict):
     owner: str = Field(min_length=1)
 
 
-class RulesConfig(_Strict):
+class RulesConfig(Strict):
     enabled: bool = True
     interval_s: float = Field(default=15, gt=0)
     # Scheduled runs between these look only at open and touched entities.
     full_every_s: float = Field(default=600, gt=0)
-    thresholds: GlobalThresholds = GlobalThresholds()
-    sites: dict[str, Thresholds] = {}
+    # Per family (rules/families/<family>): validated against the family's own model.
+    thresholds: Any = Field(default=None, validate_default=True)
+    sites: dict[str, Any] = Field(default={}, validate_default=True)
     owners: tuple[OwnerRule, ...] = ()
     default_owner: str | None = None
     severities: dict[str, str] = {}
@@ -110,6 +64,16 @@ class RulesConfig(_Strict):
     # The exception SLA clock (rules/sla.py validates it): family -> class -> targets.
     sla: dict[str, Any] = {}
 
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _family_thresholds(cls, v: Any) -> Any:
+        return _thresholds_model(every_family=True).model_validate(v or {})
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _site_thresholds(cls, v: Any) -> Any:
+        return _sites_adapter().validate_python(v or {})
+
     @field_validator("severities")
     @classmethod
     def _known_severities(cls, v: dict[str, str]) -> dict[str, str]:
@@ -119,7 +83,7 @@ class RulesConfig(_Strict):
         return v
 
 
-class CustomRuleFile(_Strict):
+class CustomRuleFile(Strict):
     """One custom rule: a SQL query returning the finding columns (see rules/README)."""
 
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -168,14 +132,6 @@ class RulesConfigError(ValueError):
         super().__init__("; ".join(problems))
 
 
-DEFAULT_SEVERITY = {
-    "open_replenishment": "warning",
-    "unmatched_invoice": "warning",
-    "delayed_receipt": "warning",
-    "sla_breach": "critical",
-}
-
-
 def parse_rules_config(settings: Settings) -> RulesConfig:
     source = str(settings.config_path or "(no config file)")
     try:
@@ -199,7 +155,7 @@ def load(settings: Settings) -> LoadedRules:
     custom: list[CustomRule] = []
     problems: list[str] = []
     seen: set[str] = set()
-    builtin_ids = {"open_replenishment", "unmatched_invoice", "delayed_receipt", "sla_breach"}
+    builtin_ids = families.builtin_ids()
     for entry in cfg.custom:
         target = (base / entry).resolve()
         if target.is_dir():
@@ -251,82 +207,32 @@ def _read_custom(path: Path) -> tuple[CustomRule | None, str | None]:
 
 
 # ------------------------------------------------------------------ threshold lookups
-_HOUR_MS = 3_600_000
-_DEFAULT_PO_H = {"stat": 1, "urgent": 4, "routine": 24}
-_DEFAULT_RECEIPT_H = {"stat": 8, "urgent": 24, "routine": 72}
-_DEFAULT_INVOICE_GRACE_H = {
-    "duplicate": 0,
-    "no_po": 4,
-    "price_variance": 0,
-    "no_receipt": 48,
-    "quantity_mismatch": 24,
-}
-DEFAULT_TIERS = {
-    1: {"p95_seconds": 5, "error_rate_pct": Decimal(1), "silence_minutes": 15},
-    2: {"p95_seconds": 60, "error_rate_pct": Decimal(2), "silence_minutes": 120},
-    3: {"p95_seconds": 900, "error_rate_pct": Decimal(5), "silence_minutes": 26 * 60},
-}
-
-
-def _site_values(t: Thresholds, defaults: Thresholds | None) -> dict[str, int]:
-    """Flatten one threshold set to {name: integer}; with `defaults` given, only the values
-    this set overrides."""
-    out: dict[str, int] = {}
-
-    def put(name: str, value: float | Decimal | None, scale: float, default: float | None) -> None:
-        if value is not None:
-            out[name] = int(round(Decimal(str(value)) * Decimal(str(scale))))
-        elif defaults is None and default is not None:
-            out[name] = int(round(Decimal(str(default)) * Decimal(str(scale))))
-
-    rep = t.open_replenishment
-    for p in PRIORITIES:
-        put(f"replenishment.po_ms.{p}", getattr(rep.po_hours, p), _HOUR_MS, _DEFAULT_PO_H[p])
-        put(
-            f"replenishment.receipt_ms.{p}",
-            getattr(rep.receipt_hours, p),
-            _HOUR_MS,
-            _DEFAULT_RECEIPT_H[p],
-        )
-    inv = t.unmatched_invoice
-    for r in INVOICE_REASONS:
-        put(
-            f"invoice.grace_ms.{r}",
-            getattr(inv.grace_hours, r),
-            _HOUR_MS,
-            _DEFAULT_INVOICE_GRACE_H[r],
-        )
-    # ppm: the tolerance compared in exact decimal arithmetic inside the query.
-    put("invoice.price_tolerance_ppm", inv.price_tolerance_pct, 10_000, 2)
-    dr = t.delayed_receipt
-    put("delayed.grace_ms", dr.grace_hours, _HOUR_MS, 4)
-    put("delayed.posting_ms", dr.posting_minutes, 60_000, 30)
-    return out
-
-
 def threshold_arrays(cfg: RulesConfig) -> tuple[list[str], list[int]]:
     """Lookup arrays for the queries: keys `name|site` (site `*` = every other site)."""
     keys: list[str] = []
     values: list[int] = []
-    for name, value in _site_values(cfg.thresholds, None).items():
-        keys.append(f"{name}|*")
-        values.append(value)
+
+    def add(section: Any, site: str, with_defaults: bool) -> None:
+        for f in families.all_families():
+            if f.threshold_values is None or (site != "*" and not f.per_site):
+                continue
+            for name, value in f.threshold_values(getattr(section, f.name), with_defaults).items():
+                keys.append(f"{name}|{site}")
+                values.append(value)
+
+    add(cfg.thresholds, "*", True)
     for site, t in cfg.sites.items():
-        for name, value in _site_values(t, cfg.thresholds).items():
-            keys.append(f"{name}|{site}")
-            values.append(value)
+        add(t, site, False)
     return keys, values
 
 
-def tier_limits(cfg: RulesConfig) -> dict[int, dict[str, Any]]:
-    out = {}
-    for tier, defaults in DEFAULT_TIERS.items():
-        given = cfg.thresholds.sla_breach.tiers.get(tier, TierThresholds())
-        out[tier] = {
-            k: (getattr(given, k) if getattr(given, k) is not None else v)
-            for k, v in defaults.items()
-        }
-    return out
+def family_thresholds(cfg: RulesConfig, family: str, site: str | None = None) -> Any:
+    """A family's threshold section: the site's overrides when a site is given (None when the
+    site sets none), else the global one."""
+    if site is None:
+        return getattr(cfg.thresholds, family)
+    at_site = cfg.sites.get(site)
+    return None if at_site is None else getattr(at_site, family, None)
 
 
 def check(settings: Settings) -> list[str]:
@@ -336,7 +242,7 @@ def check(settings: Settings) -> list[str]:
     except RulesConfigError as exc:
         return exc.problems
     problems = list(loaded.problems)
-    known = set(FAMILIES) | {r.family for r in loaded.custom}
+    known = set(families.names()) | {r.family for r in loaded.custom}
     for i, o in enumerate(loaded.config.owners):
         if o.family and o.family not in known:
             problems.append(f"rules.owners.{i}.family: unknown family {o.family!r}")

@@ -19,20 +19,13 @@ import msgspec
 import orjson
 import pyarrow as pa
 
-from rules.config import (
-    DEFAULT_SEVERITY,
-    CustomRule,
-    LoadedRules,
-    RulesConfig,
-    threshold_arrays,
-    tier_limits,
-)
+from rules import families
+from rules.config import CustomRule, LoadedRules, RulesConfig, threshold_arrays
 from rxsight.config import Settings
-from rxsight.store import SqlFiles, Store
+from rxsight.store import Store
 from rxsight.timeutil import as_utc, rfc3339
 
 log = logging.getLogger(__name__)
-SQL = SqlFiles(__file__)
 
 ENTITY_FIELDS = (
     "correlation_id",
@@ -63,52 +56,32 @@ class RuleDef:
     id: str
     family: str
     description: str
-    sql_name: str | None = None  # built-in: file under rules/sql
+    builtin: families.Rule | None = None  # its query in rules/families/<family>/
     custom: CustomRule | None = None
 
+    @property
+    def source(self) -> str:
+        if self.custom is not None:
+            return self.custom.path
+        assert self.builtin is not None
+        return families.by_name()[self.family].source_of(self.builtin)
 
-# The entity key of a built-in rule: it judges a set of keys, its candidates (full runs) or
-# those touched since the last run (incremental runs). Others run in full.
-SCOPE_KEY = {
-    "open_replenishment": "correlation_id",
-    "unmatched_invoice": "po_number",
-    "delayed_receipt": "po_number",
-    "receipt_posting": "receipt_id",
-}
+    @property
+    def scope_key(self) -> str | None:
+        """The entity key a built-in rule judges (see families.Rule), else None."""
+        return None if self.builtin is None else self.builtin.scope_key
 
-BUILTIN_RULES = (
-    RuleDef(
-        "open_replenishment",
-        "open_replenishment",
-        "Replenishment requests without a PO, or not fully received, past their priority's limit",
-        "open_replenishment",
-    ),
-    RuleDef(
-        "unmatched_invoice",
-        "unmatched_invoice",
-        "Supplier invoices that do not match a PO and receipt (duplicate, no PO, price, "
-        "receipt, quantity)",
-        "unmatched_invoice",
-    ),
-    RuleDef(
-        "delayed_receipt",
-        "delayed_receipt",
-        "POs past their promised (else expected) date plus grace, not fully received",
-        "delayed_receipt",
-    ),
-    RuleDef(
-        "receipt_posting",
-        "delayed_receipt",
-        "Goods receipts not posted to the ERP within the posting limit (reason not_posted)",
-        "not_posted",
-    ),
-    RuleDef(
-        "sla_breach",
-        "sla_breach",
-        "Integration flows breaching their tier: silence, error rate, p95 latency",
-        "sla_breach",
-    ),
-)
+
+def builtin_rules() -> tuple[RuleDef, ...]:
+    return tuple(
+        RuleDef(rule.id, family.name, rule.description, builtin=rule)
+        for family, rule in families.builtin_rules()
+    )
+
+
+def builtin_sql(rule: RuleDef, suffix: str = "") -> str:
+    assert rule.builtin is not None
+    return families.by_name()[rule.family].sql[rule.builtin.sql_name + suffix]
 
 
 class Finding(msgspec.Struct, frozen=True, gc=False):
@@ -176,7 +149,7 @@ class Evaluation:
 
 
 def rule_defs(loaded: LoadedRules) -> list[RuleDef]:
-    defs = [r for r in BUILTIN_RULES if r.id not in loaded.config.disabled]
+    defs = [r for r in builtin_rules() if r.id not in loaded.config.disabled]
     for c in loaded.custom:
         if c.enabled and c.id not in loaded.config.disabled:
             defs.append(RuleDef(c.id, c.family, c.description, custom=c))
@@ -189,24 +162,18 @@ def _ch_time(dt: datetime) -> str:
 
 def builtin_params(cfg: RulesConfig, settings: Settings, as_of: datetime) -> dict[str, Any]:
     keys, values = threshold_arrays(cfg)
-    tiers = tier_limits(cfg)
-    sla = cfg.thresholds.sla_breach
-    flows = {name: f.tier for name, f in settings.config.flows.items() if f.tier}
-    return {
+    params: dict[str, Any] = {
         "as_of": _ch_time(as_of),
         "tk": keys,
         "tv": values,
         "include_pending": 0,
         "include_ok": 0,
         "run_id": "",
-        "window_ms": int(sla.window_minutes * 60_000),
-        "min_spans": sla.min_spans,
-        "silence_ms": [int(tiers[t]["silence_minutes"] * 60_000) for t in (1, 2, 3)],
-        "error_ppm": [int(Decimal(str(tiers[t]["error_rate_pct"])) * 10_000) for t in (1, 2, 3)],
-        "p95_ns": [int(Decimal(str(tiers[t]["p95_seconds"])) * 10**9) for t in (1, 2, 3)],
-        "cfg_flows": list(flows),
-        "cfg_tiers": list(flows.values()),
     }
+    for family in families.all_families():
+        if family.query_params is not None:
+            params.update(family.query_params(getattr(cfg.thresholds, family.name), settings))
+    return params
 
 
 def run_rule(
@@ -228,9 +195,8 @@ def _rule_rows(
     if rule.custom is not None:
         custom_params = {**rule.custom.params, "as_of": params["as_of"]}
         return store.query_named_rows(rule.custom.sql, custom_params)
-    assert rule.sql_name is not None
     settings = None
-    if rule.id in SCOPE_KEY:
+    if rule.scope_key is not None:
         if keys is None:
             keys = (candidates or FullRunCandidates(store, params)).keys(rule)
         else:
@@ -242,7 +208,7 @@ def _rule_rows(
         if not keys:
             return (), []
         params = {**params, "run_id": put_scope(store, rule.id, keys)}
-    return store.query_named_rows(SQL[rule.sql_name], params, settings)
+    return store.query_named_rows(builtin_sql(rule), params, settings)
 
 
 _SCOPED_QUERY_SETTINGS = {"max_threads": 1}
@@ -264,12 +230,12 @@ class FullRunCandidates:
         params = self.params
         if rule.id == "open_replenishment":
             params = {**params, "short_pos": self._short()[1]}
-        return [r[0] for r in self.store.query_rows(SQL[f"{rule.sql_name}_candidates"], params)]
+        return [r[0] for r in self.store.query_rows(builtin_sql(rule, "_candidates"), params)]
 
     def _short(self) -> tuple[list[str], str]:
         with self._lock:
             if self._short_pos is None:
-                sql = SQL["delayed_receipt_candidates"]
+                sql = families.by_name()["delayed_receipt"].sql["delayed_receipt_candidates"]
                 pos = [r[0] for r in self.store.query_rows(sql, self.params)]
                 self._short_pos = (pos, put_scope(self.store, "short POs", pos))
             return self._short_pos
@@ -352,7 +318,7 @@ def evaluate(
             names, rows = _rule_rows(store, rule, base, keys, candidates)
             every = list(map(_FindingMaker(rule, names, loaded.config, settings, as_of), rows))
             by_entity = None
-            key_field = SCOPE_KEY.get(rule.id) if rule.custom is None else None
+            key_field = rule.scope_key
             if key_field and include_pending:
                 at = names.index(key_field) if rows else 0
                 by_key: dict[str, list[Finding]] = {}
@@ -363,8 +329,7 @@ def evaluate(
             run = RuleRun(rule.id, rule.family, time.perf_counter() - t0, len(made), None)
             return _Judged(run, made, by_entity)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
-            where = rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql"
-            error = f"{where}: {_engine_message(exc)}"
+            error = f"{rule.source}: {_engine_message(exc)}"
             log.warning("rule %s failed: %s", rule.id, error)
             return _Judged(
                 RuleRun(rule.id, rule.family, time.perf_counter() - t0, 0, error), [], None
@@ -548,17 +513,10 @@ def severity_for(cfg: RulesConfig, family: str, reason: str, details: dict[str, 
     for key in (f"{family}.{reason}", family):
         if key in cfg.severities:
             return cfg.severities[key]
-    if family == "open_replenishment" and details.get("priority") == "stat":
-        return "critical"
-    return DEFAULT_SEVERITY.get(family, "warning")
-
-
-_DEFAULT_OWNERS = {
-    "open_replenishment": "pharmacy",
-    "unmatched_invoice": "accounts-payable",
-    "delayed_receipt": "receiving",
-    "sla_breach": "integration",
-}
+    known = families.by_name().get(family)
+    if known is None:
+        return "warning"
+    return known.severity_of(reason, details) or known.default_severity
 
 
 def owner_for(cfg: RulesConfig, settings: Settings, f: dict[str, Any]) -> str:
@@ -578,41 +536,12 @@ def owner_for(cfg: RulesConfig, settings: Settings, f: dict[str, Any]) -> str:
         return settings.config.flows[flow].owner  # type: ignore[return-value]
     if cfg.default_owner:
         return cfg.default_owner
-    return _DEFAULT_OWNERS.get(f["family"], "operations")
+    known = families.by_name().get(f["family"])
+    return known.default_owner if known is not None else "operations"
 
 
 def summarize(family: str, reason: str, e: dict[str, str | None], d: dict[str, Any]) -> str:
-    if family == "open_replenishment":
-        what = f"{d.get('priority', 'routine')} request {e['correlation_id']}"
-        where = f" at {e['site']}" if e.get("site") else ""
-        if reason == "no_po":
-            return f"{what}{where}: no PO within {d.get('limit_hours')} h"
-        return (
-            f"{what}{where}: PO {d.get('po_numbers') or ''} not fully received within "
-            f"{d.get('limit_hours')} h ({d.get('received')} of {d.get('ordered')})"
-        )
-    if family == "unmatched_invoice":
-        inv = f"invoice {e['invoice_number']} from {e['supplier_id']}"
-        text = {
-            "duplicate": "received more than once",
-            "no_po": f"PO {e.get('po_number') or '(none)'} unknown or a line is not on it",
-            "price_variance": "a line's price differs from the PO by more than the tolerance",
-            "no_receipt": "nothing received on the billed lines",
-            "quantity_mismatch": "invoiced quantity exceeds received quantity",
-        }.get(reason, reason)
-        return f"{inv}: {text}"
-    if family == "delayed_receipt":
-        if reason == "not_posted":
-            return f"receipt {e['receipt_id']} not posted to the ERP"
-        return (
-            f"PO {e['po_number']} late ({reason.replace('_', ' ')}): received "
-            f"{d.get('received')} of {d.get('ordered')}, due {d.get('due')}"
-        )
-    if family == "sla_breach":
-        tier = d.get("tier")
-        if reason == "silence":
-            return f"flow {e['flow']} (tier {tier}) silent since {d.get('last_seen')}"
-        if reason == "error_rate":
-            return f"flow {e['flow']} (tier {tier}): {d.get('errors')} errors in {d.get('spans')}"
-        return f"flow {e['flow']} (tier {tier}): p95 {d.get('p95_ms')} ms over its limit"
-    return f"{family}: {reason}"
+    known = families.by_name().get(family)
+    if known is None:
+        return f"{family}: {reason}"
+    return known.summarize(reason, e, d)

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from itertools import chain
 from operator import attrgetter
 
-from rules.engine import SCOPE_KEY, Evaluation, Finding, put_scope
+from rules import families
+from rules.engine import Evaluation, Finding, put_scope
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc
 
@@ -18,11 +19,6 @@ SQL = SqlFiles(__file__)
 # Facts are stamped on insert by the database clock; a block stamped just before a run's
 # watermark may become visible just after it, so each run looks a little further back.
 _VISIBILITY_MARGIN = timedelta(seconds=10)
-_TOUCHED_COLUMN = {
-    "open_replenishment": "correlation_ids",
-    "delayed_receipt": "po_numbers",
-    "receipt_posting": "receipt_ids",
-}
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,8 @@ class IncrementalPlanner:
             },
         )[0]
         # groupUniqArray: each key once already.
-        scope = {rule_id: touched[column] for rule_id, column in _TOUCHED_COLUMN.items()}
+        columns = families.touched_columns()
+        scope = {rule_id: touched[column] for rule_id, column in columns.items()}
         # unmatched_invoice judges the POs billed together with the touched ones.
         scope["unmatched_invoice"] = _billed_together(
             store, touched["invoice_seed"], touched["invoice_po_numbers"]
@@ -120,7 +117,7 @@ class IncrementalPlanner:
     def record(self, plan: Plan, result: Evaluation) -> Evaluation:
         """Remember this run's outcome; returns the complete evaluation (for a scoped run:
         its fresh results plus the carried outcome of every entity it did not look at)."""
-        if result.failed_rules & set(SCOPE_KEY):
+        if result.failed_rules & families.scope_keys().keys():
             # Whatever a failed rule would have said is unknown: start over with a full run.
             self._carry = None
             return result

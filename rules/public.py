@@ -2,24 +2,139 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from rules import config as rules_config
-from rules import lifecycle
+from rules import families, lifecycle
 from rules import sla as rules_sla
-from rules.engine import BUILTIN_RULES, SCOPE_KEY, builtin_params, evaluate, rule_defs, run_rule
-from rules.engine import SQL as ENGINE_SQL
+from rules.engine import (
+    RuleDef,
+    builtin_params,
+    builtin_rules,
+    builtin_sql,
+    evaluate,
+    rule_defs,
+    run_rule,
+)
+from rules.families.sla_breach import TierObjective, tier_objectives
+from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
 from rules.sla import SlaClock as SlaClock
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
-from rxsight.timeutil import as_utc, jsonable, rfc3339, utcnow
+from rxsight.timeutil import as_utc, rfc3339, utcnow
 
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
+# Labels every alert carries (when the exception has a value for them).
+COMMON_ALERT_LABELS = ("family", "reason", "site", "owner", "severity", "domain")
+# A custom family may return any finding column; its alerts get every label.
+_CUSTOM_ALERT_LABELS = ("flow", "tier")
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    name: str
+    description: str
+    default_owner: str
+    default_severity: str
+    rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenReplenishment:
+    correlation_id: str
+    site: str | None
+    domain: str | None
+    priority: str | None
+    item_id: str | None
+    quantity: Any
+    requested_at: str | None
+    age_s: float | None
+    po_numbers: list[str]
+    ordered: Any
+    received: Any
+    stage: str  # no_po or not_received: what it is waiting for
+    due_at: str | None
+    late: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class FlowStatus:
+    """One integration flow against its tier's objective (rates judged with min_spans)."""
+
+    flow: str
+    tier: int
+    tier_source: str
+    owner: str | None
+    window_s: float
+    min_spans: int
+    volume: int
+    errors: int
+    error_rate: float | None
+    p95_s: float | None
+    last_seen: str | None
+    objective: TierObjective
+    reason: str | None
+    status: str  # "ok", "never_seen" or the breach reason
+
+    @property
+    def judged(self) -> bool:
+        return self.volume >= self.min_spans
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    id: str | None
+    family: str | None
+    description: str
+    kind: str  # builtin | custom
+    source: str
+    enabled: bool
+    last_run: str | None
+    duration_s: float | None
+    findings: int | None
+    last_error: str | None
+    # The latest scheduled run looked only at open and touched entities.
+    incremental: bool = False
+
+
+def family_list() -> list[FamilyInfo]:
+    """The built-in families in their listing order (one folder each in rules/families)."""
+    return [
+        FamilyInfo(
+            f.name, f.description, f.default_owner, f.default_severity, tuple(r.id for r in f.rules)
+        )
+        for f in families.all_families()
+    ]
+
+
+def alert_labels(family: str) -> tuple[str, ...]:
+    """The exception fields an alert of this family carries as labels."""
+    known = families.by_name().get(family)
+    extra = _CUSTOM_ALERT_LABELS if known is None else known.alert_labels
+    return COMMON_ALERT_LABELS + extra
+
+
+def price_tolerance(settings: Settings, site: str | None) -> Decimal:
+    """The percentage by which an invoice price may differ from the PO's at a site, as the
+    unmatched_invoice rule applies it (the site's setting, else the global one)."""
+    cfg = rules_config.parse_rules_config(settings)
+    everywhere = rules_config.family_thresholds(cfg, "unmatched_invoice")
+    at_site = rules_config.family_thresholds(cfg, "unmatched_invoice", site) if site else None
+    return price_tolerance_pct(everywhere, at_site)
+
+
+def tier_objective_list(settings: Settings) -> list[TierObjective]:
+    """Each SLA tier's objectives as configured (defaults: DESIGN 5)."""
+    cfg = rules_config.parse_rules_config(settings)
+    return list(tier_objectives(rules_config.family_thresholds(cfg, "sla_breach")).values())
 
 
 def list_exceptions(
@@ -84,37 +199,37 @@ def act(
 
 def open_replenishments(
     store: Store, settings: Settings, as_of: datetime | None = None
-) -> list[dict[str, Any]]:
+) -> list[OpenReplenishment]:
     """Every open replenishment request with its age and whether it is late."""
     when = as_utc(as_of or utcnow())
     cfg = rules_config.parse_rules_config(settings)
     params = {**builtin_params(cfg, settings, when), "include_pending": 1}
     out = []
-    rule = next(r for r in BUILTIN_RULES if r.id == "open_replenishment")
+    rule = next(r for r in builtin_rules() if r.id == "open_replenishment")
     for row in run_rule(store, rule, params):
         details = orjson.loads(row["details"])
         requested = details.get("requested_at")
         late = as_utc(row["since"]) <= when
         out.append(
-            {
-                "correlation_id": row["correlation_id"],
-                "site": row["site"] or None,
-                "domain": row["domain"] or None,
-                "priority": details.get("priority"),
-                "item_id": details.get("item_id") or None,
-                "quantity": details.get("quantity"),
-                "requested_at": _iso(requested),
-                "age_s": _age(requested, when),
-                "po_numbers": [p for p in (details.get("po_numbers") or "").split(",") if p],
-                "ordered": details.get("ordered"),
-                "received": details.get("received"),
-                "stage": row["reason"],  # no_po or not_received: what it is waiting for
-                "due_at": rfc3339(row["since"]),
-                "late": late,
-                "reason": row["reason"] if late else None,
-            }
+            OpenReplenishment(
+                correlation_id=row["correlation_id"],
+                site=row["site"] or None,
+                domain=row["domain"] or None,
+                priority=details.get("priority"),
+                item_id=details.get("item_id") or None,
+                quantity=details.get("quantity"),
+                requested_at=_iso(requested),
+                age_s=_age(requested, when),
+                po_numbers=[p for p in (details.get("po_numbers") or "").split(",") if p],
+                ordered=details.get("ordered"),
+                received=details.get("received"),
+                stage=row["reason"],
+                due_at=rfc3339(row["since"]),
+                late=late,
+                reason=row["reason"] if late else None,
+            )
         )
-    out.sort(key=lambda r: r["requested_at"] or "")
+    out.sort(key=lambda r: r.requested_at or "")
     return out
 
 
@@ -133,61 +248,73 @@ def _age(ch_time: str | None, when: datetime) -> float | None:
     return round((when - parse_rfc3339(iso)).total_seconds(), 3)
 
 
-def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> list[FlowStatus]:
     """Each flow: tier, volume, error rate, p95, last seen, status against its tier."""
     when = as_utc(as_of or utcnow())
     cfg = rules_config.parse_rules_config(settings)
     params = {**builtin_params(cfg, settings, when), "include_ok": 1}
+    section = rules_config.family_thresholds(cfg, "sla_breach")
+    objectives = tier_objectives(section)
+    window_s = params["window_ms"] / 1000
     out = []
     seen = set()
-    for row in store.query(ENGINE_SQL["sla_breach"], params):
+    sla = next(r for r in builtin_rules() if r.id == "sla_breach")
+    for row in store.query(builtin_sql(sla), params):
         n = int(row["window_spans"])
         errs = int(row["window_errors"])
         flow = row["flow"]
         seen.add(flow)
         conf = settings.config.flows.get(flow)
+        tier = int(row["tier"])
         out.append(
-            {
-                "flow": flow,
-                "tier": int(row["tier"]),
-                "tier_source": "config" if conf and conf.tier else "span or default",
-                "owner": conf.owner if conf else None,
-                "window_s": params["window_ms"] / 1000,
-                "volume": n,
-                "errors": errs,
-                "error_rate": round(errs / n, 6) if n else None,
-                "p95_s": round(int(row["p95_ns"]) / 1e9, 6) if n else None,
-                "last_seen": rfc3339(row["last_seen"]),
-                "objective": {
-                    "p95_ms": int(row["limit_ns"]) / 1e6,
-                    "error_rate": int(row["error_ppm"]) / 1e6,
-                    "silence_s": int(row["silence_ms"]) / 1000,
-                },
-                "reason": row["reason"] or None,
-                "status": row["reason"] or "ok",
-            }
+            FlowStatus(
+                flow=flow,
+                tier=tier,
+                tier_source="config" if conf and conf.tier else "span or default",
+                owner=conf.owner if conf else None,
+                window_s=window_s,
+                min_spans=section.min_spans,
+                volume=n,
+                errors=errs,
+                error_rate=round(errs / n, 6) if n else None,
+                p95_s=round(int(row["p95_ns"]) / 1e9, 6) if n else None,
+                last_seen=rfc3339(row["last_seen"]),
+                objective=TierObjective(
+                    tier,
+                    p95_ms=int(row["limit_ns"]) / 1e6,
+                    error_rate=int(row["error_ppm"]) / 1e6,
+                    silence_s=int(row["silence_ms"]) / 1000,
+                ),
+                reason=row["reason"] or None,
+                status=row["reason"] or "ok",
+            )
         )
     for name, conf in settings.config.flows.items():
         if name not in seen:
+            tier = conf.tier or 3
             out.append(
-                {
-                    "flow": name,
-                    "tier": conf.tier or 3,
-                    "tier_source": "config" if conf.tier else "default",
-                    "owner": conf.owner,
-                    "volume": 0,
-                    "errors": 0,
-                    "error_rate": None,
-                    "p95_s": None,
-                    "last_seen": None,
-                    "status": "never_seen",
-                }
+                FlowStatus(
+                    flow=name,
+                    tier=tier,
+                    tier_source="config" if conf.tier else "default",
+                    owner=conf.owner,
+                    window_s=window_s,
+                    min_spans=section.min_spans,
+                    volume=0,
+                    errors=0,
+                    error_rate=None,
+                    p95_s=None,
+                    last_seen=None,
+                    objective=objectives[tier],
+                    reason=None,
+                    status="never_seen",
+                )
             )
-    out.sort(key=lambda r: r["flow"])
+    out.sort(key=lambda r: r.flow)
     return out
 
 
-def rule_status(runtime: Runtime) -> list[dict[str, Any]]:
+def rule_status(runtime: Runtime) -> list[RuleStatus]:
     """Each rule: id, family, enabled, last run, duration, findings, last error."""
     svc = runtime.stages.get("rules")
     if svc is None:
@@ -202,48 +329,41 @@ def rule_status(runtime: Runtime) -> list[dict[str, Any]]:
         incremental = svc.last_scheduled_scoped
     out = []
     active = {r.id for r in rule_defs(loaded)}
-    from rules.engine import BUILTIN_RULES
-
-    all_defs = list(BUILTIN_RULES) + [r for r in rule_defs(loaded) if r.custom is not None]
+    all_defs = list(builtin_rules()) + [r for r in rule_defs(loaded) if r.custom is not None]
     for c in loaded.custom:
         if c.id not in active:
-            from rules.engine import RuleDef
-
             all_defs.append(RuleDef(c.id, c.family, c.description, custom=c))
     for rule in all_defs:
         run = last_runs.get(rule.id)
         out.append(
-            jsonable(
-                {
-                    "id": rule.id,
-                    "family": rule.family,
-                    "description": rule.description,
-                    "kind": "custom" if rule.custom else "builtin",
-                    "source": rule.custom.path if rule.custom else f"rules/sql/{rule.sql_name}.sql",
-                    "enabled": rule.id in active,
-                    "last_run": rfc3339(last_at) if run else None,
-                    "duration_s": round(run.duration_s, 4) if run else None,
-                    "findings": run.findings if run else None,
-                    "last_error": run.error if run else None,
-                    # The latest scheduled run looked only at open and touched entities.
-                    "incremental": bool(incremental and rule.id in SCOPE_KEY),
-                }
+            RuleStatus(
+                id=rule.id,
+                family=rule.family,
+                description=rule.description,
+                kind="custom" if rule.custom else "builtin",
+                source=rule.source,
+                enabled=rule.id in active,
+                last_run=rfc3339(last_at) if run else None,
+                duration_s=round(run.duration_s, 4) if run else None,
+                findings=run.findings if run else None,
+                last_error=run.error if run else None,
+                incremental=bool(incremental and rule.scope_key is not None),
             )
         )
     for problem in loaded.problems:
         out.append(
-            {
-                "id": None,
-                "family": None,
-                "description": "custom rule file not loaded",
-                "kind": "custom",
-                "source": problem.split(":", 1)[0],
-                "enabled": False,
-                "last_run": None,
-                "duration_s": None,
-                "findings": None,
-                "last_error": problem,
-            }
+            RuleStatus(
+                id=None,
+                family=None,
+                description="custom rule file not loaded",
+                kind="custom",
+                source=problem.split(":", 1)[0],
+                enabled=False,
+                last_run=None,
+                duration_s=None,
+                findings=None,
+                last_error=problem,
+            )
         )
     return out
 

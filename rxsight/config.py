@@ -24,18 +24,20 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Every configuration section's base: unknown keys are errors, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IngestToken(_Strict):
+class IngestToken(Strict):
     name: str
     token: str = Field(min_length=16)
     # Empty: the token may send events for any source system.
     source_systems: tuple[str, ...] = ()
 
 
-class PhiConfig(_Strict):
+class PhiConfig(Strict):
     drop_keys: tuple[str, ...] = (
         "patient.name",
         "patient.ssn",
@@ -46,7 +48,7 @@ class PhiConfig(_Strict):
     redact_patterns: bool = True
 
 
-class SpoolConfig(_Strict):
+class SpoolConfig(Strict):
     max_bytes: int = Field(default=1 << 30, ge=1 << 20)
     # A segment is sealed and written once it is this old or this large, whichever first.
     flush_interval_s: float = Field(default=0.5, gt=0, le=10)
@@ -54,7 +56,7 @@ class SpoolConfig(_Strict):
     fsync: bool = True
 
 
-class IngestConfig(_Strict):
+class IngestConfig(Strict):
     tokens: tuple[IngestToken, ...] = ()
     max_request_bytes: int = Field(default=8 << 20, ge=1024)
     max_lines: int = 1000
@@ -71,13 +73,13 @@ class IngestConfig(_Strict):
     decode_idle_s: float = Field(default=60, gt=0)
 
 
-class FlowConfig(_Strict):
+class FlowConfig(Strict):
     tier: int | None = Field(default=None, ge=1, le=3)
     owner: str | None = None
     domain: str | None = None
 
 
-class SiteConfig(_Strict):
+class SiteConfig(Strict):
     timezone: str = "UTC"
     name: str | None = None
 
@@ -93,7 +95,7 @@ class SiteConfig(_Strict):
         return v
 
 
-class UserConfig(_Strict):
+class UserConfig(Strict):
     username: str
     # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
     password_hash: str
@@ -110,7 +112,7 @@ class UserConfig(_Strict):
         return v
 
 
-class SignInConfig(_Strict):
+class SignInConfig(Strict):
     """Console sign-in throttling: wrong passwords allowed in a row per user name and per
     address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
 
@@ -120,12 +122,12 @@ class SignInConfig(_Strict):
     max_lock_s: float = Field(default=900.0, gt=0)
 
 
-class RetentionConfig(_Strict):
+class RetentionConfig(Strict):
     traces_days: int = Field(default=30, ge=1)
     events_days: int = Field(default=730, ge=1)
 
 
-class Config(_Strict):
+class Config(Strict):
     """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()

@@ -44,8 +44,6 @@ EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 
-FAMILIES = ("open_replenishment", "unmatched_invoice", "delayed_receipt", "sla_breach")
-
 MAX_ID = 256
 MAX_UOM = 32
 MAX_LINE_NO = 1_000_000

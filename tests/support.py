@@ -38,8 +38,12 @@ class Server:
         admin_token: str | None = None,
         data_dir: Path | None = None,
         env: dict[str, str] | None = None,
+        prelude: str = "",
     ) -> None:
+        """`prelude`: Python run in the server process before the CLI (a test that adds a rule
+        family folder extends the registry's search path there)."""
         self._tmp = None
+        self.prelude = prelude
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rxsight-test-")
             data_dir = Path(self._tmp.name)
@@ -64,10 +68,13 @@ class Server:
         env.pop("RXSIGHT_CLICKHOUSE_DSN", None)
         if self.admin_token:
             env["RXSIGHT_ADMIN_TOKEN"] = self.admin_token
+        launch = ["-m", "rxsight.cli"]
+        if self.prelude:
+            run_cli = "import runpy; runpy.run_module('rxsight.cli', run_name='__main__')"
+            launch = ["-c", f"{self.prelude}\n{run_cli}"]
         cmd = [
             sys.executable,
-            "-m",
-            "rxsight.cli",
+            *launch,
             "serve",
             "--data-dir",
             str(self.data_dir),

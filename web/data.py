@@ -27,8 +27,6 @@ class Outcome(Generic[T]):  # noqa: UP046 - Python 3.11
 def attempt(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Outcome[T]:
     try:
         return Outcome(fn(*args, **kwargs))
-    except NotImplementedError:
-        return Outcome(None, f"{what} is not available: the rules stage is not running yet.")
     except Exception as exc:  # noqa: BLE001 - one failing panel must not take the page down
         log.exception("console: %s failed", what)
         return Outcome(None, f"{what} could not be read: {exc}")

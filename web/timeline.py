@@ -3,6 +3,7 @@ the missing one called out, and ordered / received / invoiced quantities side by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -74,6 +75,8 @@ class LineQty:
     invoiced: Decimal = Decimal(0)
     invoice_price: Decimal | None = None
     uom: str | None = None
+    # The unmatched_invoice rule's price tolerance at the PO's site (percent).
+    price_tolerance_pct: Decimal = Decimal(2)
 
     @property
     def short(self) -> bool:
@@ -87,7 +90,8 @@ class LineQty:
     def price_off(self) -> bool:
         if self.po_price is None or self.invoice_price is None or not self.po_price:
             return False
-        return abs(self.invoice_price - self.po_price) > self.po_price * Decimal("0.02")
+        off = abs(self.invoice_price - self.po_price) * 100
+        return off > self.po_price * self.price_tolerance_pct
 
 
 @dataclass
@@ -156,13 +160,20 @@ def _lines_of(event: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def quantities(events: list[dict[str, Any]]) -> tuple[list[LineQty], Totals]:
+PriceTolerance = Callable[[str | None], Decimal]
+
+
+def quantities(
+    events: list[dict[str, Any]], price_tolerance: PriceTolerance
+) -> tuple[list[LineQty], Totals]:
     """Per PO line: ordered (po.created), received (goods.received carrying the PO number),
-    invoiced (invoice.received; a duplicate invoice number is not counted twice)."""
+    invoiced (invoice.received; a duplicate invoice number is not counted twice).
+    `price_tolerance(site)` is the rule's tolerance at a site: the PO's, else the invoice's."""
     by_key: dict[tuple[str, str], LineQty] = {}
     item_index: dict[tuple[str, str], tuple[str, str]] = {}
     totals = Totals()
     ordered_pos = set()
+    po_sites: dict[str, str | None] = {}
     for ev in events:
         if ev["event_type"] != "po.created" or not ev.get("po_number"):
             continue
@@ -171,6 +182,7 @@ def quantities(events: list[dict[str, Any]]) -> tuple[list[LineQty], Totals]:
             continue
         ordered_pos.add(po)
         totals.currency = ev.get("currency") or totals.currency
+        po_sites[po] = ev.get("site") or None
         for line in _lines_of(ev):
             key = (po, _line_key(line))
             row = by_key.setdefault(key, LineQty(po_number=po, line=key[1]))
@@ -210,8 +222,10 @@ def quantities(events: list[dict[str, Any]]) -> tuple[list[LineQty], Totals]:
             seen_invoices.add(ident)
             if dec(ev.get("amount")) is not None:
                 totals.invoiced_amount += dec(ev.get("amount")) or 0
+            site = po_sites.get(po) or ev.get("site") or None
             for line in _lines_of(ev):
                 row = find(po, line)
+                row.price_tolerance_pct = price_tolerance(site)
                 qty = dec(line.get("quantity")) or Decimal(0)
                 row.invoiced += qty
                 row.invoice_price = dec(line.get("unit_price"))
@@ -384,8 +398,9 @@ def _axis(marks: list[Mark]) -> tuple[datetime | None, datetime | None, Ticks]:
     return start, end, ticks
 
 
-def build(tx: dict[str, Any]) -> Timeline:
-    """`tx` is what `web.transactions.transaction` returns."""
+def build(tx: dict[str, Any], price_tolerance: PriceTolerance) -> Timeline:
+    """`tx` is what `web.transactions.transaction` returns; `price_tolerance(site)` is the
+    unmatched_invoice rule's tolerance there (percent)."""
     events = tx["events"]
     linked = tx.get("linked_events") or []
     spans = tx["spans"]
@@ -395,7 +410,7 @@ def build(tx: dict[str, Any]) -> Timeline:
         key=lambda e: (e["occurred_at"] or "", e["event_id"]),
     )
     site = next((e["site"] for e in all_events if e.get("site")), None)
-    lines, totals = quantities(all_events)
+    lines, totals = quantities(all_events, price_tolerance)
     steps, issues = steps_and_issues(all_events, lines)
     marks: list[Mark] = []
     for ev in all_events:

@@ -1,86 +1,61 @@
-"""View models: rows from the rules stage shaped for the templates (tier objectives, status)."""
+"""View models: rows from the rules stage shaped for the templates (status verdicts, labels)."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-# DESIGN section 5, sla_breach defaults: p95 latency (ms), error rate, silence (s) per tier.
-TIER_OBJECTIVES: dict[int, dict[str, float]] = {
-    1: {"p95_ms": 5_000, "error_rate": 0.01, "silence_s": 15 * 60},
-    2: {"p95_ms": 60_000, "error_rate": 0.02, "silence_s": 2 * 3600},
-    3: {"p95_ms": 15 * 60_000, "error_rate": 0.05, "silence_s": 26 * 3600},
-}
+from rules.public import FlowStatus, TierObjective
 
 
-MIN_SPANS = 20
-
-
-def _first(row: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if row.get(name) is not None:
-            return row[name]
-    return None
-
-
-def _tier(value: Any) -> int | None:
-    try:
-        tier = int(str(value).removeprefix("tier-"))
-    except (TypeError, ValueError):
-        return None
-    return tier if tier in TIER_OBJECTIVES else None
-
-
-def flow_view(row: dict[str, Any]) -> dict[str, Any]:
-    """One flow from `rules.public.flows`, with its objective and a green/breaching verdict."""
-    tier = _tier(_first(row, "tier"))
-    objective = dict(TIER_OBJECTIVES.get(tier or 3, TIER_OBJECTIVES[3]))
-    for key in ("p95_ms", "error_rate", "silence_s"):
-        given = _first(row, f"objective_{key}", f"{key}_objective", f"max_{key}")
-        if given is not None:
-            objective[key] = float(given)
-    limits = row.get("limits") or row.get("objective")
-    if isinstance(limits, dict):
-        for key, value in limits.items():
-            if value is None:
-                continue
-            if key == "p95_s":
-                objective["p95_ms"] = float(value) * 1000
-            else:
-                objective[key] = float(value)
-    # rules.public.flows: status is "ok", "never_seen" or the breach reason.
-    status = str(_first(row, "status", "state") or "ok")
-    reasons = _first(row, "reasons", "breaches")
-    reason = _first(row, "reason", "breach")
-    if reasons and not reason:
-        reason = ", ".join(str(r) for r in reasons)
-    p95 = _first(row, "p95_ms", "p95_duration_ms", "latency_p95_ms")
-    if p95 is None and row.get("p95_s") is not None:
-        p95 = float(row["p95_s"]) * 1000
-    volume = _first(row, "volume", "spans", "span_count", "count")
-    judged = volume is not None and int(volume) >= MIN_SPANS
-    ok = status.lower() in ("ok", "green", "healthy", "pass", "within", "never_seen", "unknown")
-    if not ok and not reason:
-        reason = status
+def flow_view(row: FlowStatus) -> dict[str, Any]:
+    """One flow from `rules.public.flows`, with a green/breaching verdict for the templates."""
+    ok = row.status in ("ok", "never_seen")
+    p95_ms = row.p95_s * 1000 if row.p95_s is not None else None
+    objective = row.objective
     return {
-        "flow": str(_first(row, "flow", "name") or "?"),
-        "tier": tier,
-        "volume": volume,
-        "errors": _first(row, "errors", "error_count"),
-        "error_rate": _first(row, "error_rate"),
-        "p95_ms": float(p95) if p95 is not None else None,
-        "last_seen": _first(row, "last_seen", "last_span_at", "latest"),
-        "status": status,
-        "reason": reason,
+        "flow": row.flow,
+        "tier": row.tier,
+        "volume": row.volume,
+        "errors": row.errors,
+        "error_rate": row.error_rate,
+        "p95_ms": p95_ms,
+        "p95_s": row.p95_s,
+        "last_seen": row.last_seen,
+        "status": row.status,
+        "reason": row.reason or (None if ok else row.status),
         "ok": ok,
-        "owner": _first(row, "owner"),
+        "owner": row.owner,
         "objective": objective,
-        # Rates are judged only with enough spans (DESIGN 5: at least 20 in the window).
-        "judged": judged,
-        "p95_over": p95 is not None and float(p95) > objective["p95_ms"] and judged,
-        "error_over": row.get("error_rate") is not None
-        and float(row["error_rate"]) > objective["error_rate"]
-        and judged,
+        # Rates are judged only with enough spans (DESIGN 5: min_spans in the window).
+        "judged": row.judged,
+        "p95_over": p95_ms is not None and p95_ms > objective.p95_ms and row.judged,
+        "error_over": row.error_rate is not None
+        and row.error_rate > objective.error_rate
+        and row.judged,
+    }
+
+
+def unlisted_flow_view(flow: str, tier: int | None, objective: TierObjective) -> dict[str, Any]:
+    """A flow that sent spans lately but that the rules stage did not judge."""
+    return {
+        "flow": flow,
+        "tier": tier,
+        "volume": None,
+        "errors": None,
+        "error_rate": None,
+        "p95_ms": None,
+        "p95_s": None,
+        "last_seen": None,
+        "status": "unknown",
+        "reason": None,
+        "ok": True,
+        "owner": None,
+        "objective": objective,
+        "judged": False,
+        "p95_over": False,
+        "error_over": False,
     }
 
 
@@ -101,10 +76,13 @@ def details_of(exc: dict[str, Any]) -> dict[str, Any]:
 INVOICE_LINE_FIELDS = ("line_no", "qty", "price", "po_price", "received", "invoiced_so_far")
 
 
-def invoice_lines(exc: dict[str, Any], details: dict[str, Any]) -> list[dict[str, Any]] | None:
+def invoice_lines(
+    exc: dict[str, Any], details: dict[str, Any], price_tolerance_pct: Decimal
+) -> list[dict[str, Any]] | None:
     """An unmatched invoice's per-line facts (the rules stage lists each line as
-    [line_no, qty, price, po_price, received, invoiced_so_far]) as rows; None when the
-    details have another shape, so the page falls back to showing them as they are."""
+    [line_no, qty, price, po_price, received, invoiced_so_far]) as rows, each with
+    `price_off`: its price differs from the PO's by more than the rule's tolerance. None when
+    the details have another shape, so the page falls back to showing them as they are."""
     raw = details.get("lines")
     if exc.get("family") != "unmatched_invoice" or raw is None:
         return None
@@ -117,7 +95,22 @@ def invoice_lines(exc: dict[str, Any], details: dict[str, Any]) -> list[dict[str
         isinstance(r, list) and len(r) == len(INVOICE_LINE_FIELDS) for r in raw
     ):
         return None
-    return [dict(zip(INVOICE_LINE_FIELDS, r, strict=True)) for r in raw]
+    rows = [dict(zip(INVOICE_LINE_FIELDS, r, strict=True)) for r in raw]
+    for row in rows:
+        row["price_off"] = price_off(row["price"], row["po_price"], price_tolerance_pct)
+    return rows
+
+
+def price_off(price: Any, po_price: Any, tolerance_pct: Decimal) -> bool:
+    """Whether an invoice price differs from the PO price by more than the tolerance (the
+    unmatched_invoice rule's test, shown where a person compares the two)."""
+    try:
+        invoiced, ordered = Decimal(str(price)), Decimal(str(po_price))
+    except (InvalidOperation, ValueError):
+        return False
+    if not ordered or po_price in (None, ""):
+        return False
+    return abs(invoiced - ordered) * 100 > ordered * tolerance_pct
 
 
 ENTITY_FIELDS = (

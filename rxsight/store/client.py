@@ -246,14 +246,28 @@ class Store:
 
 # Every table with a TTL: the retention class it follows and the time its TTL counts from.
 # Tables derived from spans (the trace-ID index, the rules' span facts) follow the traces;
-# the console's business-key index (migration 031) follows the events.
+# the console's business-key index (migration 031) and the rules' event facts follow the
+# events. (The rules' key maps, rules_po_by_correlation and rules_pos_by_invoice, hold
+# identifiers without a time: they are kept.)
 RETENTION: dict[str, tuple[str, str]] = {
     "otel_traces": ("traces", "toDateTime(Timestamp)"),
     "otel_traces_trace_id_ts": ("traces", "toDate(Start)"),
     "rules_spans": ("traces", "toDateTime(Timestamp)"),
     "rules_flow_hours": ("traces", "hour"),
-    "business_events": ("events", "toDateTime(occurred_at)"),
-    "console_keys": ("events", "toDateTime(occurred_at)"),
+    **{
+        table: ("events", "toDateTime(occurred_at)")
+        for table in (
+            "business_events",
+            "console_keys",
+            "rules_requests",
+            "rules_po_lines",
+            "rules_po_acks",
+            "rules_receipt_lines",
+            "rules_receipts",
+            "rules_po_invoice_lines",
+            "rules_invoice_matches",
+        )
+    },
 }
 
 

@@ -15,7 +15,7 @@ from rxsight.auth import Principal
 from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import ConsoleError, console_user, redirect, render, store_of
+from web.deps import ConsoleError, console_user, redirect, render, settings_of, store_of
 from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
 
@@ -156,6 +156,11 @@ def exceptions_list(
             ({**r, "entity": entity_label(r)} for r in rows),
         )
     facets = data.attempt("Filter choices", data.exception_facets, store)
+    if facets.value is not None:
+        # Every built-in family can be chosen, whether or not it has exceptions yet.
+        seen = facets.value["families"]
+        builtin = [f.name for f in rules_public.family_list()]
+        facets.value["families"] = builtin + [f for f in seen if f not in builtin]
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
@@ -221,7 +226,8 @@ def exception_detail(
     users = sorted(u.username for u in request.app.state.settings.config.users)
     clock = sla_clock(request).clock(exc, utcnow())
     details = details_of(exc)
-    lines = invoice_lines(exc, details)
+    tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
+    lines = invoice_lines(exc, details, tolerance)
     if lines is not None:
         details = {k: v for k, v in details.items() if k != "lines"}
     context = {
@@ -289,8 +295,4 @@ def exception_action(
         raise ConsoleError(404, f"No exception with id {exception_id!r}.") from exc
     except ValueError as exc:
         return redirect(back, error=f"Could not {action}: {exc}")
-    except NotImplementedError as exc:
-        raise ConsoleError(
-            503, "Actions are not available: the rules stage is not running yet."
-        ) from exc
     return redirect(back, flash=ACTION_DONE[action])

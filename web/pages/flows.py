@@ -16,7 +16,7 @@ from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import csv_response, wants_csv
 from web.pages.overview import parse_as_of
 from web.sparkline import sparkline
-from web.views import TIER_OBJECTIVES, flow_view
+from web.views import flow_view, unlisted_flow_view
 
 router = APIRouter()
 FLOW_COLUMNS = (
@@ -67,10 +67,11 @@ def _flow_rows(request: Request, when: datetime | None) -> tuple[list[dict], str
     series = by_flow.value or {}
     rows = [flow_view(f) for f in (flows.value or [])]
     known = {r["flow"] for r in rows}
+    objectives = {o.tier: o for o in rules_public.tier_objective_list(settings)}
     # Flows that sent spans in the last 24 h but that the rules stage did not list.
     for name in sorted(set(series) - known):
         tier = settings.config.flows.get(name).tier if name in settings.config.flows else None
-        rows.append(flow_view({"flow": name, "tier": tier, "status": "unknown"}) | {"ok": True})
+        rows.append(unlisted_flow_view(name, tier, objectives[tier or 3]))
     for r in rows:
         r["series"] = _series(series.get(r["flow"], []), hours)
         cfg = settings.config.flows.get(r["flow"])
@@ -96,7 +97,13 @@ def flows_page(
     return render(
         request,
         "flows.html",
-        {"flows": rows, "error": error, "as_of": as_of or "", "at": at, "tiers": TIER_OBJECTIVES},
+        {
+            "flows": rows,
+            "error": error,
+            "as_of": as_of or "",
+            "at": at,
+            "tiers": rules_public.tier_objective_list(settings_of(request)),
+        },
         principal=principal,
     )
 
@@ -124,7 +131,7 @@ def flow_page(
         store_of(request),
         flow,
         at,
-        row["objective"]["p95_ms"],
+        row["objective"].p95_ms,
     )
     return render(
         request,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -52,16 +54,18 @@ def replenishments_page(
         when,
     )
     rows = outcome.value or []
-    sites = sorted({r.get("site") or "" for r in rows})
+    sites = sorted({r.site or "" for r in rows})
     if site:
-        rows = [r for r in rows if (r.get("site") or "") == site]
+        rows = [r for r in rows if (r.site or "") == site]
     if late == "yes":
-        rows = [r for r in rows if r.get("late")]
-    rows.sort(key=lambda r: (not r.get("late"), str(r.get("requested_at") or "")))
+        rows = [r for r in rows if r.late]
+    rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
     if wants_csv(format):
         if outcome.error:
             raise ConsoleError(503, outcome.error)
-        return csv_response(request, principal, "replenishments", REPLENISHMENT_COLUMNS, rows)
+        return csv_response(
+            request, principal, "replenishments", REPLENISHMENT_COLUMNS, map(asdict, rows)
+        )
     return render(
         request,
         "replenishments.html",

@@ -19,8 +19,6 @@ from web.views import flow_view
 
 router = APIRouter()
 
-FAMILIES = ("open_replenishment", "unmatched_invoice", "delayed_receipt", "sla_breach")
-
 
 def parse_as_of(value: str | None) -> datetime | None:
     """Pages take `as_of` (RFC 3339) to look at a past instant; empty means now."""
@@ -58,8 +56,9 @@ def _overview_context(request: Request, principal: Principal, as_of: str | None)
         totals["mine"] += row["mine"]
         if totals["oldest_since"] is None or row["oldest_since"] < totals["oldest_since"]:
             totals["oldest_since"] = row["oldest_since"]
-    ordered = [families[f] for f in FAMILIES if f in families]
-    ordered += [families[f] for f in sorted(families) if f not in FAMILIES]
+    builtin = [f.name for f in rules_public.family_list()]
+    ordered = [families[f] for f in builtin if f in families]
+    ordered += [families[f] for f in sorted(families) if f not in builtin]
     flow_rows = [flow_view(f) for f in (flows.value or [])]
     flow_rows.sort(key=lambda f: (f["ok"], f["tier"] or 9, f["flow"]))
     return {

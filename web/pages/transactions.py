@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+import rules.public as rules_public
 from rxsight.auth import Principal
 from rxsight.store import StoreUnavailable
 from web import data, timeline
-from web.deps import ConsoleError, console_user, render, store_of
+from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.pages.exceptions import exception_url
 from web.transactions import search, transaction
 from web.views import entity_label
@@ -74,7 +76,8 @@ def transaction_page(
             hint="Search by PO, invoice or receipt number instead, or check that the systems "
             "send this correlation ID.",
         )
-    view = timeline.build(tx)
+    settings = settings_of(request)
+    view = timeline.build(tx, cache(lambda site: rules_public.price_tolerance(settings, site)))
     exceptions = data.attempt(
         "Exceptions for this transaction",
         data.transaction_exceptions,

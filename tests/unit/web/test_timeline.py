@@ -48,7 +48,7 @@ def test_goods_received_not_posted_leads_the_issues() -> None:
         ],
         "spans": [],
     }
-    view = timeline.build(tx)
+    view = timeline.build(tx, two_pct)
     states = {s.key: s.state for s in view.steps}
     assert states["received"] == "done" and states["posted"] == "missing"
     assert view.issues[0].step == "posted"
@@ -59,6 +59,10 @@ def test_goods_received_not_posted_leads_the_issues() -> None:
     assert view.totals.ordered_amount == Decimal("40.00")
     assert view.totals.received_amount == Decimal("20.00")
     assert [m.linked for m in view.marks] == [False, False, False, False, True]
+
+
+def two_pct(site: str | None) -> Decimal:
+    return Decimal(2)
 
 
 def test_duplicate_invoice_counted_once_and_price_variance_flagged() -> None:
@@ -87,7 +91,7 @@ def test_duplicate_invoice_counted_once_and_price_variance_flagged() -> None:
         "linked_events": [],
         "spans": [],
     }
-    view = timeline.build(tx)
+    view = timeline.build(tx, two_pct)
     line = view.lines[0]
     assert line.invoiced == Decimal(10) and line.price_off  # 5 % over, counted once
     texts = [i.text for i in view.issues]
@@ -96,3 +100,32 @@ def test_duplicate_invoice_counted_once_and_price_variance_flagged() -> None:
     assert states["matched"] == "missing" and states["transmitted"] == "missing"
     assert any(i.step == "matched" and "not matched" in i.text for i in view.issues)
     assert view.totals.invoiced_amount == Decimal("21.00")
+
+
+def test_price_off_uses_the_tolerance_at_the_pos_site() -> None:
+    """5 % over the PO price: off where the tolerance is 2 %, not where the site allows 10."""
+    tolerances = {"east": Decimal(10)}
+    invoice = {
+        "po_number": "P1",
+        "supplier_id": "S",
+        "invoice_number": "I1",
+        "site": "elsewhere",  # the PO's site decides, as in the rule
+        "lines": [{"line_no": 1, "item_id": "A", "quantity": "10", "unit_price": "2.10"}],
+    }
+
+    def view_at(site: str) -> timeline.Timeline:
+        po = ev("po.created", "2026-11-16T11:00:00.000Z", po_number="P1", lines=LINES[:1])
+        tx = {
+            "correlation_id": "c1",
+            "events": [
+                {**po, "site": site},
+                ev("invoice.received", "2026-11-16T13:00:00.000Z", **invoice),
+            ],
+            "linked_events": [],
+            "spans": [],
+        }
+        return timeline.build(tx, lambda s: tolerances.get(s or "", Decimal(2)))
+
+    assert view_at("west").lines[0].price_off
+    east = view_at("east").lines[0]
+    assert not east.price_off and east.price_tolerance_pct == Decimal(10)
