@@ -46,8 +46,8 @@ class AlertsUnavailable(RuntimeError):
 
 
 def service_of(runtime: Runtime) -> AlertsService:
-    service = runtime.stages.get("alerts")
-    if service is None:
+    service = runtime.alerts
+    if not isinstance(service, AlertsService):
         raise AlertsUnavailable("the alerts stage is not running")
     return service
 

@@ -22,6 +22,8 @@ import pyarrow as pa
 from rules import families
 from rules.config import CustomRule, LoadedRules, RulesConfig, threshold_arrays
 from rxsight.config import Settings
+from rxsight.logs import current as current_log_context
+from rxsight.logs import log_context
 from rxsight.store import Store
 from rxsight.timeutil import as_utc, rfc3339
 
@@ -311,7 +313,14 @@ def evaluate(
     as_of_utc = as_utc(as_of)
     candidates = FullRunCandidates(store, base)
 
+    # The rule threads log with the caller's IDs (its request) and their rule's.
+    caller_ids = current_log_context()
+
     def judge(rule: RuleDef) -> _Judged:
+        with log_context(**caller_ids, rule_id=rule.id):
+            return judge_one(rule)
+
+    def judge_one(rule: RuleDef) -> _Judged:
         t0 = time.perf_counter()
         try:
             keys = scope.get(rule.id) if scope is not None else None

@@ -14,10 +14,11 @@ from rules import families, lifecycle
 from rules.engine import RuleDef, builtin_params, builtin_rules, builtin_sql, rule_defs, run_rule
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
+from rules.service import RulesService
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
-from rxsight.timeutil import as_utc, rfc3339, utcnow
+from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
 
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
 # Labels every alert carries (when the exception has a value for them).
@@ -221,8 +222,6 @@ def _age(ch_time: str | None, when: datetime) -> float | None:
     iso = _iso(ch_time)
     if iso is None:
         return None
-    from rxsight.model import parse_rfc3339
-
     return round((when - parse_rfc3339(iso)).total_seconds(), 3)
 
 
@@ -294,8 +293,8 @@ def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> li
 
 def rule_status(runtime: Runtime) -> list[RuleStatus]:
     """Each rule: id, family, enabled, last run, duration, findings, last error."""
-    svc = runtime.stages.get("rules")
-    if svc is None:
+    svc = runtime.rules
+    if not isinstance(svc, RulesService):
         loaded = rules_config.load(runtime.settings)
         last_runs: dict[str, Any] = {}
         last_at = None

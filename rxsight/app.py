@@ -26,6 +26,7 @@ from rxsight import __version__, audit
 from rxsight.auth import Authenticator
 from rxsight.authz import Refused
 from rxsight.config import Settings
+from rxsight.logs import RequestContext
 from rxsight.malloc import collect_less_often
 from rxsight.runtime import Runtime, Service
 from rxsight.store import Store
@@ -71,13 +72,12 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings, store=store, registry=registry, auth=Authenticator(settings, store)
         )
         collector = Collector(settings, store, registry)
-        runtime.stages["collector"] = collector
-        services: list[Service] = [collector]
-        for stage in (rules, alerts):
-            built = stage.build(runtime)
-            if built is not None:
-                runtime.stages[stage.__name__] = built
-                services.append(built)
+        runtime.collector = collector
+        runtime.rules = rules.build(runtime)
+        runtime.alerts = alerts.build(runtime)
+        services: list[Service] = [
+            s for s in (runtime.collector, runtime.rules, runtime.alerts) if s is not None
+        ]
         app.state.runtime = runtime
         app.state.settings = settings
         app.state.store = store
@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ready = False
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:

@@ -209,7 +209,7 @@ class Stage:
             auth=Authenticator(settings),
         )
         self.service = build(self.runtime)
-        self.runtime.stages["alerts"] = self.service
+        self.runtime.alerts = self.service
         self.service.start()
 
     def exceptions(self, *rows: dict[str, Any]) -> None:

@@ -10,8 +10,7 @@ from fastapi.responses import HTMLResponse
 
 import rules.public as rules_public
 from rxsight.auth import Principal
-from rxsight.model import parse_rfc3339
-from rxsight.timeutil import utcnow
+from rxsight.timeutil import parse_rfc3339, utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.health import ingest_health
