@@ -50,6 +50,7 @@ from collector.phi import PhiScrubber  # noqa: E402
 from rxsight.config import IngestConfig  # noqa: E402
 from rxsight.model import event_row  # noqa: E402
 from rxsight.store import Store  # noqa: E402
+from rxsight.store.migrate import migrate  # noqa: E402
 from tests.support import Server  # noqa: E402
 
 INGEST = IngestConfig()  # the server's defaults, for the in-process references
@@ -339,7 +340,7 @@ def one_thread(store: Store, bodies: list[bytes]) -> float:
     afterwards, so none of its merges fall into the next round."""
     batch = INGEST.spool.batch_rows
     decode = span_decoder()
-    store.migrate()
+    migrate(store)
     started = time.perf_counter()
     pending: list[pa.Table] = []
     rows = total = 0
@@ -526,7 +527,7 @@ def main() -> None:
     ratios = sorted(f["events"] / f["spans"] for f in rounds)
     to_one_thread = sorted(f["spans"] / f["one_thread"] for f in rounds)
     ceiling_store = Store(f"chdb://{references.name}", "ceiling")
-    ceiling_store.migrate()
+    migrate(ceiling_store)
     ceil_spans, ceil_events = ceiling(ceiling_store, span_bodies, event_bodies)
     ceiling_store.close()
     span_bytes = disk["otel_traces"][0] / max(1, disk["otel_traces"][1])

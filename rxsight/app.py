@@ -30,6 +30,7 @@ from rxsight.logs import RequestContext
 from rxsight.malloc import collect_less_often
 from rxsight.runtime import Runtime, Service
 from rxsight.store import Store
+from rxsight.store.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,21 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
+# The stages that keep state in the store, each in <stage>/migrations (DESIGN 2).
+STAGES_WITH_SCHEMA = ("rules", "alerts", "web")
+
+
+def migrate_store(store: Store) -> list[str]:
+    """The kernel's migrations and every stage's, in one ordered sequence."""
+    return migrate(store, STAGES_WITH_SCHEMA)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock = lock_data_dir(settings.data_dir) if settings.embedded else None
         store = Store(settings.dsn, settings.database)
-        store.migrate()
+        migrate_store(store)
         audit.start_chain(store)
         retention = settings.config.retention
         store.apply_retention(retention.traces_days, retention.events_days)

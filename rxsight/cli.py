@@ -56,14 +56,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from rxsight.app import lock_data_dir
+    from rxsight.app import lock_data_dir, migrate_store
     from rxsight.store import Store
 
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
     store = Store(settings.dsn, settings.database)
     try:
-        applied = store.migrate()
+        applied = migrate_store(store)
     finally:
         store.close()
         if lock:

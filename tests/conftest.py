@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rxsight.app import migrate_store
 from rxsight.store import Store
 from tests.support import Server
 
@@ -35,7 +36,7 @@ def store(chdb_dir: Path) -> Iterator[Store]:
     """A migrated store in a database of its own, dropped afterwards."""
     db = f"test_{uuid.uuid4().hex[:12]}"
     st = Store(f"chdb://{chdb_dir}", db)
-    st.migrate()
+    migrate_store(st)
     try:
         yield st
     finally:

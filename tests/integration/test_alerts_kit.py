@@ -19,15 +19,16 @@ from prometheus_client import CollectorRegistry
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from rules.lifecycle import COLUMNS
+from rxsight.store.migrate import KERNEL, folder_of
 from tests.support import free_port
 
-MIGRATION_DIR = Path(__file__).resolve().parents[2] / "rxsight" / "store" / "migrations"
+# Only the tables the alerts stage touches: other stages' migrations are not its concern.
 MIGRATIONS = (
-    "003_audit_log",
-    "010_exceptions",
-    "020_alerts",
-    "021_alerts_exception_poll",
-    "034_audit_chain",
+    KERNEL / "003_audit_log.sql",
+    folder_of("rules") / "010_exceptions.sql",
+    folder_of("alerts") / "020_alerts.sql",
+    folder_of("alerts") / "021_alerts_exception_poll.sql",
+    KERNEL / "034_audit_chain.sql",
 )
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 
@@ -197,9 +198,8 @@ class Stage:
             config=Config(alerts=alerts_config, console_url=console_url),
         )
         self.store = Store(settings.dsn, settings.database)
-        # Only the tables this stage touches: other stages' migrations are not its concern.
-        for name in MIGRATIONS:
-            for stmt in split_statements((MIGRATION_DIR / f"{name}.sql").read_text()):
+        for path in MIGRATIONS:
+            for stmt in split_statements(path.read_text()):
                 self.store.command(stmt)
         self.registry = CollectorRegistry()
         self.runtime = Runtime(

@@ -15,7 +15,6 @@ import yaml
 
 from rxsight.audit import CHAIN_STARTED
 from tests.integration.test_alerts_kit import (
-    MIGRATION_DIR,
     MIGRATIONS,
     SECRET,
     Receiver,
@@ -235,8 +234,8 @@ def _seed(data_dir: Path, rows: list[dict[str, Any]]) -> None:
 
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     try:
-        for name in MIGRATIONS:
-            for stmt in split_statements((MIGRATION_DIR / f"{name}.sql").read_text()):
+        for path in MIGRATIONS:
+            for stmt in split_statements(path.read_text()):
                 store.command(stmt)
         insert_exceptions(store, rows)
     finally:
