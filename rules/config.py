@@ -11,7 +11,7 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError, create_model, field_validator
 
 from rules import families
-from rxsight.config import Settings, Strict, format_validation_errors
+from rxsight.config import ConfigError, Settings, Strict, format_validation_errors, read_section
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -131,13 +131,10 @@ class RulesConfigError(ValueError):
 
 
 def parse_rules_config(settings: Settings) -> RulesConfig:
-    source = str(settings.config_path or "(no config file)")
     try:
-        return RulesConfig.model_validate(settings.config.rules or {})
-    except ValidationError as exc:
-        raise RulesConfigError(
-            [f"{source}: {p}" for p in format_validation_errors(exc, prefix="rules")]
-        ) from exc
+        return read_section(settings, "rules", RulesConfig)
+    except ConfigError as exc:
+        raise RulesConfigError([f"{exc.source}: {p}" for p in exc.problems]) from exc
 
 
 def load(settings: Settings) -> LoadedRules:
