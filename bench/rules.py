@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import report  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
-from rules.engine import Evaluation, evaluate, put_scope  # noqa: E402
+from rules.definitions import put_scope  # noqa: E402
+from rules.engine import Evaluation, evaluate  # noqa: E402
 from rules.incremental import IncrementalPlanner  # noqa: E402
 from rxsight.app import migrate_store  # noqa: E402
 from rxsight.config import Settings  # noqa: E402

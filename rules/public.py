@@ -11,7 +11,14 @@ import orjson
 
 from rules import config as rules_config
 from rules import families, lifecycle
-from rules.engine import RuleDef, builtin_params, builtin_rules, builtin_sql, rule_defs, run_rule
+from rules.definitions import (
+    RuleDef,
+    builtin_params,
+    builtin_rules,
+    builtin_sql,
+    rule_defs,
+    run_rule,
+)
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.service import RulesService
