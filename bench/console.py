@@ -37,7 +37,7 @@ from rxsight.app import migrate_store  # noqa: E402
 from rxsight.auth import hash_password  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
-from tests.support import Server  # noqa: E402
+from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
 

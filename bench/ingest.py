@@ -51,7 +51,7 @@ from rxsight.config import IngestConfig  # noqa: E402
 from rxsight.model import event_row  # noqa: E402
 from rxsight.store import Store  # noqa: E402
 from rxsight.store.migrate import migrate  # noqa: E402
-from tests.support import Server  # noqa: E402
+from testkit.server import Server  # noqa: E402
 
 INGEST = IngestConfig()  # the server's defaults, for the in-process references
 

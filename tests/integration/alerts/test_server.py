@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from rxsight.audit import CHAIN_STARTED
-from tests.integration.test_alerts_kit import (
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import (
     MIGRATIONS,
     SECRET,
-    Receiver,
     config,
     exception_row,
     insert_exceptions,
