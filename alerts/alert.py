@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import rules.public as rules_public
 from alerts.labelset import fingerprint
 from rxsight.timeutil import as_utc, rfc3339
+
+if TYPE_CHECKING:
+    from rules.public import SlaClock
 
 ENTITY_ANNOTATIONS = (
     "correlation_id",
@@ -37,12 +40,20 @@ class Alert:
     acknowledged: bool = False
     # The exception history said "escalated" (a person or the rules stage escalated it).
     escalated_by_change: bool = False
+    # The exception's SLA clock (rules.sla): escalation is due when one runs out.
+    ack_due: datetime | None = None
+    resolve_due: datetime | None = None
     console_url: str = ""
     receivers: set[str] = field(default_factory=set)
 
     @property
     def firing(self) -> bool:
         return self.ends_at is None
+
+    def sla_breached(self, now: datetime) -> bool:
+        """Unacknowledged past its ack target, or unresolved past its resolve target."""
+        late_ack = not self.acknowledged and self.ack_due is not None and now > self.ack_due
+        return late_ack or (self.resolve_due is not None and now > self.resolve_due)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,8 +69,9 @@ class Alert:
         }
 
 
-def from_exception(row: dict[str, Any], console_base: str) -> Alert:
-    """The alert for the current state of an exception (its latest history row)."""
+def from_exception(row: dict[str, Any], console_base: str, sla: SlaClock | None = None) -> Alert:
+    """The alert for the current state of an exception (its latest history row), with the
+    exception's SLA clock when one is configured."""
     family = str(row.get("family") or "")
     labels = {"alertname": family or "exception"}
     # The labels the contract names, plus those the family says tell its alerts apart.
@@ -83,6 +95,7 @@ def from_exception(row: dict[str, Any], console_base: str) -> Alert:
     opened = row.get("opened_at")
     starts = as_utc(opened) if opened and as_utc(opened).year > 1970 else at
     resolved = row.get("status") == "resolved" or row.get("change") in ("resolved", "auto_resolved")
+    due = sla.clock(row, at) if sla is not None else None
     return Alert(
         fingerprint=fingerprint(labels),
         exception_id=str(row["exception_id"]),
@@ -94,5 +107,7 @@ def from_exception(row: dict[str, Any], console_base: str) -> Alert:
         version=int(row["version"]),
         acknowledged=row.get("status") == "acknowledged",
         escalated_by_change=row.get("change") == "escalated",
+        ack_due=due.ack_due if due else None,
+        resolve_due=due.resolve_due if due else None,
         console_url=link,
     )

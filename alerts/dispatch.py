@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.alert import Alert, from_exception
 from alerts.config import AlertsConfig
@@ -20,6 +20,9 @@ from alerts.route import RouteNode, compile_tree
 from alerts.silence import Silences
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from rules.public import SlaClock
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -93,8 +96,10 @@ class Dispatcher:
         silences: Silences,
         config: Callable[[], AlertsConfig],
         console_base: str,
+        sla: Callable[[], SlaClock | None] = lambda: None,
     ) -> None:
         self._store = store
+        self._sla = sla
         self._outbox = outbox
         self._silences = silences
         self._config = config
@@ -228,7 +233,7 @@ class Dispatcher:
         if version <= self._versions.get(eid, 0):
             return False  # seen already: the poll re-reads an overlap on purpose
         self._versions[eid] = version
-        new = from_exception(row, self.console_base)
+        new = from_exception(row, self.console_base, self._sla())
         old_fp = self._by_exception.get(eid)
         old = self.alerts.get(old_fp) if old_fp else None
         if old is not None and old.fingerprint != new.fingerprint and old.firing:
@@ -291,7 +296,8 @@ class Dispatcher:
                 due = opts.escalate_after is not None and (
                     now - alert.starts_at >= timedelta(seconds=opts.escalate_after)
                 )
-                if alert.firing and not alert.acknowledged and (due or alert.escalated_by_change):
+                unacked = not alert.acknowledged and (due or alert.escalated_by_change)
+                if alert.firing and (unacked or alert.sla_breached(now)):
                     self._add(alert, node, opts.escalation_receiver, escalation=True, now=now)
                 elif alert.acknowledged:
                     # Acknowledged: escalation stops, quietly.

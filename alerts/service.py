@@ -22,8 +22,10 @@ from alerts.mail import EmailNotifier
 from alerts.notify import WebhookNotifier
 from alerts.outbox import DeliveryMetrics, Outbox
 from alerts.silence import Silences
+from rules import public as rules_public
+from rules.public import SlaClock
 from rxsight import audit
-from rxsight.config import ConfigError
+from rxsight.config import ConfigError, Settings
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
 
@@ -53,6 +55,15 @@ class _Gauges(Collector):
         yield states
 
 
+def _sla_clock(settings: Settings) -> SlaClock | None:
+    """The exceptions' SLA clock escalates too; a bad `rules.sla` is the rules stage's to
+    report (it refuses to start), so here it only means no clock."""
+    try:
+        return rules_public.sla_clock(settings)
+    except ValueError:
+        return None
+
+
 class AlertsService:
     def __init__(self, runtime: Runtime, cfg: AlertsConfig) -> None:
         settings = runtime.settings
@@ -71,8 +82,14 @@ class AlertsService:
         self.metrics = DeliveryMetrics(runtime.registry)
         self.outbox = Outbox(self.store, self.notifiers, lambda: self.config, self.metrics)
         self.silences = Silences(self.store)
+        self.sla = _sla_clock(settings)
         self.dispatcher = Dispatcher(
-            self.store, self.outbox, self.silences, lambda: self.config, self.console_base
+            self.store,
+            self.outbox,
+            self.silences,
+            lambda: self.config,
+            self.console_base,
+            lambda: self.sla,
         )
         runtime.registry.register(_Gauges(self))
         self._stopping = threading.Event()

@@ -80,13 +80,19 @@ def exceptions(
         None, description="RFC 3339: only conditions true since then"
     ),
     q: str | None = None,
-    sort: str = Query("age", pattern="^(age|recent|severity)$"),
+    sort: str = Query("age", pattern="^(age|recent|severity|due)$"),
+    due: str | None = Query(
+        None,
+        pattern="^(" + "|".join(public.DUE_STATES) + ")$",
+        description="SLA clock state: " + ", ".join(public.DUE_STATES),
+    ),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     _: Principal = Depends(require("viewer")),
 ) -> dict[str, Any]:
+    rt = _runtime(request)
     items, total = public.list_exceptions(
-        _runtime(request).store,
+        rt.store,
         family=family,
         reason=reason,
         status=status,
@@ -97,6 +103,8 @@ def exceptions(
         sort=sort,
         limit=limit,
         offset=offset,
+        due=due,
+        sla=public.sla_clock(rt.settings),
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -174,10 +182,11 @@ def exception_audit(
 def exception_detail(
     request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:
-    found = public.get_exception(_runtime(request).store, exception_id)
+    rt = _runtime(request)
+    found = public.get_exception(rt.store, exception_id)
     if found is None:
         raise HTTPException(404, f"no exception {exception_id!r}")
-    return found
+    return {**found, **public.sla_clock(rt.settings).clock(found, utcnow()).as_json()}
 
 
 @router.get("/replenishments/open", summary="Every open replenishment request, late or not")

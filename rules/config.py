@@ -10,8 +10,15 @@ from typing import Any
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, create_model, field_validator
 
-from rules import families
-from rxsight.config import ConfigError, Settings, Strict, format_validation_errors, read_section
+from rules import families, sla
+from rxsight.config import (
+    ConfigError,
+    Settings,
+    Strict,
+    config_source,
+    format_validation_errors,
+    read_section,
+)
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -61,6 +68,8 @@ class RulesConfig(Strict):
     # Custom rule files: directories (every *.yaml / *.yml inside) or single files,
     # relative to the configuration file.
     custom: tuple[str, ...] = ()
+    # The exception SLA clock (rules/sla.py validates it): family -> class -> targets.
+    sla: dict[str, Any] = {}
 
     @field_validator("thresholds", mode="before")
     @classmethod
@@ -132,9 +141,14 @@ class RulesConfigError(ValueError):
 
 def parse_rules_config(settings: Settings) -> RulesConfig:
     try:
-        return read_section(settings, "rules", RulesConfig)
+        cfg = read_section(settings, "rules", RulesConfig)
     except ConfigError as exc:
         raise RulesConfigError([f"{exc.source}: {p}" for p in exc.problems]) from exc
+    try:
+        sla.parse(cfg.sla, config_source(settings))
+    except sla.SlaConfigError as exc:
+        raise RulesConfigError(exc.problems) from exc
+    return cfg
 
 
 def load(settings: Settings) -> LoadedRules:

@@ -287,8 +287,15 @@ def list_exceptions(
     sort: str = "age",
     limit: int = 50,
     offset: int = 0,
+    due: str | None = None,
+    sla_lookup: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    now = now or utcnow()
     params = {
+        **(sla_lookup or {"sla_keys": [], "sla_ack_ms": [], "sla_resolve_ms": []}),
+        "now": _ch(now),
+        "due": due or "",
         "family": family or "",
         "reason": reason or "",
         "status": status or "",
@@ -306,10 +313,11 @@ def list_exceptions(
         for row in rows:
             del row["matching"]
     elif params["offset"]:
-        total = int(store.query_value(SQL["exceptions_count"], params) or 0)
+        # Past the last page: the first row of the same filters carries the count.
+        first = store.query(SQL["exceptions_current"], {**params, "limit": 1, "offset": 0})
+        total = int(first[0]["matching"]) if first else 0
     else:
         total = 0
-    now = utcnow()
     return [present(r, now) for r in rows], total
 
 

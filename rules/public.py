@@ -11,6 +11,7 @@ import orjson
 
 from rules import config as rules_config
 from rules import families, lifecycle
+from rules import sla as rules_sla
 from rules.definitions import (
     RuleDef,
     builtin_params,
@@ -22,6 +23,8 @@ from rules.definitions import (
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.service import RulesService
+from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
+from rules.sla import SlaClock as SlaClock
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
@@ -147,8 +150,12 @@ def list_exceptions(
     sort: str = "age",
     limit: int = 50,
     offset: int = 0,
+    due: str | None = None,
+    sla: SlaClock | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Current state of matching exceptions (oldest first by default) and the total count."""
+    """Current state of matching exceptions (oldest first by default) and the total count.
+    Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
+    `due` filters on due_state and sort="due" puts the clock running out first on top."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -161,7 +168,14 @@ def list_exceptions(
         sort=sort,
         limit=limit,
         offset=offset,
+        due=due,
+        sla_lookup=sla.lookup_params() if sla else None,
     )
+
+
+def sla_clock(settings: Settings) -> SlaClock:
+    """The configured exception SLA clock (`rules: sla:`); see rules/sla.py."""
+    return rules_sla.load(settings)
 
 
 def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:

@@ -92,16 +92,7 @@ def format_age(value: Any, now: datetime | None = None) -> str:
     seconds = int(((now or utcnow()) - dt).total_seconds())
     if seconds < 0:
         return "in the future"
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return _coarse(seconds)
 
 
 def format_duration_ms(value: Any) -> str:
@@ -139,6 +130,34 @@ def format_percent(value: Any) -> str:
     if value is None:
         return "—"
     return f"{float(value) * 100:.1f} %"
+
+
+def _coarse(seconds: float) -> str:
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def due_pill(state: str | None, due: Any, now: datetime | None = None) -> Markup:
+    """An SLA clock's state as a pill: "overdue 12 min", "due in 40 min", "met"."""
+    when = to_datetime(due)
+    if not state or state == "none" or when is None and state != "met":
+        return Markup('<span class="muted">no SLA</span>')
+    if state == "met":
+        return Markup('<span class="pill due-met">met</span>')
+    left = (when - (now or utcnow())).total_seconds()
+    text = f"overdue {_coarse(left)}" if state == "overdue" else f"due in {_coarse(left)}"
+    return Markup('<span class="pill due-{state}" title="{iso}">{text}</span>').format(
+        state=state, iso=when.isoformat().replace("+00:00", "Z"), text=text
+    )
 
 
 def humanize(value: Any) -> str:
@@ -189,6 +208,8 @@ def _register() -> None:
     env.filters["pct"] = format_percent
     env.filters["human"] = humanize
     env.globals["page_link"] = page_link
+    env.globals["due_pill"] = due_pill
+    env.globals["sla_due"] = lambda row: due_pill(row.get("due_state"), row.get("next_due"))
     env.globals["escape"] = escape
 
 

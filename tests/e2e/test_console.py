@@ -6,32 +6,21 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from tests.e2e import scenario
-from tests.support import REPO, Server
+from tests.support import Server
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
+
+from tests.e2e.kit import AS_OF, api, scenario_server, shot, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO / "test-artifacts" / "console"
-AS_OF = scenario.meta()["as_of"]
 # A goods receipt for PO-400057 under the receiving system's own correlation ID, after the
 # scenario's evaluation instant (so the expected findings are unchanged): the timeline must
 # gather it by PO number and flag that it never reached the ERP.
@@ -48,65 +37,13 @@ LINKED_RECEIPT = {
 }
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 @pytest.fixture(scope="module")
 def live() -> Iterator[Server]:
     config: dict[str, Any] = scenario.console_config()
     # The scheduler would also evaluate "now"; the test wants the scenario's instant only.
     config["rules"] = {"interval_s": 86400}
-    srv = Server(config, admin_token=scenario.ADMIN_TOKEN).start()
-    try:
-        scenario.load(srv)
-        status, answer = srv.request("POST", "/v1/events", LINKED_RECEIPT)
-        assert status == 200, answer
-        expected = len(scenario.expected())
-
-        def evaluated() -> bool:
-            status, answer = scenario.evaluate(srv, AS_OF)
-            assert status == 200, answer
-            return len(answer["findings"]) == expected
-
-        # Accepted data is visible within about a second; evaluate until all of it counts.
-        srv.wait_for(evaluated, timeout=20, interval=1)
+    with scenario_server(config, LINKED_RECEIPT) as srv:
         yield srv
-    finally:
-        srv.cleanup()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def sign_in(browser: Browser, live: Server, user: str, **options: Any) -> BrowserContext:
-    context = browser.new_context(
-        base_url=live.url, viewport={"width": 1360, "height": 900}, **options
-    )
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(scenario.PASSWORDS[user])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    page.close()
-    return context
-
-
-def api(live: Server, path: str) -> Any:
-    status, answer = live.request("GET", path)
-    assert status == 200, answer
-    return answer
 
 
 def test_sign_in(browser: Browser, live: Server) -> None:

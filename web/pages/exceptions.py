@@ -34,9 +34,18 @@ AGES = {
 }
 # The orders rules.list_exceptions offers.
 SORTS = {
+    "due": "SLA due first",
     "age": "oldest first",
     "recent": "recently changed first",
     "severity": "most severe first",
+}
+# The SLA clock's states, as the filter offers them.
+DUE_LABELS = {
+    "overdue": "overdue",
+    "due_soon": "due soon",
+    "on_time": "on time",
+    "met": "met",
+    "none": "no SLA",
 }
 ACTION_DONE = {
     "ack": "Acknowledged.",
@@ -45,6 +54,10 @@ ACTION_DONE = {
     "resolve": "Resolved.",
     "reopen": "Reopened.",
 }
+
+
+def sla_clock(request: Request) -> rules_public.SlaClock:
+    return rules_public.sla_clock(request.app.state.settings)
 
 
 def exception_url(exception_id: str) -> str:
@@ -71,11 +84,15 @@ def exceptions_list(
     age: str = "",
     q: str = "",
     sort: str = "age",
+    due: str = "",
     page: int = 1,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     store = store_of(request)
     problems = []
+    if due and due not in rules_public.DUE_STATES:
+        problems.append(f"due: {due!r} is not one of {', '.join(rules_public.DUE_STATES)}")
+        due = ""
     if status and status not in STATUSES and status != "any":
         problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
         status = "active"
@@ -104,6 +121,8 @@ def exceptions_list(
         sort=sort,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        due=due or None,
+        sla=sla_clock(request),
     )
     rows, total = outcome.value if outcome.value is not None else ([], 0)
     facets = data.attempt("Filter choices", data.exception_facets, store)
@@ -133,7 +152,9 @@ def exceptions_list(
             "age": age,
             "q": q,
             "sort": sort,
+            "due": due,
         },
+        "due_states": DUE_LABELS,
         "statuses": STATUSES,
         "ages": AGES,
         "sorts": SORTS,
@@ -173,6 +194,7 @@ def exception_detail(
             offset=0,
         )
     users = sorted(u.username for u in request.app.state.settings.config.users)
+    clock = sla_clock(request).clock(exc, utcnow())
     details = details_of(exc)
     tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
     lines = invoice_lines(exc, details, tolerance)
@@ -180,6 +202,7 @@ def exception_detail(
         details = {k: v for k, v in details.items() if k != "lines"}
     context = {
         "exc": exc,
+        "clock": clock,
         "entity": entity_label(exc),
         "details": details,
         "invoice_lines": lines,

@@ -91,7 +91,12 @@ class Stage:
     """The alerts stage in this process on a fresh chDB directory (one at a time: chDB binds
     one directory per process)."""
 
-    def __init__(self, alerts_config: dict[str, Any], console_url: str = "http://console") -> None:
+    def __init__(
+        self,
+        alerts_config: dict[str, Any],
+        console_url: str = "http://console",
+        rules_config: dict[str, Any] | None = None,
+    ) -> None:
         from alerts import build
         from rxsight.auth import Authenticator
         from rxsight.config import Config, Settings
@@ -104,7 +109,7 @@ class Stage:
         settings = Settings(
             dsn=f"chdb://{data / 'clickhouse'}",
             data_dir=data,
-            config=Config(alerts=alerts_config, console_url=console_url),
+            config=Config(alerts=alerts_config, console_url=console_url, rules=rules_config or {}),
         )
         self.store = Store(settings.dsn, settings.database)
         for path in MIGRATIONS:
