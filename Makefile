@@ -5,7 +5,7 @@ BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 CHROMIUM = /usr/bin/chromium
 
-.PHONY: demo test lint install chromium alertmanager clean bench
+.PHONY: demo test lint install chromium alertmanager prometheus clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ alertmanager:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null \
 	  || echo "prometheus-alertmanager not installed: the alerts tests use their recorded fixtures only"; }
 
+# Debian's Prometheus (and promtool): a real Prometheus scrapes a live rxsight in the metrics
+# tests and promtool checks the exposition (they skip without it).
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  echo "installing Debian prometheus"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+	  || echo "prometheus not installed: the Prometheus scrape test is skipped"; }
+
 demo: $(STAMP)
 	$(BIN)/rxsight demo
 
@@ -42,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) chromium alertmanager lint
+test: $(STAMP) chromium alertmanager prometheus lint
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)

@@ -87,6 +87,9 @@ def event_requests(total: int, per_request: int, seed: int = 2, first: int = 0) 
                     "site": SITES[n % 4],
                     "supplier_id": f"SUP-{1000 + n % 40}",
                     "po_number": f"PO-{400000 + n // 3}",
+                    # The key fields of goods.received and invoice.received (DESIGN 4).
+                    **({"receipt_id": f"GR-{400000 + n // 3}"} if n % 3 == 1 else {}),
+                    **({"invoice_number": f"INV-{400000 + n // 3}"} if n % 3 == 2 else {}),
                     "lines": [
                         {
                             "line_no": 1,

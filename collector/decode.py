@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from collector.events import BadLine, decode_rows, events_table, split_body
-from collector.otlp import SpanAttributes, decode_trace_body, log_records_to_events, parse_request
-from collector.phi import PhiScrubber
-from rxsight.config import IngestConfig
+from collector.events import BadLine, content_hash, decode_rows, events_table, split_body
+from collector.otlp import (
+    SpanAttributes,
+    StartWindow,
+    decode_trace_body,
+    log_records_to_events,
+    parse_request,
+)
+from collector.phi import PhiScrubber, phi_kind
+from rxsight.config import IngestConfig, RetentionConfig
+from rxsight.event_checks import event_problem
 from rxsight.model import EVENT_TYPES, EventLimits, EventRow, EventRowDecoder, event_row
 from rxsight.store.arrow import ipc_bytes
 
@@ -30,11 +39,14 @@ class Decoded:
     message: str = ""
     ignored: int = 0
     phi: dict[str, int] = field(default_factory=dict)
+    # Per accepted event, in order: its index, event_id, correlation_id and content hash.
+    events: list[tuple[int, str, str, int]] = field(default_factory=list)
 
 
 class Decoder:
-    def __init__(self, config: IngestConfig) -> None:
+    def __init__(self, config: IngestConfig, retention: RetentionConfig | None = None) -> None:
         self.config = config
+        self.retention = retention or RetentionConfig()
         self.scrubber = PhiScrubber(config.phi)
         self.span_attributes = SpanAttributes(self.scrubber)
         self.event_types = EVENT_TYPES | frozenset(config.custom_event_types)
@@ -65,8 +77,21 @@ class Decoder:
         return out
 
     def _spans(self, body: bytes, content_type: str) -> Decoded:
+        skew_ns = int(self.config.future_skew_s * 1e9)
+        now = time.time_ns()
+        window = StartWindow(
+            oldest=now - self.retention.traces_days * 86_400 * 10**9,
+            latest=now + skew_ns + 1,
+            retention_days=self.retention.traces_days,
+            future_skew_s=self.config.future_skew_s,
+        )
         batch = decode_trace_body(
-            body, content_type, self.scrubber, self.config.correlation_keys, self.span_attributes
+            body,
+            content_type,
+            self.scrubber,
+            self.config.correlation_keys,
+            self.span_attributes,
+            window,
         )
         return Decoded(
             table="otel_traces",
@@ -95,6 +120,10 @@ class Decoder:
     ) -> Decoded:
         out = Decoded(table="business_events")
         good: list[EventRow] = []
+        indexes: list[int] = []
+        now = datetime.now(UTC)
+        oldest = now - timedelta(days=self.retention.events_days)
+        latest = now + timedelta(seconds=self.config.future_skew_s)
         for index, item in items:
             if isinstance(item, BadLine):
                 out.rejected.append({"index": index, "error": item.error})
@@ -104,6 +133,15 @@ class Decoder:
             except ValueError as exc:
                 out.rejected.append({"index": index, "error": str(exc)})
                 continue
+            problem = (
+                event_problem(row)
+                or self._time_problem(row.occurred_at, oldest, latest)
+                or _identifier_phi(row)
+            )
+            if problem:
+                out.rejected.append({"index": index, "error": problem})
+                continue
+            self._scrub_text_fields(row)
             if source_systems and row.source_system not in source_systems:
                 out.rejected.append(
                     {
@@ -116,8 +154,67 @@ class Decoder:
             if row.attributes:
                 row.attributes = self.scrubber.scrub(row.attributes)
             good.append(row)
+            indexes.append(index)
         out.accepted = len(good)
         out.rejected_count = len(out.rejected)
         if good:
-            out.payload = ipc_bytes(events_table(good))
+            hashes = list(map(content_hash, good))
+            out.events = [
+                (index, row.event_id, row.correlation_id, digest)
+                for index, row, digest in zip(indexes, good, hashes, strict=True)
+            ]
+            out.payload = ipc_bytes(events_table(good, hashes=hashes))
         return out
+
+    def _time_problem(self, occurred_at: datetime, oldest: datetime, latest: datetime) -> str:
+        """Why the store would not keep an event of this time ("" when it would): older
+        than the events retention, or further ahead than the allowed skew."""
+        if occurred_at < oldest:
+            return (
+                f"occurred_at: {occurred_at.isoformat()} is older than the events retention "
+                f"({self.retention.events_days} days)"
+            )
+        if occurred_at > latest:
+            return (
+                f"occurred_at: {occurred_at.isoformat()} is more than "
+                f"{self.config.future_skew_s:g} s in the future (ingest.future_skew_s)"
+            )
+        return ""
+
+    def _scrub_text_fields(self, row: EventRow) -> None:
+        # Free text, not keys: redacted where it holds a patient identifier, like attributes.
+        scrub_text = self.scrubber.scrub_text
+        if row.status:
+            row.status = scrub_text(row.status)
+        for line in row.lines:
+            if line.uom:
+                line.uom = scrub_text(line.uom)
+
+
+# Fields that identify things and join events to each other: one that holds a patient
+# identifier is refused, not rewritten (a rewritten key would join unrelated events).
+IDENTIFIER_FIELDS = (
+    "event_id",
+    "correlation_id",
+    "source_system",
+    "site",
+    "item_id",
+    "supplier_id",
+    "po_number",
+    "invoice_number",
+    "receipt_id",
+    "cost_center",
+    "trace_id",
+)
+
+
+def _identifier_phi(row: EventRow) -> str:
+    """Why an event's identifiers cannot be stored ("" when they can)."""
+    named = [(name, getattr(row, name)) for name in IDENTIFIER_FIELDS]
+    named += [(f"lines.{i}.item_id", line.item_id) for i, line in enumerate(row.lines)]
+    for name, value in named:
+        if value and (kind := phi_kind(value)):
+            return (
+                f"{name}: looks like a patient identifier ({kind}); identifiers must not carry PHI"
+            )
+    return ""

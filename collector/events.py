@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import accumulate, chain
 from typing import Any
 
@@ -48,6 +51,7 @@ EVENT_SCHEMA = pa.schema(
         ("lines.unit_price", pa.list_(_DEC)),
         ("lines.uom", pa.list_(pa.string())),
         ("attributes", pa.map_(pa.string(), pa.string())),
+        ("content_hash", pa.uint64()),
     ]
 )
 _STRINGS = (
@@ -115,8 +119,8 @@ def split_body(body: bytes, content_type: str) -> list[Any]:
         raise BodyError("body: empty; send an event object, an array of events or NDJSON")
     if ctype == "application/json" or stripped[:1] == b"[":
         try:
-            data = orjson.loads(stripped)
-        except orjson.JSONDecodeError as exc:
+            data = _loads(stripped)
+        except ValueError as exc:
             if ctype == "application/json" and b"\n" not in stripped:
                 raise BodyError(f"body: malformed JSON ({exc})") from None
             data = None
@@ -127,10 +131,26 @@ def split_body(body: bytes, content_type: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            items.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
+            items.append(_loads(line))
+        except ValueError as exc:
             items.append(BadLine(f"line {n}: malformed JSON ({exc})"))
     return items
+
+
+def _loads(text: bytes) -> Any:
+    """JSON as orjson reads it; a number beyond a double (1e400), which orjson refuses for
+    the whole text, is read as a Decimal instead, so only its own item is rejected (by the
+    model's decimal rule). NaN and Infinity are not JSON and stay refused."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "infinity" not in str(exc):
+            raise
+        return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 class BadLine:
@@ -138,7 +158,11 @@ class BadLine:
         self.error = error
 
 
-def events_table(rows: Sequence[EventRow], received_at: datetime | None = None) -> pa.Table:
+def events_table(
+    rows: Sequence[EventRow],
+    received_at: datetime | None = None,
+    hashes: Sequence[int] | None = None,
+) -> pa.Table:
     """Finished rows (EventRow) to the business_events columns. This runs for every accepted
     event, so the rows are turned into columns once (astuple and zip, in C) rather than read
     attribute by attribute; lines and attributes are built flat with offsets, not as lists
@@ -152,6 +176,9 @@ def events_table(rows: Sequence[EventRow], received_at: datetime | None = None) 
     for name in ("quantity", "unit_price", "amount"):
         columns[name] = _values(fields[name], n, _DEC)
     columns["received_at"] = pa.repeat(pa.scalar(received, _MS), n)
+    columns["content_hash"] = pa.array(
+        hashes if hashes is not None else list(map(content_hash, rows)), pa.uint64()
+    )
     line_lists = fields["lines"]
     lines = list(chain.from_iterable(line_lists))
     line_offsets = _offsets(line_lists)
@@ -171,6 +198,16 @@ def events_table(rows: Sequence[EventRow], received_at: datetime | None = None) 
         pa.array(list(chain.from_iterable(a.values() for a in attributes)), pa.string()),
     )
     return pa.table([columns[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
+
+
+def content_hash(row: EventRow) -> int:
+    """What an accepted event says, as 64 bits: the same for a resend of it, different when
+    a sender reuses its event_id for other content (attributes in any order)."""
+    encoded = _ENCODER.encode(row)
+    return int.from_bytes(hashlib.blake2b(encoded, digest_size=8).digest(), "big")
+
+
+_ENCODER = msgspec.json.Encoder(order="sorted", decimal_format="number")
 
 
 def _transposed(rows: Sequence[Any], kind: type[msgspec.Struct]) -> list[tuple[Any, ...]]:

@@ -144,8 +144,9 @@ async def post_logs(request: Request) -> Response:
 @router.post(
     "/v1/events",
     summary="Business events: one object, an array, or NDJSON",
-    description="Answers {accepted, rejected: [{index, error}]}: 200 when anything was "
-    "accepted, 400 when nothing was.",
+    description="Answers {accepted, duplicates, rejected: [{index, error}]}: 200 when anything "
+    "was accepted or was a duplicate of what was (a resend), 400 otherwise. A resent event_id "
+    "with other content is rejected as a conflict.",
 )
 async def post_events(request: Request) -> Response:
     collector = _collector(request)
@@ -169,8 +170,9 @@ async def post_events(request: Request) -> Response:
                 429, f"ingest is backed up ({exc}); retry later", {"Retry-After": RETRY_AFTER_S}
             ),
         )
-    status = 200 if result.accepted else 400
+    status = 200 if result.accepted or result.duplicates else 400
     collector.metrics.requests.labels("events", str(status)).inc()
     return JSONResponse(
-        {"accepted": result.accepted, "rejected": result.rejected}, status_code=status
+        {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected},
+        status_code=status,
     )

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -23,6 +23,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from collector.events import UnsupportedMediaType
 from collector.phi import PhiScrubber
+from rxsight.event_checks import correlation_id_problem
 
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 STATUS_CODES = ("Unset", "Ok", "Error")
@@ -293,12 +294,26 @@ class SpanAttributes:
         return verdicts
 
 
+_MAX_START = 1 << 63  # Timestamp is DateTime64(9): signed nanoseconds
+
+
+class StartWindow(NamedTuple):
+    """The span starts a store keeps: not older than the traces retention, not further in
+    the future than the allowed skew (nanoseconds since the epoch, `latest` excluded)."""
+
+    oldest: int = 1
+    latest: int = _MAX_START
+    retention_days: int = 0
+    future_skew_s: float = 0
+
+
 def decode_trace_body(
     body: bytes,
     content_type: str,
     scrubber: PhiScrubber,
     correlation_keys: tuple[str, ...],
     raw_attributes: SpanAttributes,
+    window: StartWindow = StartWindow(),
 ) -> TraceBatch:
     """A trace request body to a TraceBatch. Protobuf is read as a RawAttributesRequest;
     OTLP/JSON, and a body that read or its attributes refuse, go through parse_request, so
@@ -311,11 +326,11 @@ def decode_trace_body(
             pass
         else:
             try:
-                return decode_traces(request, scrubber, correlation_keys, raw_attributes)
+                return decode_traces(request, scrubber, correlation_keys, raw_attributes, window)
             except OtlpDecodeError:
                 pass  # a malformed attribute, found before anything was counted
     request = parse_request(body, content_type, ExportTraceServiceRequest)
-    return decode_traces(request, scrubber, correlation_keys)
+    return decode_traces(request, scrubber, correlation_keys, window=window)
 
 
 def decode_traces(
@@ -323,6 +338,7 @@ def decode_traces(
     scrubber: PhiScrubber,
     correlation_keys: tuple[str, ...],
     raw_attributes: SpanAttributes | None = None,
+    window: StartWindow = StartWindow(),
 ) -> TraceBatch:
     """Validate and flatten spans into an Arrow table shaped like otel_traces. `request` is an
     ExportTraceServiceRequest, or a RawAttributesRequest read with `raw_attributes` (which
@@ -351,8 +367,10 @@ def decode_traces(
     with_links: list[tuple[int, Any]] = []
     rejected = Rejections()
     extra_keys = tuple(k for k in correlation_keys if k != "correlation.id")
+    oldest, latest = window.oldest, window.latest
     scrub_pairs = scrubber.scrub_pairs
     scrub_value = scrubber.scrub_value
+    scrub_text = scrubber.scrub_text
     if raw_attributes is None:
 
         def span_pairs(kvs: Iterable[Any]) -> tuple[list[str], list[str]]:
@@ -384,11 +402,11 @@ def decode_traces(
                     or span_id == _ZERO_SPAN_ID
                     or (parent and len(parent) != 8)
                     or not 0 < start <= end
-                    or start >= _MAX_START
+                    or not oldest <= start < latest
                 ):
                     # The checks _span_problem words, in one expression: calling it for
                     # every span cost 4 % of decoding one (bench: 5.68 -> 5.43 us).
-                    rejected.add(_span_problem(name, trace_id, span_id, parent, start, end))
+                    rejected.add(_span_problem(name, trace_id, span_id, parent, start, end, window))
                     continue
                 keys, values = span_pairs(attributes)
                 if "correlation.id" not in keys:
@@ -401,21 +419,29 @@ def decode_traces(
                     if found:
                         keys.append("correlation.id")
                         values.append(found)
+                    correlation = found
+                else:
+                    correlation = values[keys.index("correlation.id")]
+                if correlation and (
+                    "/" in correlation or correlation in (".", "..") or _REDACTED in correlation
+                ):
+                    rejected.add(f"span {scrub_value(name)!r}: {_correlation_problem(correlation)}")
+                    continue
                 span_map.add(keys, values)
                 ts.append(start)
                 durations.append(end - start)
                 trace_ids.append(trace_id.hex())
                 span_ids.append(span_id.hex())
                 parents.append(parent.hex())
-                states.append(span.trace_state)
-                names.append(name)
+                states.append(scrub_text(span.trace_state))
+                names.append(scrub_text(name))
                 kind = span.kind
                 kinds.append(SPAN_KINDS[kind] if kind < 6 else "Unspecified")
                 status = span.status
                 code = status.code
                 codes.append(STATUS_CODES[code] if code < 3 else "Unset")
                 message = status.message
-                messages.append(scrub_value(message) if message else "")
+                messages.append(scrub_text(message) if message else "")
                 events = span.events
                 if events:
                     with_events.append((len(ts) - 1, events))
@@ -425,8 +451,8 @@ def decode_traces(
             if len(ts) > first:
                 span_scope += [len(scope_names)] * (len(ts) - first)
                 scope_services.append(service)
-                scope_names.append(ss.scope.name)
-                scope_versions.append(ss.scope.version)
+                scope_names.append(scrub_text(ss.scope.name))
+                scope_versions.append(scrub_text(ss.scope.version))
                 scope_resources.add(res_keys, res_values)
     string = pa.string()
     every_event = [e for _, span_events in with_events for e in span_events]
@@ -435,7 +461,7 @@ def decode_traces(
         pa.ListArray.from_arrays(ev_offsets, values)
         for values in (
             pa.array([e.time_unix_nano for e in every_event], _TS),
-            pa.array([e.name for e in every_event], string),
+            pa.array([scrub_text(e.name) for e in every_event], string),
             pa.array(
                 [
                     list(zip(*scrub_pairs(*_kv_lists(e.attributes)), strict=True))
@@ -452,9 +478,13 @@ def decode_traces(
         for values in (
             pa.array([ln.trace_id.hex() for ln in every_link], string),
             pa.array([ln.span_id.hex() for ln in every_link], string),
-            pa.array([ln.trace_state for ln in every_link], string),
+            pa.array([scrub_text(ln.trace_state) for ln in every_link], string),
             pa.array(
-                [list(zip(*_kv_lists(ln.attributes), strict=True)) for ln in every_link], _STR_MAP
+                [
+                    list(zip(*scrub_pairs(*_kv_lists(ln.attributes)), strict=True))
+                    for ln in every_link
+                ],
+                _STR_MAP,
             ),
         )
     ]
@@ -493,11 +523,26 @@ def _sparse_offsets(rows: int, filled: list[tuple[int, Any]]) -> pa.Array:
 
 
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
-_MAX_START = 1 << 63  # Timestamp is DateTime64(9): signed nanoseconds
+
+# Attribute values arrive here scrubbed: a correlation ID that held a patient identifier
+# now holds its redaction mark, and an identifier is refused rather than rewritten.
+_REDACTED = "[REDACTED"
+
+
+def _correlation_problem(value: str) -> str:
+    if _REDACTED in value:
+        return "correlation.id: looks like a patient identifier; identifiers must not carry PHI"
+    return correlation_id_problem(value, "correlation.id") or "correlation.id: not readable"
 
 
 def _span_problem(
-    name: str, trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int
+    name: str,
+    trace_id: bytes,
+    span_id: bytes,
+    parent: bytes,
+    start: int,
+    end: int,
+    window: StartWindow,
 ) -> str:
     """Why decode_traces refuses this span."""
     name = name or "(unnamed)"
@@ -511,6 +556,16 @@ def _span_problem(
         return f"span {name!r}: startTimeUnixNano is missing"
     if end < start:
         return f"span {name!r}: endTimeUnixNano is before startTimeUnixNano"
+    if start < window.oldest and window.retention_days:
+        return (
+            f"span {name!r}: startTimeUnixNano is older than the traces retention "
+            f"({window.retention_days} days)"
+        )
+    if start >= window.latest and window.latest != _MAX_START:
+        return (
+            f"span {name!r}: startTimeUnixNano is more than {window.future_skew_s:g} s "
+            "in the future (ingest.future_skew_s)"
+        )
     return f"span {name!r}: startTimeUnixNano is out of range"
 
 
@@ -581,12 +636,24 @@ def log_records_to_events(
                         "otlp-"
                         + hashlib.sha256(rec.SerializeToString(deterministic=True)).hexdigest()[:32]
                     )
-                rest = {k: str(v) for k, v in attrs.items() if v is not None}
+                rest = {k: _attribute_text(v) for k, v in attrs.items() if v is not None}
                 if rest:
                     event["attributes"] = scrubber.scrub(rest)
                 out.append((index, event))
                 index += 1
     return out, ignored
+
+
+def _attribute_text(value: Any) -> str:
+    """A log attribute's value as an event attribute's string; nested lists as JSON, as on
+    spans, so the PHI scrubber reads their keys."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
 
 
 def _nanos_to_rfc3339(nanos: int) -> str:

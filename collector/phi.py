@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
 from rxsight.config import PhiConfig
 
@@ -31,14 +33,38 @@ _SCREENS = tuple(
     ({"email": "@", "mrn": "mrn", "dob": "b"}.get(name, ""), re.compile(p.pattern, re.IGNORECASE))
     for name, p in _PATTERNS
 )
-_DOB_KEYS = re.compile(r"(?:^|[._-])(?:dob|birth_?date|date_?of_?birth)$", re.IGNORECASE)
+# Keys that name patients (DESIGN 8: patient*, *mrn*, *dob*, birth*, ssn), a word of the key
+# or within it: dropped whatever their value, as an MRN sent as an integer says nothing of
+# itself.
+_PATIENT_KEY = re.compile(
+    r"(?:^|[^a-z])(?:patient|birth|ssn(?![a-z]))|mrn|dob|date_?of_?birth", re.IGNORECASE
+)
+_PATIENT_WORDS = ("patient", "birth", "ssn", "mrn", "dob")
 _CACHE_LIMIT = 50_000
-_KEEP, _DROP, _REDACT = 0, 1, 2
+_KEEP, _DROP, _PATIENT = 0, 1, 2
 
 
 def _may_hold_phi(value: str) -> bool:
     lowered = value.lower()
     return any(telltale in lowered and pattern.search(value) for telltale, pattern in _SCREENS)
+
+
+def _worth_a_look(value: str) -> bool:
+    """Whether a value may hold PHI: a pattern, or (a nested key-value list, serialised as
+    JSON) a key that names a patient."""
+    if _may_hold_phi(value):
+        return True
+    if value[:1] in "{[":
+        lowered = value.lower()
+        return any(word in lowered for word in _PATIENT_WORDS)
+    return False
+
+
+def phi_kind(value: str) -> str | None:
+    """The kind of patient identifier `value` holds (ssn, mrn, dob, email, phone), or None."""
+    if len(value) < 7 or not _may_hold_phi(value):
+        return None
+    return next((name for name, pattern in _PATTERNS if pattern.search(value)), None)
 
 
 class PhiScrubber:
@@ -54,27 +80,27 @@ class PhiScrubber:
         self.counts: Counter[str] = Counter()
 
     def scrub(self, attrs: Mapping[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for key, value in attrs.items():
-            if key in self._drop:
-                self.counts["dropped_key"] += 1
-                continue
-            if not self._enabled:
-                out[key] = value
-            elif key.startswith("patient.") or _DOB_KEYS.search(key):
-                self.counts["patient_key"] += 1
-                out[key] = "[REDACTED]"
-            else:
-                out[key] = self.scrub_value(value)
-        return out
+        keys, values = self.scrub_pairs(list(attrs), list(attrs.values()))
+        return dict(zip(keys, values, strict=True))
+
+    def scrub_text(self, value: str) -> str:
+        """A name or other free text (span, event and scope names, TraceState): redacted
+        where it holds a patient identifier, counted; clean values are remembered."""
+        if not self._enabled or len(value) < 7 or value in self._clean:
+            return value
+        if _worth_a_look(value):
+            return self.scrub_value(value)
+        if len(self._clean) < _CACHE_LIMIT:
+            self._clean.add(value)
+        return value
 
     def _key_kind(self, key: str) -> int:
         kind = self._key_cache.get(key)
         if kind is None:
             if key in self._drop:
                 kind = _DROP
-            elif self._enabled and (key.startswith("patient.") or _DOB_KEYS.search(key)):
-                kind = _REDACT
+            elif self._enabled and (_PATIENT_KEY.search(key) or _may_hold_phi(key)):
+                kind = _PATIENT
             else:
                 kind = _KEEP
             if len(self._key_cache) < _CACHE_LIMIT:
@@ -94,11 +120,11 @@ class PhiScrubber:
             if kind == _DROP:
                 self.counts["dropped_key"] += 1
                 continue
-            if kind == _REDACT:
+            if kind == _PATIENT:
                 self.counts["patient_key"] += 1
-                value = "[REDACTED]"
-            elif self._enabled and len(value) >= 7 and value not in clean:
-                if _may_hold_phi(value):
+                continue
+            if self._enabled and len(value) >= 7 and value not in clean:
+                if _worth_a_look(value):
                     value = self.scrub_value(value)
                 elif len(clean) < _CACHE_LIMIT:
                     clean.add(value)
@@ -112,9 +138,9 @@ class PhiScrubber:
         kind = self._key_kind(key)
         if kind == _DROP:
             return None, value, ("dropped_key",)
-        if kind == _REDACT:
-            return key, "[REDACTED]", ("patient_key",)
-        if not self._enabled or len(value) < 7 or not _may_hold_phi(value):
+        if kind == _PATIENT:
+            return None, value, ("patient_key",)
+        if not self._enabled or len(value) < 7 or not _worth_a_look(value):
             return key, value, ()
         return (key, *self._redaction(value))
 
@@ -129,12 +155,48 @@ class PhiScrubber:
     def _redaction(self, value: str) -> tuple[str, tuple[str, ...]]:
         hit = self._cache.get(value)
         if hit is None:
-            redacted, kinds = value, []
-            for name, pattern in _PATTERNS:
-                redacted, n = pattern.subn(f"[REDACTED:{name}]", redacted)
-                kinds += [name] * n
+            kinds: list[str] = []
+            redacted = _nested(value, kinds) if value[:1] in "{[" else None
+            if redacted is None:
+                redacted = _redacted(value, kinds)
             hit = (redacted, tuple(kinds))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[value] = hit
         return hit
+
+
+def _redacted(value: str, kinds: list[str]) -> str:
+    for name, pattern in _PATTERNS:
+        value, n = pattern.subn(f"[REDACTED:{name}]", value)
+        kinds += [name] * n
+    return value
+
+
+def _nested(value: str, kinds: list[str]) -> str | None:
+    """A nested key-value list or array (OTLP kvlist_value / array_value, serialised as
+    JSON): keys that name patients dropped at every depth, strings redacted. None when
+    `value` is not JSON, so it is scrubbed as text."""
+    try:
+        tree = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(tree, dict | list):
+        return None
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, child in node.items():
+                if _PATIENT_KEY.search(key) or _may_hold_phi(key):
+                    kinds.append("patient_key")
+                    continue
+                out[key] = clean(child)
+            return out
+        if isinstance(node, list):
+            return [clean(child) for child in node]
+        if isinstance(node, str) and len(node) >= 7 and _may_hold_phi(node):
+            return _redacted(node, kinds)
+        return node
+
+    return json.dumps(clean(tree), separators=(",", ":"), ensure_ascii=False)

@@ -9,12 +9,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
+from collector.resends import ResentEvents, Verdicts
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
 from collector.workers import DecodePool, WorkerUnavailable
@@ -33,6 +35,7 @@ class IngestResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)  # [{"index", "error"}]
     rejected_count: int = 0
     message: str = ""
+    duplicates: int = 0  # events sent before with the same content
 
 
 class Collector:
@@ -55,7 +58,9 @@ class Collector:
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()
-        self._decoder = Decoder(cfg)
+        self.retention = settings.config.retention
+        self._decoder = Decoder(cfg, self.retention)
+        self.resends = ResentEvents(store)
         self._workers = cfg.decode_workers if cfg.decode_workers >= 0 else (os.cpu_count() or 1)
         self._pool: DecodePool | None = None
         self._pool_starting = False
@@ -86,7 +91,9 @@ class Collector:
 
     def _start_pool(self) -> None:
         try:
-            pool: DecodePool | None = DecodePool(self._workers, self.config)
+            pool: DecodePool | None = DecodePool(
+                self._workers, self.config, retention=self.retention
+            )
         except Exception:  # noqa: BLE001 - decoding inline still works
             log.exception("decode workers failed to start; decoding in-process")
             pool = None
@@ -170,15 +177,43 @@ class Collector:
         UnsupportedMediaType when nothing in the body can be read, SpoolFull when full."""
         decoded = self._decode(signal, body, content_type, principal)
         self.phi_counts.update(decoded.phi)
+        verdicts, claimed = Verdicts(), []
+        if decoded.events:
+            verdicts, claimed = self.resends.claim(decoded.events, datetime.now(UTC))
         if decoded.payload is not None:
-            self.spool.append(SIGNAL_TABLES[signal], decoded.payload, decoded.accepted)
-        self.metrics.items.labels(signal, "accepted").inc(decoded.accepted)
-        self.metrics.items.labels(signal, "rejected").inc(decoded.rejected_count)
-        if decoded.ignored:
-            self.metrics.items.labels(signal, "ignored").inc(decoded.ignored)
-        return IngestResult(
+            # Duplicates and conflicts go to the spool with the rest (cutting them out would
+            # cost a rewrite of the batch): the writer keeps the first version of an event_id.
+            try:
+                self.spool.append(SIGNAL_TABLES[signal], decoded.payload, decoded.accepted)
+            except BaseException:
+                self.resends.release(claimed)
+                raise
+        result = IngestResult(
             accepted=decoded.accepted,
             rejected=decoded.rejected,
             rejected_count=decoded.rejected_count,
             message=decoded.message,
+        )
+        if verdicts:
+            _answer_resends(result, verdicts, signal)
+        self.metrics.items.labels(signal, "accepted").inc(result.accepted)
+        self.metrics.items.labels(signal, "rejected").inc(result.rejected_count)
+        if decoded.ignored:
+            self.metrics.items.labels(signal, "ignored").inc(decoded.ignored)
+        return result
+
+
+def _answer_resends(result: IngestResult, verdicts: Verdicts, signal: str) -> None:
+    """Duplicates leave the accepted count for their own; conflicts join the rejections.
+    OTLP has no word for a duplicate: a retried log record is simply accepted again."""
+    conflicts = [{"index": i, "error": e} for i, e in sorted(verdicts.conflicts.items())]
+    result.rejected = sorted([*result.rejected, *conflicts], key=lambda r: r["index"])
+    result.rejected_count += len(conflicts)
+    result.accepted -= len(conflicts)
+    if signal == "events":
+        result.duplicates = len(verdicts.duplicates)
+        result.accepted -= result.duplicates
+    else:
+        result.message = "; ".join(
+            f"log record {r['index']}: {r['error']}" for r in result.rejected[:10]
         )

@@ -16,7 +16,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from collector.decode import Decoded, Decoder
-from rxsight.config import IngestConfig
+from rxsight.config import IngestConfig, RetentionConfig
 from rxsight.malloc import collect_less_often, return_large_buffers
 
 # A decoded request of 1,000 spans is about 400 KiB of Arrow. Through a pipe of the default
@@ -79,7 +79,13 @@ class DecodePool:
     workers wait for one to be free. No thread sits in between, as one does in a
     ProcessPoolExecutor."""
 
-    def __init__(self, size: int, config: IngestConfig, start_timeout_s: float = 120) -> None:
+    def __init__(
+        self,
+        size: int,
+        config: IngestConfig,
+        start_timeout_s: float = 120,
+        retention: RetentionConfig | None = None,
+    ) -> None:
         # spawn, not fork: the server holds chDB and threads that must not be forked.
         context = multiprocessing.get_context("spawn")
         self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
@@ -87,9 +93,10 @@ class DecodePool:
         self._closed = False
         self._lock = threading.Lock()
         config_json = config.model_dump_json()
+        retention_json = (retention or RetentionConfig()).model_dump_json()
         try:
             for _ in range(size):
-                self._workers.append(_start(context, config_json))
+                self._workers.append(_start(context, config_json, retention_json))
             # Every worker imports for a second or two; all of them are ready before any work.
             for worker in self._workers:
                 if not worker.results.poll(start_timeout_s) or worker.results.recv() != "ready":
@@ -144,7 +151,7 @@ class DecodePool:
         self._idle.put(None)
 
 
-def _start(context: Any, config_json: str) -> _Worker:
+def _start(context: Any, config_json: str, retention_json: str) -> _Worker:
     requests_out, requests_in = context.Pipe(duplex=False)
     results_out, results_in = context.Pipe(duplex=False)
     for end in (requests_in, results_in):
@@ -152,7 +159,7 @@ def _start(context: Any, config_json: str) -> _Worker:
             fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
     process = context.Process(
         target=_serve,
-        args=(requests_out, results_in, config_json),
+        args=(requests_out, results_in, config_json, retention_json),
         name="rxsight-decode",
         daemon=True,
     )
@@ -175,13 +182,18 @@ class _WithoutPandas(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"{fullname} is not used by decode workers", name=fullname)
 
 
-def _serve(requests: Connection, results: Connection, config_json: str) -> None:
+def _serve(
+    requests: Connection, results: Connection, config_json: str, retention_json: str
+) -> None:
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _WithoutPandas())
     return_large_buffers()
     with contextlib.suppress(OSError):
         os.nice(DECODE_NICENESS)
-    decoder = Decoder(IngestConfig.model_validate_json(config_json))
+    decoder = Decoder(
+        IngestConfig.model_validate_json(config_json),
+        RetentionConfig.model_validate_json(retention_json),
+    )
     collect_less_often()
     try:
         results.send("ready")

@@ -170,7 +170,7 @@ class BatchWriter:
         correlation_ids = pc.unique(data.column("correlation_id")).sort().to_pylist()
         stored = {
             row[0]
-            for ids in _json_lists(correlation_ids, self.lookup_bytes)
+            for ids in json_lists(correlation_ids, self.lookup_bytes)
             for row in self.store.query_rows(SQL["stored_event_ids"], {"correlation_ids": ids})
         }
         if not stored and pc.count_distinct(data.column("event_id")).as_py() == data.num_rows:
@@ -190,7 +190,7 @@ class BatchWriter:
         return [ipc_bytes(data.take(pa.array(keep, pa.int64())))] if keep else []
 
 
-def _json_lists(items: list[str], max_bytes: int | None) -> Iterator[str]:
+def json_lists(items: list[str], max_bytes: int | None) -> Iterator[str]:
     """`items` as consecutive JSON arrays of at most max_bytes of UTF-8 each (an item that
     alone is longer goes alone); all of them in one when max_bytes is None."""
     if max_bytes is None:

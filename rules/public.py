@@ -20,6 +20,7 @@ from rules.definitions import (
     rule_defs,
     run_rule,
 )
+from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.service import RulesService
@@ -364,3 +365,23 @@ def rule_status(runtime: Runtime) -> list[RuleStatus]:
             )
         )
     return out
+
+
+def query_params(settings: Settings, as_of: datetime) -> dict[str, Any]:
+    """The bound parameters the built-in rule queries judge by (threshold lookup arrays `tk`/
+    `tv`, SLA window, tier limits, configured flow tiers): for another stage's query that
+    must judge exactly as the rules do (the KPIs)."""
+    return builtin_params(rules_config.parse_rules_config(settings), settings, as_of)
+
+
+def findings_as_of(
+    store: Store, settings: Settings, as_of: datetime, family: str
+) -> list[dict[str, Any]]:
+    """The findings of one family's rules as of an instant (a full evaluation, persisted
+    nowhere), as the API's evaluation answers them."""
+    loaded = rules_config.load(settings)
+    only = {r.id for r in rule_defs(loaded) if r.family == family}
+    if not only:
+        return []
+    result = evaluate(store, loaded, settings, as_utc(as_of), only=only)
+    return [f.as_json() for f in result.findings if f.family == family]

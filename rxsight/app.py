@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 import alerts
+import metrics
 import rules
 import web.api
 import web.console
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
+from metrics.api import router as kpis_router
 from metrics.http import router as metrics_router
 from rxsight import __version__, audit
 from rxsight.auth import Authenticator
@@ -85,8 +87,11 @@ def create_app(settings: Settings) -> FastAPI:
         runtime.collector = collector
         runtime.rules = rules.build(runtime)
         runtime.alerts = alerts.build(runtime)
+        runtime.metrics = metrics.build(runtime)
         services: list[Service] = [
-            s for s in (runtime.collector, runtime.rules, runtime.alerts) if s is not None
+            s
+            for s in (runtime.collector, runtime.rules, runtime.alerts, runtime.metrics)
+            if s is not None
         ]
         app.state.runtime = runtime
         app.state.settings = settings
@@ -140,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.api.router)
     app.include_router(rules.router)
     app.include_router(alerts.router)
+    app.include_router(kpis_router)
     app.include_router(metrics_router)
     app.include_router(web.console.router)
     web.console.mount_static(app)

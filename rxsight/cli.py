@@ -87,9 +87,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def _stage_config_checks() -> list[tuple[str, Callable[[Settings], list[str]]]]:
     import alerts
+    import metrics
     import rules
 
-    return [(m.__name__, m.check_config) for m in (rules, alerts) if hasattr(m, "check_config")]
+    return [
+        (m.__name__, m.check_config) for m in (rules, alerts, metrics) if hasattr(m, "check_config")
+    ]
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -126,15 +129,25 @@ def cmd_rules_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis_export(args: argparse.Namespace) -> int:
+    """A KPI report from a running rxsight, written whole to --out (or text to stdout)."""
+    from metrics.exports import write_atomically
     from rxsight.client import ApiError, call
 
+    if args.out is None and args.format in ("xlsx", "parquet"):
+        print(f"kpis export: --format {args.format} is binary; give --out FILE", file=sys.stderr)
+        return 2
     params = {"period": args.period, "format": args.format}
+    params.update({k: v for k, v in {"at": args.at, "as_of": args.as_of}.items() if v})
     try:
         resp = call(args.url, "GET", "/api/kpis/export", token=_token(args), params=params)
     except ApiError as exc:
         print(f"kpis export: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.buffer.write(resp.content)
+    if args.out is None:
+        sys.stdout.buffer.write(resp.content)
+        return 0
+    write_atomically(Path(args.out), resp.content)
+    print(f"wrote {args.out} ({len(resp.content)} bytes)", file=sys.stderr)
     return 0
 
 
@@ -338,9 +351,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kpis", help="KPIs")
     ksub = p.add_subparsers(dest="kpis_command", required=True)
-    k = ksub.add_parser("export", help="export KPIs (CSV or JSON) from a running rxsight")
-    k.add_argument("--period", default="week", choices=["day", "week", "month"])
-    k.add_argument("--format", default="csv", choices=["csv", "json"])
+    k = ksub.add_parser("export", help="a KPI report of a period beside the previous one")
+    k.add_argument("--period", default="month", choices=["day", "week", "month"])
+    k.add_argument(
+        "--at", help="which period: 2026-11, 2026-W47, 2026-11-20 (default: the last ended)"
+    )
+    k.add_argument("--format", default="csv", choices=["xlsx", "csv", "parquet", "json"])
+    k.add_argument("--out", help="file to write (atomically); text formats default to stdout")
+    k.add_argument("--as-of", dest="as_of", help="RFC 3339 instant of the reading (default now)")
     k.add_argument("--url", default=os.environ.get("RXSIGHT_URL", "http://127.0.0.1:8000"))
     k.add_argument("--token")
     k.set_defaults(func=cmd_kpis_export)

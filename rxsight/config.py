@@ -63,6 +63,8 @@ class IngestConfig(Strict):
     max_attributes: int = 128
     correlation_keys: tuple[str, ...] = DEFAULT_CORRELATION_KEYS
     custom_event_types: tuple[str, ...] = ()
+    # How far ahead of this server's clock an event's or span's time may lie.
+    future_skew_s: float = Field(default=300, ge=0)
     phi: PhiConfig = PhiConfig()
     spool: SpoolConfig = SpoolConfig()
     # Processes that decode OTLP and validate events under load; -1 = one per core, 0 = none.
@@ -126,7 +128,7 @@ class RetentionConfig(Strict):
 
 
 class Config(Strict):
-    """The YAML file. Stage sections (rules, alerts) are validated by their stage."""
+    """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()
     flows: dict[str, FlowConfig] = {}
@@ -137,6 +139,8 @@ class Config(Strict):
     console_url: str | None = None
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
+    kpis: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)

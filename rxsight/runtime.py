@@ -31,3 +31,4 @@ class Runtime:
     collector: Service | None = None
     rules: Service | None = None
     alerts: Service | None = None
+    metrics: Service | None = None

@@ -8,10 +8,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from web.deps import ConsoleError, SignInRequired, console_error_page
-from web.pages import alerts, auth, exceptions, flows, lists, overview, transactions
+from web.pages import alerts, auth, exceptions, flows, kpis, lists, overview, transactions
 
 router = APIRouter(include_in_schema=False)
-for _page in (auth, overview, exceptions, transactions, flows, alerts, lists):
+for _page in (auth, overview, exceptions, transactions, flows, alerts, lists, kpis):
     router.include_router(_page.router)
 
 STATIC_DIR = Path(__file__).parent / "static"

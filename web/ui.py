@@ -30,6 +30,7 @@ NAV = (
     ("/transactions", "Transactions", "viewer"),
     ("/flows", "Flows", "viewer"),
     ("/replenishments", "Replenishments", "viewer"),
+    ("/kpis", "KPIs", "viewer"),
     ("/rules", "Rules", "viewer"),
     ("/alerts", "Alerts", "viewer"),
     ("/audit", "Audit log", "admin"),

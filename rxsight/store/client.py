@@ -207,17 +207,27 @@ class Store:
 
     # --------------------------------------------------------------- migrations
     def apply_retention(self, traces_days: int, events_days: int) -> None:
+        """Each table's TTL from the configured retention of the data it holds or derives
+        from, so a derived table never forgets sooner (or keeps longer) than its source."""
         # TTL takes no bound parameters; the values are validated integers from the config.
-        self.command(
-            f"ALTER TABLE otel_traces MODIFY TTL toDateTime(Timestamp) "
-            f"+ INTERVAL {int(traces_days)} DAY"
-        )
-        # The console's business-key index (migration 031) keeps the events' retention.
-        for table in ("business_events", "console_keys"):
+        days = {"traces": int(traces_days), "events": int(events_days)}
+        for table, (source, expression) in RETENTION.items():
             self.command(
-                f"ALTER TABLE {table} MODIFY TTL toDateTime(occurred_at) "
-                f"+ INTERVAL {int(events_days)} DAY"
+                f"ALTER TABLE {table} MODIFY TTL {expression} + INTERVAL {days[source]} DAY"
             )
+
+
+# Every table with a TTL: the retention class it follows and the time its TTL counts from.
+# Tables derived from spans (the trace-ID index, the rules' span facts) follow the traces;
+# the console's business-key index (migration 031) follows the events.
+RETENTION: dict[str, tuple[str, str]] = {
+    "otel_traces": ("traces", "toDateTime(Timestamp)"),
+    "otel_traces_trace_id_ts": ("traces", "toDate(Start)"),
+    "rules_spans": ("traces", "toDateTime(Timestamp)"),
+    "rules_flow_hours": ("traces", "hour"),
+    "business_events": ("events", "toDateTime(occurred_at)"),
+    "console_keys": ("events", "toDateTime(occurred_at)"),
+}
 
 
 def _ident(name: str) -> str:

@@ -25,8 +25,11 @@ SITES = {
 
 
 def console_config() -> dict[str, Any]:
-    """Users of every role; `fin` is an operator scoped to the accounts payable owner."""
+    """Users of every role; `fin` is an operator scoped to the accounts payable owner. The
+    scenario is loaded as written (November 2026): retention reaches back far enough to keep
+    it, or ingest would rightly refuse its spans and events as too old."""
     return {
+        "retention": {"traces_days": 3650, "events_days": 3650},
         "users": [
             {
                 "username": "ada",

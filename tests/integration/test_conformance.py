@@ -1,4 +1,5 @@
-"""Conformance: the shared scenario's expected findings against a live rxsight (DESIGN 5)."""
+"""Conformance: the shared scenario's expected findings (DESIGN 5) and KPI rows (DESIGN 7a)
+against a live rxsight."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def live() -> Iterator[Server]:
         srv.cleanup()
 
 
-@pytest.mark.skipif(not SCENARIO.exists(), reason=f"no conformance scenario at {SCENARIO}")
-def test_public_scenario_conforms(live: Server) -> None:
+def _check(live: Server, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
     result = subprocess.run(
         [
             sys.executable,
             str(CONFORMANCE / "check.py"),
+            *extra,
             "--dir",
             str(SCENARIO),
             "--url",
@@ -40,6 +41,20 @@ def test_public_scenario_conforms(live: Server) -> None:
         text=True,
         timeout=600,
     )
-    output = result.stdout + result.stderr
+    return result, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not SCENARIO.exists(), reason=f"no conformance scenario at {SCENARIO}")
+def test_public_scenario_conforms(live: Server) -> None:
+    result, output = _check(live)
     assert result.returncode == 0, f"check.py failed:\n{output}\nserver log:\n{live.log()}"
     assert "115/115" in output and "0 problems" in output, output
+
+
+@pytest.mark.skipif(not SCENARIO.exists(), reason=f"no conformance scenario at {SCENARIO}")
+def test_public_scenario_kpis_conform(live: Server) -> None:
+    """GET /api/kpis against kpis.json (DESIGN 7a); the events are sent again, idempotently."""
+    result, output = _check(live, "--kpis")
+    assert result.returncode == 0, f"check.py --kpis failed:\n{output}\nserver log:\n{live.log()}"
+    rows = int(output.rsplit("kpis: ", 1)[1].split("/", 1)[0])
+    assert f"kpis: {rows}/{rows} rows right, 0 problems" in output and rows >= 53, output

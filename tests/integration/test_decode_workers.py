@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -16,6 +17,9 @@ from collector.otlp import OtlpDecodeError
 from collector.workers import DECODE_NICENESS, DecodePool, WorkerUnavailable
 from rxsight.config import IngestConfig
 from tests.support import Server
+
+# An hour ago: inside the traces retention whenever the test runs.
+START_NS = time.time_ns() - 3600 * 10**9
 
 TOKEN = "workers-admin-token-0123456789"
 PB = "application/x-protobuf"
@@ -43,10 +47,11 @@ def test_workers_come_with_load_and_go_when_idle():
                 events = [
                     {
                         "event_id": f"{cid}-{i}",
-                        "event_type": "po.created",
+                        "event_type": "po.transmitted",
                         "occurred_at": "2026-11-20T10:00:00Z",
                         "correlation_id": cid,
                         "source_system": "erp",
+                        "po_number": f"PO-{cid}",
                     }
                     for i in range(200)
                 ]
@@ -89,8 +94,8 @@ def _span_body(n: int, *, bad_trace_id: bool = False) -> bytes:
         span.trace_id = b"\x01" * (15 if bad_trace_id and i == 0 else 16)
         span.span_id = (i + 1).to_bytes(8, "big")
         span.name = "erp-po-sync.post"
-        span.start_time_unix_nano = 1_767_000_000_000_000_000 + i
-        span.end_time_unix_nano = 1_767_000_000_000_500_000 + i
+        span.start_time_unix_nano = START_NS + i
+        span.end_time_unix_nano = START_NS + 500_000 + i
         attribute = span.attributes.add()
         attribute.key, attribute.value.string_value = "correlation.id", f"pool-{i}"
     return request.SerializeToString()

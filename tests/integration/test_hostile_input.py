@@ -28,7 +28,7 @@ def small_server():
 def _valid(**over):
     event = {
         "event_id": str(uuid.uuid4()),
-        "event_type": "po.created",
+        "event_type": "po.transmitted",
         "occurred_at": "2026-11-20T10:00:00Z",
         "correlation_id": "c-hostile",
         "source_system": "erp",
@@ -146,7 +146,7 @@ def test_whole_body_problems_get_a_clear_error(small_server, body, ctype, header
         "POST", "/v1/events", body, content_type=ctype, headers=headers
     )
     if got == 400 and says == "accepted":  # an empty array: nothing accepted
-        assert answer == {"accepted": 0, "rejected": []}
+        assert answer == {"accepted": 0, "duplicates": 0, "rejected": []}
         return
     assert got == status, answer
     assert says.lower() in json.dumps(answer).lower(), answer

@@ -173,13 +173,16 @@ def test_resent_events_are_counted_once(server: Server):
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}",
+            "po_number": f"PO-{cid}",
             "lines": [{"line_no": 1, "quantity": "5"}],
         }
         for i in range(3)
     ]
-    for _ in range(3):
+    status, answer = server.request("POST", "/v1/events", events)
+    assert status == 200 and answer == {"accepted": 3, "duplicates": 0, "rejected": []}
+    for _ in range(2):  # a resend is answered as such, never counted as accepted again
         status, answer = server.request("POST", "/v1/events", events)
-        assert status == 200 and answer == {"accepted": 3, "rejected": []}
+        assert status == 200 and answer == {"accepted": 0, "duplicates": 3, "rejected": []}
     # Same batch also as NDJSON, interleaved with a new one.
     ndjson = "\n".join(__import__("json").dumps(e) for e in events[:2]).encode()
     status, _ = server.request("POST", "/v1/events", ndjson, content_type="application/x-ndjson")

@@ -13,7 +13,7 @@ from collector.decode import Decoder
 from collector.events import events_table
 from collector.spool import Spool
 from collector.telemetry import IngestMetrics
-from collector.writer import BatchWriter, _json_lists
+from collector.writer import BatchWriter, json_lists
 from rxsight.config import IngestConfig, SpoolConfig
 from rxsight.model import event_row
 from rxsight.store import Store
@@ -87,7 +87,7 @@ def test_a_replay_of_thousands_of_transactions_adds_nothing(
     spool, writer, metrics = _writer(store, tmp_path)
     writer.lookup_bytes = lookup_bytes
     prefix = "replenishment-request-mercy-main-pharmacy"
-    lookups = list(_json_lists(sorted(f"{prefix}-{i}" for i in range(5_000)), lookup_bytes))
+    lookups = list(json_lists(sorted(f"{prefix}-{i}" for i in range(5_000)), lookup_bytes))
     assert (len(lookups) > 1) == (lookup_bytes is not None)
     spool.append("business_events", _events(5_000, prefix, own_transactions=True), 5_000)
     spool.seal()

@@ -25,6 +25,7 @@ def _events(cid: str, n: int) -> list[dict]:
             "correlation_id": cid,
             "source_system": "dock",
             "receipt_id": f"GR-{cid}-{i}",
+            "po_number": f"PO-{cid}",
             "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": "2"}],
         }
         for i in range(n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -14,9 +15,10 @@ GOOD: dict[str, Any] = {
     "trace_id": b"\x01" * 16,
     "span_id": b"\x02" * 8,
     "parent_span_id": b"",
-    "start_time_unix_nano": 1_700_000_000_000_000_000,
-    "end_time_unix_nano": 1_700_000_000_500_000_000,
+    "start_time_unix_nano": time.time_ns() - 3600 * 10**9,
+    "end_time_unix_nano": time.time_ns() - 3599 * 10**9,
 }
+DAY_NS = 86_400 * 10**9
 
 
 def _decode(*spans: dict[str, Any]) -> tuple[int, str]:
@@ -48,7 +50,11 @@ def _decode(*spans: dict[str, Any]) -> tuple[int, str]:
         ),
         (
             {"start_time_unix_nano": 1 << 63, "end_time_unix_nano": 1 << 63},
-            "startTimeUnixNano is out of range",
+            "startTimeUnixNano is more than 300 s in the future",
+        ),
+        (
+            {"start_time_unix_nano": time.time_ns() - 31 * DAY_NS},
+            "startTimeUnixNano is older than the traces retention (30 days)",
         ),
     ],
 )
@@ -66,9 +72,10 @@ def test_a_bad_span_is_refused_by_name_with_its_reason_and_its_siblings_kept(
         {"parent_span_id": b"\x03" * 8},
         {"trace_id": bytes(15) + b"\x01", "span_id": b"\x80" + bytes(7)},
         {"end_time_unix_nano": GOOD["start_time_unix_nano"]},  # zero duration
-        {"start_time_unix_nano": (1 << 63) - 1, "end_time_unix_nano": (1 << 64) - 1},
+        {"start_time_unix_nano": time.time_ns() + 290 * 10**9, "end_time_unix_nano": (1 << 64) - 1},
+        {"start_time_unix_nano": time.time_ns() - 29 * DAY_NS},
     ],
-    ids=["with-parent", "one-bit-ids", "zero-duration", "last-start"],
+    ids=["with-parent", "one-bit-ids", "zero-duration", "latest-start", "oldest-start"],
 )
 def test_spans_at_the_edges_of_the_checks_are_accepted(fields: dict[str, Any]) -> None:
     assert _decode(fields) == (1, "")

@@ -18,13 +18,30 @@ from rxsight.auth import Principal
 from rxsight.authz import Refused
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
-from web.deps import console_user, redirect, render
+from web.deps import ConsoleError, console_user, redirect, render
+from web.downloads import MAX_ROWS, csv_response
 
 router = APIRouter()
 
 SILENCE_HOURS = (1, 2, 4, 8, 24, 72)
 T = TypeVar("T")
 UNAVAILABLE = "the alerts stage is not part of this server."
+DELIVERY_COLUMNS = (
+    "id",
+    "status",
+    "receiver",
+    "target",
+    "format",
+    "alert_status",
+    "firing",
+    "resolved",
+    "group_key",
+    "created_at",
+    "updated_at",
+    "attempt_count",
+    "last_outcome",
+    "last_error",
+)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -76,6 +93,25 @@ def alerts_page(
         "silence_matchers": silence_matchers,
     }
     return render(request, "alerts.html", context, principal=principal)
+
+
+@router.get("/alerts/deliveries.csv")
+def deliveries_csv(
+    request: Request, principal: Principal = Depends(console_user("viewer"))
+) -> Response:
+    """The deliveries of the last 7 days (the page shows the newest), one row each."""
+    try:
+        rows = alerts_public.deliveries(_runtime(request), limit=MAX_ROWS)
+    except alerts_public.AlertsUnavailable:
+        raise ConsoleError(404, f"Alerts: {UNAVAILABLE}") from None
+    for r in rows:
+        last = (r.get("history") or [{}])[-1]
+        r.update(
+            attempt_count=r.get("attempts"),
+            last_outcome=last.get("outcome"),
+            last_error=last.get("error"),
+        )
+    return csv_response(request, principal, "deliveries", DELIVERY_COLUMNS, rows)
 
 
 def silence_matchers(labels: dict[str, str]) -> str:

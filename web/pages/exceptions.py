@@ -16,6 +16,7 @@ from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, redirect, render, settings_of, store_of
+from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
 
 router = APIRouter()
@@ -39,6 +40,22 @@ SORTS = {
     "recent": "recently changed first",
     "severity": "most severe first",
 }
+EXCEPTION_COLUMNS = (
+    "exception_id",
+    "family",
+    "reason",
+    "status",
+    "severity",
+    "owner",
+    "assignee",
+    "site",
+    "flow",
+    "entity",
+    "since",
+    "opened_at",
+    "at",
+    "summary",
+)
 # The SLA clock's states, as the filter offers them.
 DUE_LABELS = {
     "overdue": "overdue",
@@ -86,9 +103,11 @@ def exceptions_list(
     sort: str = "age",
     due: str = "",
     page: int = 1,
+    format: str = "",
     principal: Principal = Depends(console_user("viewer")),
-) -> HTMLResponse:
+) -> Response:
     store = store_of(request)
+    download = wants_csv(format)
     problems = []
     if due and due not in rules_public.DUE_STATES:
         problems.append(f"due: {due!r} is not one of {', '.join(rules_public.DUE_STATES)}")
@@ -119,12 +138,23 @@ def exceptions_list(
         since=(utcnow() - AGES[age]) if age else None,
         q=q.strip() or None,
         sort=sort,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        # A download carries every matching exception, not one page of them.
+        limit=MAX_ROWS if download else PAGE_SIZE,
+        offset=0 if download else (page - 1) * PAGE_SIZE,
         due=due or None,
         sla=sla_clock(request),
     )
+    if download and outcome.error:
+        raise ConsoleError(503, outcome.error)
     rows, total = outcome.value if outcome.value is not None else ([], 0)
+    if download:
+        return csv_response(
+            request,
+            principal,
+            "exceptions",
+            EXCEPTION_COLUMNS,
+            ({**r, "entity": entity_label(r)} for r in rows),
+        )
     facets = data.attempt("Filter choices", data.exception_facets, store)
     if facets.value is not None:
         # Every built-in family can be chosen, whether or not it has exceptions yet.

@@ -6,18 +6,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
 from rxsight.auth import Principal
 from rxsight.timeutil import as_utc, utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
+from web.downloads import csv_response, wants_csv
 from web.pages.overview import parse_as_of
 from web.sparkline import sparkline
 from web.views import flow_view, unlisted_flow_view
 
 router = APIRouter()
+FLOW_COLUMNS = (
+    "flow",
+    "tier",
+    "owner",
+    "status",
+    "volume",
+    "errors",
+    "error_rate",
+    "p95_s",
+    "last_seen",
+)
 
 
 def _hours(as_of: datetime) -> list[datetime]:
@@ -73,10 +85,15 @@ def _flow_rows(request: Request, when: datetime | None) -> tuple[list[dict], str
 def flows_page(
     request: Request,
     as_of: str | None = None,
+    format: str = "",
     principal: Principal = Depends(console_user("viewer")),
-) -> HTMLResponse:
+) -> Response:
     when = parse_as_of(as_of)
     rows, error, at = _flow_rows(request, when)
+    if wants_csv(format):
+        if error:
+            raise ConsoleError(503, error)
+        return csv_response(request, principal, "flows", FLOW_COLUMNS, rows)
     return render(
         request,
         "flows.html",

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
 from rxsight import audit
 from rxsight.auth import Principal
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import console_user, render, settings_of, store_of
+from web.deps import ConsoleError, console_user, render, settings_of, store_of
+from web.downloads import MAX_ROWS, csv_response, wants_csv
 from web.pages.overview import parse_as_of
 
 router = APIRouter()
 
 AUDIT_PAGE = 100
+REPLENISHMENT_COLUMNS = (
+    "correlation_id",
+    "site",
+    "item_id",
+    "quantity",
+    "priority",
+    "po_numbers",
+    "received",
+    "ordered",
+    "requested_at",
+    "due_at",
+    "late",
+    "stage",
+)
+AUDIT_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "detail")
 
 
 @router.get("/replenishments", response_class=HTMLResponse)
@@ -24,8 +42,9 @@ def replenishments_page(
     as_of: str | None = None,
     site: str = "",
     late: str = "",
+    format: str = "",
     principal: Principal = Depends(console_user("viewer")),
-) -> HTMLResponse:
+) -> Response:
     when = parse_as_of(as_of)
     outcome = data.attempt(
         "Open replenishments",
@@ -41,6 +60,12 @@ def replenishments_page(
     if late == "yes":
         rows = [r for r in rows if r.late]
     rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
+    if wants_csv(format):
+        if outcome.error:
+            raise ConsoleError(503, outcome.error)
+        return csv_response(
+            request, principal, "replenishments", REPLENISHMENT_COLUMNS, map(asdict, rows)
+        )
     return render(
         request,
         "replenishments.html",
@@ -77,9 +102,11 @@ def audit_page(
     action: str = "",
     object_id: str = "",
     page: int = 1,
+    format: str = "",
     principal: Principal = Depends(console_user("admin")),
-) -> HTMLResponse:
+) -> Response:
     page = max(page, 1)
+    download = wants_csv(format)
     outcome = data.attempt(
         "The audit log",
         audit.entries,
@@ -87,10 +114,14 @@ def audit_page(
         actor=actor.strip(),
         action=action.strip(),
         object_id=object_id.strip(),
-        limit=AUDIT_PAGE,
-        offset=(page - 1) * AUDIT_PAGE,
+        limit=MAX_ROWS if download else AUDIT_PAGE,
+        offset=0 if download else (page - 1) * AUDIT_PAGE,
     )
     rows, total = outcome.value or ([], 0)
+    if download:
+        if outcome.error:
+            raise ConsoleError(503, outcome.error)
+        return csv_response(request, principal, "audit", AUDIT_COLUMNS, rows)
     return render(
         request,
         "audit.html",

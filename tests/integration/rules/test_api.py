@@ -247,7 +247,13 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
 
 
 def test_per_site_thresholds(srv: Server) -> None:
-    base = {"event_type": "replenishment.requested", "at": T1, "priority": "stat", "quantity": 1}
+    base = {
+        "event_type": "replenishment.requested",
+        "at": T1,
+        "priority": "stat",
+        "item_id": "NDC-1",
+        "quantity": 1,
+    }
     send(
         srv,
         {**base, "correlation_id": "site-a-1", "site": "site-a"},
@@ -348,7 +354,13 @@ def test_full_runs_judge_every_entity_open_at_a_past_instant(srv: Server) -> Non
             **extra,
         }
 
-    request = {"event_type": "replenishment.requested", "at": t, "priority": "stat"}
+    request = {
+        "event_type": "replenishment.requested",
+        "at": t,
+        "priority": "stat",
+        "item_id": "NDC-ASOF",
+        "quantity": 10,
+    }
     send(
         srv,
         # 1: received only after its 8 h limit, posted much later.

@@ -40,6 +40,8 @@ def test_scheduler_opens_exceptions_for_now(srv: Server) -> None:
         "site": "main",
         "domain": "pharmacy",
         "priority": "stat",
+        "item_id": "NDC-9",
+        "quantity": 2,
     }
     status, body = srv.request("POST", "/v1/events", [event])
     assert status == 200, body
@@ -71,6 +73,7 @@ def test_scheduler_opens_exceptions_for_now(srv: Server) -> None:
             "correlation_id": "sched-1",
             "source_system": "test",
             "po_number": "PO-S1",
+            "supplier_id": "SUP-S1",
             "lines": [{"line_no": 1, "item_id": "NDC-9", "quantity": 2}],
         },
         {

@@ -73,7 +73,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/exceptions/{exception_id}/comment"): {"comment": "seen"},
     ("POST", "/api/exceptions/{exception_id}/resolve"): {"comment": "done"},
 }
-QUERY = {"q": "PO-1"}
+QUERY = {"q": "PO-1", "from": "2026-11-01T00:00:00Z"}
 
 
 @dataclass(frozen=True)

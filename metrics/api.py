@@ -1,0 +1,102 @@
+"""HTTP API of the KPIs: GET /api/kpis (DESIGN 7a) and GET /api/kpis/export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from metrics.exports import MEDIA_TYPES, build_report, render
+from metrics.kpis import compute
+from metrics.periods import KINDS, Period, last_completed, parse_at
+from rxsight.auth import Principal, require
+from rxsight.model import QueryInstant
+from rxsight.timeutil import rfc3339, utcnow
+
+router = APIRouter(prefix="/api", tags=["kpis"])
+
+
+def period_bounds(
+    start: datetime, end: datetime | None, as_of: datetime | None
+) -> tuple[datetime, datetime, datetime]:
+    """`as_of` defaults to now and `to` to `as_of`; `from` must come before `to`."""
+    when = as_of or utcnow()
+    stop = end or when
+    if start >= stop:
+        # The documented 422 shape, naming the field, as a bad instant gets.
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "from"),
+                    "msg": f"from ({rfc3339(start)}) must be before to ({rfc3339(stop)})",
+                    "input": rfc3339(start),
+                }
+            ]
+        )
+    return start, stop, when
+
+
+@router.get(
+    "/kpis",
+    summary="KPI rows for [from, to) as of an instant: one per KPI and group (DESIGN 7a)",
+)
+def get_kpis(
+    request: Request,
+    start: QueryInstant = Query(alias="from", description="RFC 3339: the period's start"),
+    end: QueryInstant | None = Query(None, alias="to", description="RFC 3339; default as_of"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    start, end, when = period_bounds(start, end, as_of)
+    runtime = request.app.state.runtime
+    rows = compute(runtime.store, runtime.settings, start, end, when)
+    return {
+        "from": rfc3339(start),
+        "to": rfc3339(end),
+        "as_of": rfc3339(when),
+        "rows": [r.as_json() for r in rows],
+    }
+
+
+def period_from_query(kind: str, at: str | None, when: datetime) -> Period:
+    """`at` names the period (2026-11, 2026-W47, 2026-11-20); without it, the latest one that
+    has ended by `when` (UTC calendar)."""
+    try:
+        return parse_at(kind, at) if at else last_completed(kind, when)
+    except ValueError as exc:
+        field = "at" if kind in KINDS else "period"
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", field), "msg": str(exc), "input": at or kind}]
+        ) from None
+
+
+@router.get(
+    "/kpis/export",
+    summary="KPI report of a calendar period beside the previous one (xlsx, csv, parquet, json)",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The report"}
+    },
+)
+def get_kpis_export(
+    request: Request,
+    period: Literal["day", "week", "month"] = Query("month"),
+    at: str | None = Query(
+        None, max_length=10, description="2026-11 (month), 2026-W47 (ISO week), 2026-11-20 (day)"
+    ),
+    format: Literal["xlsx", "csv", "parquet", "json"] = Query("xlsx"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> Response:
+    when = as_of or utcnow()
+    chosen = period_from_query(period, at, when)
+    runtime = request.app.state.runtime
+    report = build_report(runtime.store, runtime.settings, chosen, when)
+    return Response(
+        render(report, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{report.filename(format)}"'},
+    )

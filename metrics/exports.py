@@ -1,0 +1,249 @@
+"""KPI reports of a calendar period beside the previous one, as XLSX, CSV, Parquet or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xlsxwriter
+
+from metrics.definitions import DIMENSIONS, KpiDef, kpi_defs
+from metrics.kpis import Compared, KpiRow, compute_periods, with_previous
+from metrics.periods import Period
+from rxsight.config import Settings
+from rxsight.store import Store
+from rxsight.timeutil import rfc3339
+
+FORMATS = ("xlsx", "csv", "parquet", "json")
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+}
+LONG_COLUMNS = ("kpi", "group", "period", "value", "numerator", "denominator", "n")
+SHEET_NAMES = {
+    "": "System",
+    "site": "Site",
+    "supplier_id": "Supplier",
+    "priority": "Priority",
+    "flow": "Flow",
+    "tier": "Tier",
+    "reason": "Reason",
+    "family": "Family",
+}
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    period: Period
+    as_of: datetime
+    rows: list[Compared]
+    previous_rows: list[KpiRow]
+
+    @property
+    def previous(self) -> Period:
+        return self.period.previous()
+
+    def filename(self, fmt: str) -> str:
+        return f"rxsight-kpis-{self.period.kind}-{self.period.label}.{fmt}"
+
+
+def build_report(store: Store, settings: Settings, period: Period, as_of: datetime) -> KpiReport:
+    before, current = compute_periods(store, settings, [period.previous(), period], as_of)
+    return KpiReport(period, as_of, with_previous(current, before), before)
+
+
+def group_text(row: KpiRow) -> str:
+    """A group as one cell: "" for the whole system, else "dimension=key"."""
+    return "" if not row.group else f"{row.group[0][0]}={row.group[0][1]}"
+
+
+def long_rows(report: KpiReport) -> list[dict[str, Any]]:
+    """Long form: one row per KPI, group and period (the period, then the previous one)."""
+    out = []
+    for label, rows in (
+        (report.period.label, [c.row for c in report.rows]),
+        (report.previous.label, report.previous_rows),
+    ):
+        for r in rows:
+            out.append(
+                {
+                    "kpi": r.kpi,
+                    "group": group_text(r),
+                    "period": label,
+                    "value": r.value,
+                    "numerator": r.numerator,
+                    "denominator": r.denominator,
+                    "n": r.n,
+                }
+            )
+    return out
+
+
+def render(report: KpiReport, fmt: str) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return _RENDERERS[fmt](report)
+
+
+def _csv(report: KpiReport) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LONG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in long_rows(report):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buf.getvalue().encode()
+
+
+def _parquet(report: KpiReport) -> bytes:
+    rows = long_rows(report)
+    schema = pa.schema(
+        [
+            ("kpi", pa.string()),
+            ("group", pa.string()),
+            ("period", pa.string()),
+            ("value", pa.float64()),
+            ("numerator", pa.float64()),
+            ("denominator", pa.float64()),
+            ("n", pa.int64()),
+        ]
+    )
+    table = pa.Table.from_pylist(rows, schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _json(report: KpiReport) -> bytes:
+    body = {
+        "period": report.period.label,
+        "kind": report.period.kind,
+        "previous_period": report.previous.label,
+        "as_of": rfc3339(report.as_of),
+        "rows": [
+            {
+                **c.row.as_json(),
+                "previous": None if c.previous is None else c.previous.value,
+                "change": c.change,
+            }
+            for c in report.rows
+        ],
+        "definitions": [_definition(d) for d in kpi_defs()],
+    }
+    return json.dumps(body, indent=1).encode()
+
+
+def _definition(d: KpiDef) -> dict[str, str]:
+    return {
+        "name": d.name,
+        "title": d.title,
+        "unit": d.unit,
+        "definition": d.definition,
+        "numerator": d.numerator,
+        "denominator": d.denominator,
+    }
+
+
+def _xlsx(report: KpiReport) -> bytes:
+    """One sheet per grouping with the previous period and the change beside each value, and
+    a Definitions sheet. XlsxWriter: it writes the file in one pass (no reading back)."""
+    sink = io.BytesIO()
+    book = xlsxwriter.Workbook(sink, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    formats = {
+        "ratio": book.add_format({"num_format": "0.0%"}),
+        "change_ratio": book.add_format({"num_format": "+0.0%;-0.0%;0.0%"}),
+        "other": book.add_format({"num_format": "0.00"}),
+        "change_other": book.add_format({"num_format": "+0.00;-0.00;0.00"}),
+    }
+    units = {d.name: d.unit for d in kpi_defs()}
+    titles = {d.name: d.title for d in kpi_defs()}
+    for dim in DIMENSIONS:
+        rows = [c for c in report.rows if (c.row.group[0][0] if c.row.group else "") == dim]
+        if not rows:
+            continue
+        sheet = book.add_worksheet(SHEET_NAMES[dim])
+        header = ["KPI", "Title"]
+        header += [dim] if dim else []
+        header += [
+            f"Value {report.period.label}",
+            f"Previous {report.previous.label}",
+            "Change",
+            "Numerator",
+            "Denominator",
+            "n",
+            "Unit",
+        ]
+        sheet.write_row(0, 0, header, bold)
+        for i, c in enumerate(rows, start=1):
+            kind = "ratio" if units[c.row.kpi] == "ratio" else "other"
+            cells: list[Any] = [c.row.kpi, titles[c.row.kpi]]
+            cells += [c.row.group[0][1]] if dim else []
+            col = len(cells)
+            sheet.write_row(i, 0, cells)
+            sheet.write_number(i, col, c.row.value, formats[kind])
+            if c.previous is not None:
+                sheet.write_number(i, col + 1, c.previous.value, formats[kind])
+                sheet.write_number(i, col + 2, c.change, formats[f"change_{kind}"])
+            for j, v in enumerate((c.row.numerator, c.row.denominator, c.row.n), start=3):
+                if v is not None:
+                    sheet.write_number(i, col + j, v)
+            sheet.write_string(i, col + 6, units[c.row.kpi])
+        sheet.set_column(0, 0, 36)
+        sheet.set_column(1, 1, 40)
+        sheet.freeze_panes(1, 0)
+    sheet = book.add_worksheet("Definitions")
+    columns = ("name", "title", "unit", "definition", "numerator", "denominator")
+    sheet.write_row(0, 0, columns, bold)
+    for i, d in enumerate(kpi_defs(), start=1):
+        sheet.write_row(i, 0, [_definition(d)[c] for c in columns])
+    sheet.write_row(
+        len(kpi_defs()) + 2,
+        0,
+        [
+            "period",
+            report.period.label,
+            "previous",
+            report.previous.label,
+            "as of",
+            rfc3339(report.as_of) or "",
+        ],
+    )
+    sheet.set_column(0, 0, 36)
+    sheet.set_column(3, 3, 90)
+    book.close()
+    return sink.getvalue()
+
+
+_RENDERERS: dict[str, Callable[[KpiReport], bytes]] = {
+    "xlsx": _xlsx,
+    "csv": _csv,
+    "parquet": _parquet,
+    "json": _json,
+}
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """The file appears whole or not at all: written beside it, synced, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,76 @@
+"""The metrics stage's public functions, for the console: KPI reports, trends, exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from metrics.config import parse_kpis_config
+from metrics.definitions import KpiDef, kpi_defs
+from metrics.exports import FORMATS, KpiReport, build_report
+from metrics.kpis import compute_periods
+from metrics.periods import KINDS, Period, last_completed, parse_at, series
+from metrics.scheduler import next_due, recent_runs
+from rxsight.config import Settings
+from rxsight.runtime import Runtime
+from rxsight.store import Store
+
+__all__ = [
+    "FORMATS",
+    "KINDS",
+    "KpiDef",
+    "KpiReport",
+    "definitions",
+    "export_schedules",
+    "period_of",
+    "report",
+    "trend",
+    "trend_periods",
+]
+
+
+def definitions() -> tuple[KpiDef, ...]:
+    return kpi_defs()
+
+
+def period_of(kind: str, at: str | None, as_of: datetime) -> Period:
+    """The period named by `at` (2026-11, 2026-W47, 2026-11-20), else the last one ended by
+    `as_of`. ValueError says what is wrong with either."""
+    return parse_at(kind, at) if at else last_completed(kind, as_of)
+
+
+def trend_periods(period: Period, count: int = 12) -> list[Period]:
+    """The periods a trend covers, oldest first, ending with `period`."""
+    return series(period, count)
+
+
+def report(store: Store, settings: Settings, period: Period, as_of: datetime) -> KpiReport:
+    """The period's rows beside the previous period's."""
+    return build_report(store, settings, period, as_of)
+
+
+def trend(
+    store: Store, settings: Settings, period: Period, as_of: datetime, count: int = 12
+) -> dict[tuple[str, tuple], list[float | None]]:
+    """Each KPI row's value over the `count` periods ending with `period` (None where a
+    period has no such row), oldest first: one run of each KPI file for all of them."""
+    by_period = compute_periods(store, settings, trend_periods(period, count), as_of)
+    keys = dict.fromkeys(r.key for rows in by_period for r in rows)
+    values = [{r.key: r.value for r in rows} for rows in by_period]
+    return {k: [v.get(k) for v in values] for k in keys}
+
+
+def export_schedules(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    """The configured scheduled exports with their next run, and the latest attempts."""
+    config = parse_kpis_config(runtime.settings)
+    schedules = [
+        {
+            "schedule": e.schedule_id,
+            "every": e.every,
+            "format": e.format,
+            "dir": str(e.directory(runtime.settings)),
+            "next_run": next_due(e, now),
+        }
+        for e in config.exports
+    ]
+    return {"schedules": schedules, "runs": recent_runs(runtime) if schedules else []}

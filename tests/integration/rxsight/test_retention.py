@@ -1,0 +1,72 @@
+"""Retention is truthful: tables derived from spans keep what the traces' configured
+retention keeps, so an as-of replay long ago finds what the spans then said."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import Status, StatusCode
+
+from tests.support import Server
+
+FLOW = "erp-po-sync"
+NINE_WEEKS_NS = 63 * 86_400 * 10**9
+
+# What TTL merges would do in their own time (hours later), done now: every table's expired
+# parts are dropped, as ClickHouse will drop them.
+EXPIRE = r"""
+import sys
+from rxsight.store import Store
+store = Store(sys.argv[1], "rxsight")
+for (table,) in store.query_rows(
+    "SELECT name FROM system.tables WHERE database = 'rxsight' AND engine LIKE '%MergeTree'"
+):
+    store.command(f"OPTIMIZE TABLE `{table}` FINAL")
+"""
+
+
+@pytest.fixture
+def server():
+    srv = Server({"retention": {"traces_days": 3650}, "flows": {FLOW: {"tier": 1}}}).start()
+    yield srv
+    srv.cleanup()
+
+
+def test_an_instant_nine_weeks_back_finds_the_sla_breach_of_its_spans(server: Server):
+    cid = f"ret-{uuid.uuid4().hex[:8]}"
+    provider = TracerProvider(resource=Resource.create({"service.name": "erp-gateway"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{server.url}/v1/traces")))
+    tracer = provider.get_tracer("rxsight-tests")
+    then = time.time_ns() - NINE_WEEKS_NS
+    for i in range(30):  # every one an error: a tier-1 error-rate breach in its window
+        start = then + i * 10**9
+        span = tracer.start_span(
+            "post", start_time=start, attributes={"correlation.id": cid, "integration.flow": FLOW}
+        )
+        span.set_status(Status(StatusCode.ERROR, "supplier endpoint refused"))
+        span.end(end_time=start + 200_000_000)
+    provider.shutdown()
+    server.wait_for(
+        lambda: len(server.request("GET", f"/api/transactions/{cid}", token=None)[1]["spans"]) == 30
+    )
+    server.stop()
+    dsn = f"chdb://{server.data_dir / 'clickhouse'}"
+    subprocess.run([sys.executable, "-c", EXPIRE, dsn], check=True, timeout=300)
+    server.start()
+
+    as_of = datetime.fromtimestamp((then + 60 * 10**9) / 1e9, UTC).isoformat()
+    status, body = server.request(
+        "POST", f"/api/rules/evaluate?as_of={as_of.replace('+00:00', 'Z')}", {}, token=None
+    )
+    assert status == 200, body
+    breaches = [f for f in body["findings"] if f["family"] == "sla_breach"]
+    assert [(f["flow"], f["reason"]) for f in breaches] == [(FLOW, "error_rate")], body
