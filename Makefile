@@ -5,7 +5,7 @@ BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 CHROMIUM = /usr/bin/chromium
 
-.PHONY: demo test lint install chromium alertmanager prometheus clean bench
+.PHONY: demo test lint install chromium alertmanager prometheus clean bench reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,8 @@ alertmanager:
 	  || echo "prometheus-alertmanager not installed: the alerts tests use their recorded fixtures only"; }
 
 # Debian's Prometheus (and promtool): a real Prometheus scrapes a live rxsight in the metrics
-# tests and promtool checks the exposition (they skip without it).
+# and dashboard tests (every PromQL panel), promtool checks the exposition and
+# deploy/prometheus.yml (they skip without it).
 prometheus:
 	@command -v prometheus >/dev/null 2>&1 || { \
 	  echo "installing Debian prometheus"; \
@@ -53,6 +54,17 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium alertmanager prometheus lint
 	$(BIN)/python -m pytest -q tests
+
+# The reliability suite's long profile (the short one runs in `make test`): 20 kill -9
+# trials of mixed ingest and of webhook sends, lost acknowledgements over 400 batches,
+# 90 s of overload under a memory cap, OTLP conformance with the SDK exporters; then the
+# access matrix, schemathesis per role and the audit tests. Raw counts are printed.
+RELIABILITY_ALSO = tests/integration/rxsight/test_access_matrix.py \
+	tests/integration/rxsight/test_api_fuzz.py \
+	tests/integration/rxsight/test_audit_completeness.py \
+	tests/integration/rxsight/test_audit_verify.py
+reliability: $(STAMP)
+	RXSIGHT_RELIABILITY_PROFILE=long $(BIN)/python -m pytest -q -s tests/reliability $(RELIABILITY_ALSO)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -97,9 +97,12 @@ class Dispatcher:
         config: Callable[[], AlertsConfig],
         console_base: str,
         sla: Callable[[], SlaClock | None] = lambda: None,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
         self._sla = sla
+        # False while another process holds the dispatcher lease: no polling, no flushing.
+        self._gate = gate
         self._outbox = outbox
         self._silences = silences
         self._config = config
@@ -173,6 +176,10 @@ class Dispatcher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._gate():
+                self._wake.wait(self._config().poll_interval)
+                self._wake.clear()
+                continue
             try:
                 self.tick()
                 self.last_error = None

@@ -116,8 +116,11 @@ class Outbox:
         notifiers: Mapping[str, Notifier],
         config: Callable[[], AlertsConfig],
         metrics: DeliveryMetrics,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        # False while another process holds the dispatcher lease: nothing is sent from here.
+        self._gate = gate
         # "webhook" sends every HTTP format (alertmanager, rxsight, slack, teams); "email" mail.
         self._notifiers = notifiers
         self._config = config
@@ -153,6 +156,16 @@ class Outbox:
             self._thread.join(10)
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no delivery is in flight (each has recorded its outcome in the store)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._inflight:
+                    return True
+            time.sleep(0.05)
+        return False
 
     @property
     def depth(self) -> int:
@@ -205,6 +218,10 @@ class Outbox:
         while not self._stopping.is_set():
             wait = 1.0
             due: list[Notification] = []
+            if not self._gate():
+                self._wake.wait(wait)
+                self._wake.clear()
+                continue
             with self._lock:
                 now = time.time()
                 while self._heap and self._heap[0][0] <= now:

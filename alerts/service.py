@@ -26,6 +26,7 @@ from rules import public as rules_public
 from rules.public import SlaClock
 from rxsight import audit
 from rxsight.config import ConfigError, Settings
+from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
 
@@ -80,7 +81,19 @@ class AlertsService:
         self.console_base = base.rstrip("/")
         self.notifiers = {"webhook": WebhookNotifier(), "email": EmailNotifier()}
         self.metrics = DeliveryMetrics(runtime.registry)
-        self.outbox = Outbox(self.store, self.notifiers, lambda: self.config, self.metrics)
+        # One dispatcher among the processes sharing the store: the others wait on the lease.
+        self.lease = Lease(
+            self.store,
+            "alerts-dispatcher",
+            holder_name(settings.data_dir),
+            settings.config.lease_ttl_s,
+        )
+        self._keeper = LeaseKeeper(self.lease, self._lease_gained)
+        self._started = False
+        gate = lambda: self.lease.held  # noqa: E731
+        self.outbox = Outbox(
+            self.store, self.notifiers, lambda: self.config, self.metrics, gate=gate
+        )
         self.silences = Silences(self.store)
         self.sla = _sla_clock(settings)
         self.dispatcher = Dispatcher(
@@ -90,6 +103,7 @@ class AlertsService:
             lambda: self.config,
             self.console_base,
             lambda: self.sla,
+            gate=gate,
         )
         runtime.registry.register(_Gauges(self))
         self._stopping = threading.Event()
@@ -102,12 +116,7 @@ class AlertsService:
         if not self.config.enabled:
             log.info("alerts: dispatcher disabled in this process (alerts.enabled: false)")
             return
-        pending = self.outbox.load()
-        if pending:
-            log.info("alerts: %d notifications pending from before the restart", pending)
-        self.dispatcher.load()
-        self.outbox.start()
-        self.dispatcher.start()
+        self._keeper.start()
         if self.runtime.settings.config_path is not None:
             self._watcher = threading.Thread(target=self._watch, name="alerts-config", daemon=True)
             self._watcher.start()
@@ -119,8 +128,26 @@ class AlertsService:
                 f"ALTER TABLE {table} MODIFY TTL toDateTime(at) + INTERVAL {int(days)} DAY"
             )
 
+    def _lease_gained(self) -> None:
+        """This process now holds the dispatcher lease: state from the store, then deliver.
+        After a lease lost and gained again, the state the other holder left is read anew,
+        once this process's own deliveries in flight have recorded their outcome (else one
+        delivered meanwhile would be read back as pending and sent again)."""
+        if self._started and not self.outbox.wait_idle(60):
+            log.warning("alerts: deliveries still in flight after 60 s; reading pending anyway")
+        pending = self.outbox.load()
+        if pending:
+            log.info("alerts: %d notifications pending in the store", pending)
+        self.dispatcher.load()
+        if not self._started:
+            self._started = True
+            self.outbox.start()
+            self.dispatcher.start()
+        self.dispatcher.poke()
+
     def stop(self) -> None:
         self._stopping.set()
+        self._keeper.stop()
         self.dispatcher.stop()
         self.outbox.stop()
         for notifier in self.notifiers.values():

@@ -1,5 +1,6 @@
-"""Benchmark of the console: p50 / p95 latency of the overview, the exceptions list and a
-transaction timeline with N transactions stored.
+"""Benchmark of the console: p50 / p95 latency of every page (overview, exceptions with the
+filters and the SLA clock, an exception, timeline, search, flows, a flow, a trace,
+replenishments, rules, alerts) with N transactions stored.
 
     .venv/bin/python bench/console.py --transactions 1000000
 
@@ -24,6 +25,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,6 +42,14 @@ from rxsight.store import Store  # noqa: E402
 from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
+# An SLA clock on every family, so the list computes, filters and sorts by it.
+SLA = {
+    "open_replenishment": {
+        "stat": {"ack_minutes": 15, "resolve_hours": 8},
+        "default": {"ack_minutes": 240, "resolve_hours": 72},
+    },
+    "default": {"default": {"ack_minutes": 60, "resolve_hours": 24}},
+}
 
 
 def rules_bench() -> ModuleType:
@@ -79,8 +89,16 @@ def prepare(data_dir: Path, n: int, spans: int) -> str:
     for table in ("business_events", "console_keys"):
         store.command(f"OPTIMIZE TABLE {table} FINAL")
     print(f"merged the console tables in {time.perf_counter() - t:.1f} s")
+    traces = store.query("SELECT DISTINCT TraceId FROM otel_traces LIMIT 100")
+    (data_dir / "bench-traces").write_text("\n".join(r["TraceId"] for r in traces))
     store.close()
     return as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def server_traces(data_dir: Path, k: int) -> list[str]:
+    """Trace IDs to open, read before the server holds the directory (chDB: one process)."""
+    marker = data_dir / "bench-traces"
+    return marker.read_text().split()[:k] if marker.exists() else []
 
 
 def sign_in(client: httpx.Client) -> None:
@@ -146,7 +164,8 @@ def main() -> int:
             {"username": "bench", "password_hash": hash_password(PASSWORD), "role": "operator"}
         ],
         # The scheduler would evaluate "now" over the whole store while we time pages.
-        "rules": {"interval_s": 86400},
+        "rules": {"interval_s": 86400, "sla": SLA},
+        "teams": {"buyers": {"name": "Buyers", "members": ["bench"]}},
     }
     if args.console_only:
         config["alerts"] = {"enabled": False}
@@ -171,6 +190,24 @@ def main() -> int:
                     for _ in range(k)
                 ],
             )
+            filtered = {
+                "exceptions by SLA due": "sort=due",
+                "exceptions overdue": "due=overdue",
+                "exceptions stat": "priority=stat&family=open_replenishment",
+                "exceptions supplier": "supplier=sup-1",
+                "exceptions item": "item=ndc-1",
+                "exceptions search": "q=inv-1",
+                "exceptions mine": "assignee=me",
+                "exceptions as of": f"as_of={as_of}&range=7d",
+            }
+            for label, query in filtered.items():
+                timed(client, label, [f"/exceptions?owner=all&{query}"] * k)
+            sample = client.get("/api/exceptions?limit=100&sort=due").json()["items"]
+            timed(
+                client,
+                "an exception",
+                [f"/exceptions/{quote(rng.choice(sample)['exception_id'], safe='')}"] * k,
+            )
             timed(
                 client,
                 "timeline",
@@ -181,6 +218,24 @@ def main() -> int:
                 "search by PO",
                 [f"/transactions?q=PO-{rng.randrange(n)}" for _ in range(k)],
             )
+            timed(client, "flows", [f"/flows?as_of={as_of}"] * k)
+            flows = client.get(f"/api/flows?as_of={as_of}").json()["flows"]
+            timed(
+                client,
+                "a flow",
+                [f"/flows/{quote(rng.choice(flows)['flow'])}?as_of={as_of}" for _ in range(k)],
+            )
+            traces = server_traces(data_dir, k)
+            if traces:
+                timed(client, "a trace", [f"/traces/{t}" for t in traces])
+            timed(client, "replenishments", [f"/replenishments?as_of={as_of}"] * k)
+            timed(
+                client,
+                "replenishments p.3",
+                [f"/replenishments?as_of={as_of}&priority=urgent&page=3"] * k,
+            )
+            timed(client, "rules", ["/rules"] * k)
+            timed(client, "alerts", ["/alerts"] * k)
     finally:
         server.stop()
         if tmp is not None:

@@ -10,9 +10,8 @@ import grpc
 from google.protobuf.message import Message
 
 from collector.http import otlp_answer
-from collector.otlp import OtlpDecodeError
+from collector.refusals import Refusal, grpc_abort, refusal_of
 from collector.service import Collector
-from collector.spool import SpoolFull
 from rxsight.auth import Authenticator, Principal, is_loopback
 
 log = logging.getLogger(__name__)
@@ -48,24 +47,24 @@ class _Export:
             principal = self.auth.from_bearer(header[7:].strip())
             if principal and principal.role in ("ingest", "admin"):
                 return principal
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "authorization: invalid bearer token")
+            raise Refusal(401, "authorization: invalid bearer token")
         if not self.auth.ingest_tokens_configured and is_loopback(_peer_host(context)):
             return Principal(name="loopback", role="ingest", via="loopback")
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, "authorization: an ingest token is required")
-        raise AssertionError("unreachable")
+        raise Refusal(401, "authorization: an ingest token is required")
 
     def __call__(self, body: bytes, context: grpc.ServicerContext) -> Message:
-        principal = self.principal(context)
         metrics = self.collector.metrics.requests
         try:
+            principal = self.principal(context)
+            self.collector.admit(principal)
             result = self.collector.ingest(self.signal, body, "application/x-protobuf", principal)
-        except OtlpDecodeError as exc:
-            metrics.labels(self.signal, "INVALID_ARGUMENT").inc()
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except SpoolFull as exc:
-            metrics.labels(self.signal, "RESOURCE_EXHAUSTED").inc()
-            context.set_trailing_metadata((("retry-after", "2"),))
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"ingest is backed up ({exc})")
+        except Exception as exc:  # noqa: BLE001 - what is not a refusal is re-raised
+            refusal = refusal_of(exc)
+            if refusal is None:
+                raise
+            metrics.labels(self.signal, refusal.grpc_code.name).inc()
+            grpc_abort(context, refusal)
+            raise AssertionError("unreachable") from None  # abort raises
         metrics.labels(self.signal, "OK").inc()
         return otlp_answer(self.signal, result)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 
+import zstandard
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -12,19 +13,11 @@ from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from collector.events import BodyError, UnsupportedMediaType
-from collector.otlp import OtlpDecodeError
+from collector.refusals import Refusal, http_refusal, refusal_of
 from collector.service import Collector, IngestResult
-from collector.spool import SpoolFull
 from rxsight.auth import Authenticator, Principal, is_loopback
 
-RETRY_AFTER_S = "2"
 router = APIRouter(tags=["ingest"])
-
-
-class IngestRefused(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 def _collector(request: Request) -> Collector:
@@ -37,48 +30,74 @@ def ingest_principal(request: Request) -> Principal:
     if header.lower().startswith("bearer "):
         principal = auth.from_bearer(header[7:].strip())
         if principal is None or principal.role not in ("ingest", "admin"):
-            raise IngestRefused(401, "Authorization: unknown or invalid bearer token")
+            raise Refusal(401, "Authorization: unknown or invalid bearer token")
         return principal
     host = request.client.host if request.client else None
     if not auth.ingest_tokens_configured and is_loopback(host):
         return Principal(name="loopback", role="ingest", via="loopback")
     if auth.ingest_tokens_configured:
-        raise IngestRefused(401, "Authorization: an ingest token is required (Bearer)")
-    raise IngestRefused(
-        403, "no ingest token is configured, so ingest is accepted from loopback only"
-    )
+        raise Refusal(401, "Authorization: an ingest token is required (Bearer)")
+    raise Refusal(403, "no ingest token is configured, so ingest is accepted from loopback only")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, gunzipped, refused past `limit` bytes before or after decompression."""
+    """The body, decompressed, refused past `limit` bytes before or after decompression."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise IngestRefused(413, f"body: {declared} bytes, limit {limit}")
+        raise Refusal(413, f"body: {declared} bytes, limit {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise IngestRefused(413, f"body: more than {limit} bytes")
+            raise Refusal(413, f"body: more than {limit} bytes")
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding in ("", "identity"):
         return body
-    if encoding not in ("gzip", "deflate"):
-        raise IngestRefused(415, f"Content-Encoding: {encoding} is not supported (gzip, deflate)")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise IngestRefused(400, f"body: not valid {encoding} data ({exc})") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise IngestRefused(413, f"body: more than {limit} bytes after decompression")
+    if encoding == "zstd":
+        out = _unzstd(body, limit)
+    elif encoding in ("gzip", "deflate"):
+        out = _inflate(body, encoding, limit)
+    else:
+        raise Refusal(415, f"Content-Encoding: {encoding} is not supported (gzip, deflate, zstd)")
+    if len(out) > limit:
+        raise Refusal(413, f"body: more than {limit} bytes after decompression")
     return out
 
 
-def _refusal(signal: str, request: Request, exc: IngestRefused) -> Response:
-    _collector(request).metrics.requests.labels(signal, str(exc.status)).inc()
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """At most limit + 1 bytes of a gzip or deflate body."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    try:
+        return inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise Refusal(400, f"body: not valid {encoding} data ({exc})") from None
+
+
+def _unzstd(body: bytes, limit: int) -> bytes:
+    """At most limit + 1 bytes of a zstd body, whether or not its frames declare their size."""
+    reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
+    try:
+        return reader.read(limit + 1)
+    except zstandard.ZstdError as exc:
+        raise Refusal(400, f"body: not valid zstd data ({exc})") from None
+
+
+def _refused(signal: str, request: Request, exc: Exception, otlp: bool) -> Response:
+    refusal = refusal_of(exc)
+    if refusal is None:
+        raise exc
+    _collector(request).metrics.requests.labels(signal, str(refusal.http_status)).inc()
+    if not otlp:
+        headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s else {}
+        return JSONResponse(
+            {"error": refusal.message}, status_code=refusal.http_status, headers=headers
+        )
+    answer = http_refusal(refusal, request.headers.get("content-type", ""))
+    return Response(
+        answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
+    )
 
 
 def _otlp_response(ctype: str, message: Message) -> Response:
@@ -87,29 +106,23 @@ def _otlp_response(ctype: str, message: Message) -> Response:
     return Response(message.SerializeToString(), media_type="application/x-protobuf")
 
 
-async def _otlp(request: Request, signal: str) -> Response:
+async def _ingest(request: Request, signal: str) -> IngestResult:
     collector = _collector(request)
-    ctype = request.headers.get("content-type", "")
+    principal = ingest_principal(request)
+    collector.admit(principal)
+    body = await read_body(request, collector.config.max_request_bytes)
+    return await run_in_threadpool(
+        collector.ingest, signal, body, request.headers.get("content-type", ""), principal
+    )
+
+
+async def _otlp(request: Request, signal: str) -> Response:
     try:
-        principal = ingest_principal(request)
-        body = await read_body(request, collector.config.max_request_bytes)
-        result = await run_in_threadpool(collector.ingest, signal, body, ctype, principal)
-    except IngestRefused as exc:
-        return _refusal(signal, request, exc)
-    except OtlpDecodeError as exc:
-        return _refusal(signal, request, IngestRefused(400, str(exc)))
-    except UnsupportedMediaType as exc:
-        return _refusal(signal, request, IngestRefused(415, str(exc)))
-    except SpoolFull as exc:
-        return _refusal(
-            signal,
-            request,
-            IngestRefused(
-                429, f"ingest is backed up ({exc}); retry later", {"Retry-After": RETRY_AFTER_S}
-            ),
-        )
-    collector.metrics.requests.labels(signal, "200").inc()
-    return _otlp_response(ctype, otlp_answer(signal, result))
+        result = await _ingest(request, signal)
+    except Exception as exc:  # noqa: BLE001 - _refused re-raises what is not a refusal
+        return _refused(signal, request, exc, otlp=True)
+    _collector(request).metrics.requests.labels(signal, "200").inc()
+    return _otlp_response(request.headers.get("content-type", ""), otlp_answer(signal, result))
 
 
 def otlp_answer(signal: str, result: IngestResult) -> Message:
@@ -127,7 +140,7 @@ def otlp_answer(signal: str, result: IngestResult) -> Message:
     return answer
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP traces (protobuf or JSON, gzip)")
+@router.post("/v1/traces", summary="OTLP/HTTP traces (protobuf or JSON; gzip, deflate or zstd)")
 async def post_traces(request: Request) -> Response:
     return await _otlp(request, "spans")
 
@@ -149,29 +162,12 @@ async def post_logs(request: Request) -> Response:
     "with other content is rejected as a conflict.",
 )
 async def post_events(request: Request) -> Response:
-    collector = _collector(request)
     try:
-        principal = ingest_principal(request)
-        body = await read_body(request, collector.config.max_request_bytes)
-        result = await run_in_threadpool(
-            collector.ingest, "events", body, request.headers.get("content-type", ""), principal
-        )
-    except IngestRefused as exc:
-        return _refusal("events", request, exc)
-    except BodyError as exc:
-        return _refusal("events", request, IngestRefused(400, str(exc)))
-    except UnsupportedMediaType as exc:
-        return _refusal("events", request, IngestRefused(415, str(exc)))
-    except SpoolFull as exc:
-        return _refusal(
-            "events",
-            request,
-            IngestRefused(
-                429, f"ingest is backed up ({exc}); retry later", {"Retry-After": RETRY_AFTER_S}
-            ),
-        )
+        result = await _ingest(request, "events")
+    except Exception as exc:  # noqa: BLE001 - _refused re-raises what is not a refusal
+        return _refused("events", request, exc, otlp=False)
     status = 200 if result.accepted or result.duplicates else 400
-    collector.metrics.requests.labels("events", str(status)).inc()
+    _collector(request).metrics.requests.labels("events", str(status)).inc()
     return JSONResponse(
         {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected},
         status_code=status,

@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
+from collector.ratelimit import RateLimiter, Throttled
+from collector.replays import RecentRequests
 from collector.resends import ResentEvents, Verdicts
 from collector.spool import Spool, SpoolFull
 from collector.telemetry import CallbackCollector, IngestMetrics
@@ -58,6 +60,10 @@ class Collector:
         self.metrics = IngestMetrics(registry)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
         self.phi_counts: Counter[str] = Counter()
+        self.recent_spans: RecentRequests[IngestResult] = RecentRequests()
+        self.rate_limiter = RateLimiter(
+            cfg.rate_limit, {t.name: t.rate_limit for t in cfg.tokens if t.rate_limit}
+        )
         self.retention = settings.config.retention
         self._decoder = Decoder(cfg, self.retention)
         self.resends = ResentEvents(store)
@@ -168,13 +174,34 @@ class Collector:
             phi.add_metric([kind], n)
         yield phi
 
+    def admit(self, principal: Principal) -> None:
+        """Take one request from an ingest token's rate limit; raises Throttled past it.
+        Only integrations' tokens are limited: the admin token and loopback callers are
+        the operator's own."""
+        if principal.role != "ingest" or principal.via != "token":
+            return
+        try:
+            self.rate_limiter.take(principal.name)
+        except Throttled:
+            self.metrics.throttled.labels(principal.name).inc()
+            raise
+
     def ingest(
         self, signal: str, body: bytes, content_type: str, principal: Principal | None
     ) -> IngestResult:
         """Decode, validate and spool one request body; returns once it is durable.
 
         signal: "spans", "logs" or "events". Raises OtlpDecodeError / BodyError /
-        UnsupportedMediaType when nothing in the body can be read, SpoolFull when full."""
+        UnsupportedMediaType when nothing in the body can be read, SpoolFull when full,
+        LargerThanSpool when this one request could never fit."""
+        replay = None
+        if signal == "spans":
+            replay = RecentRequests.key(principal.name if principal else "", content_type, body)
+            answered = self.recent_spans.answer_for(replay)
+            if answered is not None:
+                # The same body again: its answer was lost on the way. Stored already.
+                self.metrics.items.labels(signal, "duplicate").inc(answered.accepted)
+                return answered
         decoded = self._decode(signal, body, content_type, principal)
         self.phi_counts.update(decoded.phi)
         verdicts, claimed = Verdicts(), []
@@ -200,6 +227,8 @@ class Collector:
         self.metrics.items.labels(signal, "rejected").inc(result.rejected_count)
         if decoded.ignored:
             self.metrics.items.labels(signal, "ignored").inc(decoded.ignored)
+        if replay is not None:
+            self.recent_spans.remember(replay, result)
         return result
 
 

@@ -20,6 +20,10 @@ class SpoolFull(Exception):
     """The spool holds max_bytes; the caller should answer 429 / RESOURCE_EXHAUSTED."""
 
 
+class LargerThanSpool(Exception):
+    """One record larger than the whole spool: waiting cannot help, the caller answers 413."""
+
+
 @dataclass(frozen=True)
 class Segment:
     path: Path
@@ -96,6 +100,11 @@ class Spool:
         name = table.encode()
         body = name + payload
         record = _HEADER.pack(len(payload), zlib.crc32(body), len(name)) + body
+        if len(record) > self.max_bytes:
+            raise LargerThanSpool(
+                f"request: {len(record)} bytes as stored, more than the whole spool "
+                f"({self.max_bytes} bytes, ingest.spool.max_bytes)"
+            )
         with self._lock:
             active_size = self._active.size if self._active else 0
             if self._sealed_bytes + active_size + len(record) > self.max_bytes:

@@ -40,6 +40,12 @@ class IngestMetrics:
         self.write_errors = Counter(
             "rxsight_store_write_errors", "Failed batch writes (retried)", registry=registry
         )
+        self.throttled = Counter(
+            "rxsight_ingest_throttled",
+            "Ingest requests refused by the ingest token's rate limit (429 / RESOURCE_EXHAUSTED)",
+            ["token"],
+            registry=registry,
+        )
         self.quarantined = Counter(
             "rxsight_spool_segments_quarantined",
             "Spool segments set aside after repeated store refusals",

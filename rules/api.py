@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules import lifecycle, public
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
-from rxsight.authz import Action, Resource
+from rxsight.authz import Action, Refused
 from rxsight.model import QueryInstant
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
@@ -80,6 +81,16 @@ def exceptions(
         None, description="RFC 3339: only conditions true since then"
     ),
     q: str | None = None,
+    assignee: list[str] | None = Query(
+        None, description='assigned to any of these users or teams ("" = nobody)'
+    ),
+    priority: str | None = Query(None, description="a request's priority: stat, urgent, routine"),
+    supplier: str | None = Query(None, description="supplier ID prefix, any case"),
+    item: str | None = Query(None, description="item ID (e.g. NDC) prefix, any case"),
+    flow: str | None = None,
+    as_of: QueryInstant | None = Query(
+        None, description="RFC 3339: each exception as it stood then (default now)"
+    ),
     sort: str = Query("age", pattern="^(age|recent|severity|due)$"),
     due: str | None = Query(
         None,
@@ -105,6 +116,12 @@ def exceptions(
         offset=offset,
         due=due,
         sla=public.sla_clock(rt.settings),
+        assignees=assignee,
+        priority=priority,
+        supplier=supplier,
+        item=item,
+        flow=flow,
+        as_of=as_of,
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -116,28 +133,72 @@ class ActionBody(BaseModel):
     assignee: str | None = Field(default=None, max_length=256)
 
 
+def _invalid(exc: public.InvalidField, value: Any) -> RequestValidationError:
+    """A field wrong for the whole request: the 422 shape FastAPI gives its own validation
+    errors, with the field's place in the body."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.reason, "input": value}]
+    )
+
+
 def _act(
     request: Request, exception_id: str, action: str, body: ActionBody | None, who: Principal
 ) -> dict[str, Any]:
     body = body or ActionBody()
-    store = _runtime(request).store
-    found = public.get_exception(store, exception_id)
-    if found is None:
-        raise HTTPException(404, f"no exception {exception_id!r}")
-    enforce(who, Action.EXCEPTION_ACT, Resource.exception(exception_id, found.get("owner")))
+    rt = _runtime(request)
     try:
-        return public.act(
-            store,
+        return public.act_as(
+            rt.store,
+            rt.settings,
+            who,
             exception_id,
             action,
-            who.name,
             comment=body.comment,
             assignee=body.assignee,
         )
+    except public.InvalidField as exc:
+        raise _invalid(exc, getattr(body, exc.field, None)) from None
     except KeyError:
         raise HTTPException(404, f"no exception {exception_id!r}") from None
+    except Refused as exc:
+        raise HTTPException(exc.decision.status, exc.decision.reason) from None
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from None
+
+
+class BulkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    exception_ids: list[str] = Field(min_length=1, max_length=public.MAX_BULK)
+    action: str = Field(description="ack, assign, comment, resolve or reopen")
+    comment: str | None = Field(default=None, max_length=10_000)
+    assignee: str | None = Field(default=None, max_length=256)
+
+
+@router.post(
+    "/exceptions/bulk",
+    summary="One action on a selection of exceptions (each authorized and audit-logged)",
+)
+def exceptions_bulk(
+    request: Request, body: BulkBody, principal: Principal = Depends(require("operator"))
+) -> dict[str, Any]:
+    """Each exception gets its own result: one refused (owner scope), unknown or not in a
+    state the action applies to does not stop the others. A wrong field is a 422."""
+    rt = _runtime(request)
+    try:
+        outcomes = public.act_on_many(
+            rt.store,
+            rt.settings,
+            principal,
+            body.exception_ids,
+            body.action,
+            comment=body.comment,
+            assignee=body.assignee,
+        )
+    except public.InvalidField as exc:
+        raise _invalid(exc, getattr(body, exc.field, None)) from None
+    results = [o.as_json() for o in outcomes]
+    return {"done": sum(r["ok"] for r in results), "results": results}
 
 
 def _action_route(action: str) -> None:

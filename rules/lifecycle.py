@@ -45,6 +45,9 @@ COLUMNS = (
     "details",
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Further list filters: priority (exact), supplier and item (case-insensitive prefixes;
+# the item of a finding that names one), flow (exact).
+NARROWING = ("priority", "supplier", "item", "flow")
 # Versions are read-then-written; one writer at a time in this process keeps them dense.
 # (With several processes, only the scheduler's process should take people's actions.)
 _WRITE_LOCK = threading.Lock()
@@ -290,9 +293,15 @@ def list_exceptions(
     due: str | None = None,
     sla_lookup: dict[str, Any] | None = None,
     now: datetime | None = None,
+    assignees: list[str] | None = None,
+    narrow: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     now = now or utcnow()
+    narrow = narrow or {}
     params = {
+        **{k: (narrow.get(k) or "").strip() for k in NARROWING},
+        "assignees": list(assignees or []),
+        "any_assignee": int(assignees is None),
         **(sla_lookup or {"sla_keys": [], "sla_ack_ms": [], "sla_resolve_ms": []}),
         "now": _ch(now),
         "due": due or "",

@@ -9,9 +9,11 @@ from typing import Any
 
 import orjson
 
+from rules import actions, families, lifecycle
 from rules import config as rules_config
-from rules import families, lifecycle
 from rules import sla as rules_sla
+from rules.actions import MAX_BULK as MAX_BULK
+from rules.actions import InvalidField as InvalidField
 from rules.definitions import (
     RuleDef,
     builtin_params,
@@ -153,10 +155,19 @@ def list_exceptions(
     offset: int = 0,
     due: str | None = None,
     sla: SlaClock | None = None,
+    assignees: list[str] | None = None,
+    priority: str | None = None,
+    supplier: str | None = None,
+    item: str | None = None,
+    flow: str | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count.
     Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
-    `due` filters on due_state and sort="due" puts the clock running out first on top."""
+    `due` filters on due_state and sort="due" puts the clock running out first on top;
+    `assignees` keeps those assigned to any of them ("" = nobody); priority and flow are
+    exact, supplier and item case-insensitive prefixes. `as_of`: each exception as it stood
+    then (default now), its clock read at that instant."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -171,6 +182,9 @@ def list_exceptions(
         offset=offset,
         due=due,
         sla_lookup=sla.lookup_params() if sla else None,
+        assignees=assignees,
+        narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
+        now=as_of,
     )
 
 
@@ -196,6 +210,14 @@ def act(
     """Apply a person's action (one of ACTIONS), audit-logged; returns the new state.
     KeyError: unknown exception. ValueError: the action does not apply (message says why)."""
     return lifecycle.act(store, exception_id, action, actor, comment=comment, assignee=assignee)
+
+
+# A person's action through every door (API, console, command line through the API):
+# rxsight.authz on the exception's owner, the assignee a configured user or team,
+# audit-logged. act_as raises InvalidField (names the field), KeyError (unknown), Refused
+# (authz), ValueError (does not apply now); act_on_many gives each selected one its Outcome.
+act_as = actions.act
+act_on_many = actions.act_on_many
 
 
 def open_replenishments(

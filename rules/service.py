@@ -12,6 +12,7 @@ from rules.engine import Evaluation, RuleRun, evaluate
 from rules.incremental import IncrementalPlanner
 from rules.lifecycle import persist
 from rules.metrics import RulesMetrics
+from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
 from rxsight.timeutil import utcnow
 
@@ -31,17 +32,31 @@ class RulesService:
         self.planner = IncrementalPlanner(loaded.config.full_every_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # One scheduler among the processes sharing the store: the others wait on the lease.
+        self.lease = Lease(
+            runtime.store,
+            "rules-scheduler",
+            holder_name(runtime.settings.data_dir),
+            runtime.settings.config.lease_ttl_s,
+        )
+        self._keeper = LeaseKeeper(self.lease, self._lease_gained)
         for problem in loaded.problems:
             log.error("custom rule not loaded: %s", problem)
 
     def start(self) -> None:
         if not self.loaded.config.enabled:
             return
+        self._keeper.start()
         self._thread = threading.Thread(target=self._loop, name="rules-scheduler", daemon=True)
         self._thread.start()
 
+    def _lease_gained(self) -> None:
+        # Another process may have evaluated meanwhile: the first run here is a full one.
+        self.planner = IncrementalPlanner(self.loaded.config.full_every_s)
+
     def stop(self) -> None:
         self._stop.set()
+        self._keeper.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -50,6 +65,9 @@ class RulesService:
         due = time.monotonic() + interval
         while not self._stop.wait(max(0.0, due - time.monotonic())):
             started = time.monotonic()
+            if not self.lease.held:
+                due = started + min(interval, 1.0)
+                continue
             try:
                 self.scheduled_run()
             except Exception:  # noqa: BLE001 - the scheduler keeps going; the error is logged

@@ -62,7 +62,7 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
 
 
 # The stages that keep state in the store, each in <stage>/migrations (DESIGN 2).
-STAGES_WITH_SCHEMA = ("rules", "alerts", "web")
+STAGES_WITH_SCHEMA = ("rules", "alerts", "metrics", "web")
 
 
 def migrate_store(store: Store) -> list[str]:
@@ -74,7 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-        store = Store(settings.dsn, settings.database)
+        store = Store(settings.dsn, settings.database, settings.cluster)
         migrate_store(store)
         audit.start_chain(store)
         retention = settings.config.retention
@@ -169,6 +169,9 @@ def create_app(settings: Settings) -> FastAPI:
         }
         if collector.writer.last_error:
             body["last_error"] = collector.writer.last_error
+        # Which roles this process holds among those sharing the store (rxsight/lease.py).
+        stages = request.app.state.runtime.stages.values()
+        body["leases"] = {s.lease.name: s.lease.held for s in stages if hasattr(s, "lease")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

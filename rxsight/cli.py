@@ -61,7 +61,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-    store = Store(settings.dsn, settings.database)
+    store = Store(settings.dsn, settings.database, settings.cluster)
     try:
         applied = migrate_store(store)
     finally:
@@ -126,6 +126,24 @@ def cmd_rules_evaluate(args: argparse.Namespace) -> int:
         )
         print(f"  {f['family']:<20} {f['reason']:<18} {entity:<28} since {f.get('since')}")
     return 0
+
+
+def cmd_exceptions_act(args: argparse.Namespace) -> int:
+    """One action on exceptions through the API's bulk route: the server authorizes, checks
+    the assignee and audits, as for the console."""
+    from rxsight.client import ApiError, call
+
+    body = {"exception_ids": args.ids, "action": args.action}
+    body |= {k: v for k, v in (("comment", args.comment), ("assignee", args.assignee)) if v}
+    try:
+        resp = call(args.url, "POST", "/api/exceptions/bulk", token=_token(args), json=body)
+    except ApiError as exc:
+        print(f"exceptions {args.action}: {exc}", file=sys.stderr)
+        return 2
+    results = resp.json()["results"]
+    for r in results:
+        print(f"{r['exception_id']}\t{r['status'] if r['ok'] else 'not changed: ' + r['error']}")
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 def cmd_kpis_export(args: argparse.Namespace) -> int:
@@ -289,7 +307,7 @@ def _verify_store(args: argparse.Namespace) -> Any:
         raise SystemExit(f"audit verify: {decision.reason}")
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
-    store = Store(settings.dsn, settings.database)
+    store = Store(settings.dsn, settings.database, settings.cluster)
     try:
         return audit.verify(store, args.anchor)
     finally:
@@ -348,6 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--token")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_rules_evaluate)
+
+    p = sub.add_parser("exceptions", help="act on exceptions of a running rxsight")
+    p.add_argument("action", choices=["ack", "assign", "comment", "resolve", "reopen"])
+    p.add_argument("ids", nargs="+", metavar="EXCEPTION_ID")
+    p.add_argument("--assignee", help="a configured user or team (assign)")
+    p.add_argument("--comment", help="a note (needed to comment and resolve)")
+    p.add_argument("--url", default=os.environ.get("RXSIGHT_URL", "http://127.0.0.1:8000"))
+    p.add_argument("--token")
+    p.set_defaults(func=cmd_exceptions_act)
 
     p = sub.add_parser("kpis", help="KPIs")
     ksub = p.add_subparsers(dest="kpis_command", required=True)

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rxsight.passwords import hash_problem
 
@@ -30,11 +37,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RateLimit(Strict):
+    # Requests a token may send per second on average, and at once after a quiet spell;
+    # 0 requests/s: no limit.
+    requests_per_s: float = Field(default=50, ge=0)
+    burst: int = Field(default=100, ge=1)
+
+
 class IngestToken(Strict):
     name: str
     token: str = Field(min_length=16)
     # Empty: the token may send events for any source system.
     source_systems: tuple[str, ...] = ()
+    # None: ingest.rate_limit.
+    rate_limit: RateLimit | None = None
 
 
 class PhiConfig(Strict):
@@ -71,6 +87,18 @@ class IngestConfig(Strict):
     # They start when decodes overlap and stop after decode_idle_s without work.
     decode_workers: int = Field(default=-1, ge=-1, le=64)
     decode_idle_s: float = Field(default=60, gt=0)
+    # Per ingest token (each token its own bucket); a token's own rate_limit overrides it.
+    rate_limit: RateLimit = RateLimit()
+
+    @model_validator(mode="after")
+    def _spool_holds_a_request(self) -> IngestConfig:
+        # A request the spool can never hold would be refused as "full, retry" forever.
+        if self.spool.max_bytes < self.max_request_bytes:
+            raise ValueError(
+                f"spool.max_bytes ({self.spool.max_bytes}) is smaller than max_request_bytes "
+                f"({self.max_request_bytes}): a request that large could never be accepted"
+            )
+        return self
 
 
 class FlowConfig(Strict):
@@ -112,6 +140,13 @@ class UserConfig(Strict):
         return v
 
 
+class TeamConfig(Strict):
+    """People exceptions can be assigned to together, e.g. a site's pharmacy buyers."""
+
+    name: str | None = None
+    members: tuple[str, ...] = ()
+
+
 class SignInConfig(Strict):
     """Console sign-in throttling: wrong passwords allowed in a row per user name and per
     address, then a lock of first_lock_s that doubles with each further one, up to max_lock_s."""
@@ -134,13 +169,39 @@ class Config(Strict):
     flows: dict[str, FlowConfig] = {}
     sites: dict[str, SiteConfig] = {}
     users: tuple[UserConfig, ...] = ()
+    teams: dict[str, TeamConfig] = {}
     sign_in: SignInConfig = SignInConfig()
     retention: RetentionConfig = RetentionConfig()
     console_url: str | None = None
+    # Among several `rxsight serve` on one ClickHouse, one runs the rules scheduler and one
+    # the alert dispatcher (rxsight/lease.py); a dead holder is replaced within 2 x this.
+    lease_ttl_s: float = Field(default=15, ge=1, le=600)
     rules: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
     kpis: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _teams_and_users_apart(self) -> Config:
+        users = {u.username for u in self.users}
+        clash = sorted(users & set(self.teams))
+        if clash:
+            raise ValueError(f"teams: {clash[0]!r} is also a user name; assignees must be one")
+        for team, cfg in self.teams.items():
+            unknown = [m for m in cfg.members if m not in users]
+            if unknown:
+                raise ValueError(f"teams.{team}.members: {unknown[0]!r} is not a configured user")
+        return self
+
+    def assignees(self) -> dict[str, str]:
+        """Who exceptions may be assigned to: each user and team, with a label to show."""
+        out = {u.username: u.display_name or u.username for u in self.users}
+        for team, cfg in self.teams.items():
+            out[team] = f"{cfg.name or team} (team)"
+        return out
+
+    def teams_of(self, username: str) -> list[str]:
+        return [t for t, cfg in self.teams.items() if username in cfg.members]
 
 
 @dataclass(frozen=True)
@@ -150,6 +211,9 @@ class Settings:
     dsn: str
     data_dir: Path
     database: str = "rxsight"
+    # RXSIGHT_CLICKHOUSE_CLUSTER: the migrations run ON CLUSTER with replicated + Distributed
+    # tables (rxsight/store/cluster.py).
+    cluster: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     grpc_port: int = 4317
@@ -245,6 +309,7 @@ def load_settings(
         dsn=chosen_dsn,
         data_dir=ddir,
         database=env.get("RXSIGHT_DATABASE", "rxsight"),
+        cluster=env.get("RXSIGHT_CLICKHOUSE_CLUSTER") or None,
         host=host or env.get("RXSIGHT_HOST", "127.0.0.1"),
         port=int(port if port is not None else env.get("RXSIGHT_PORT", 8000)),
         grpc_port=int(grpc_port if grpc_port is not None else env.get("RXSIGHT_GRPC_PORT", 4317)),

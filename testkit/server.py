@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +38,29 @@ class Server:
         admin_token: str | None = None,
         data_dir: Path | None = None,
         env: dict[str, str] | None = None,
+        dsn: str | None = None,
         prelude: str = "",
     ) -> None:
         """`prelude`: Python run in the server process before the CLI (a test that adds a rule
         family folder extends the registry's search path there)."""
         self._tmp = None
+        # None: the embedded store in the data dir; an http:// DSN: a ClickHouse server, where
+        # each Server gets a database of its own unless told which to share.
+        self.dsn = dsn
         self.prelude = prelude
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rxsight-test-")
             data_dir = Path(self._tmp.name)
         self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token = admin_token
         self.config_path: Path | None = None
         if config is not None:
             self.config_path = self.data_dir / "rxsight.yaml"
             self.config_path.write_text(yaml.safe_dump(config))
-        self.env = env or {}
+        self.env = dict(env or {})
+        if dsn:
+            self.env.setdefault("RXSIGHT_DATABASE", f"rxsight_{uuid.uuid4().hex[:10]}")
         self.port = free_port()
         self.grpc_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,6 +73,8 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("RXSIGHT_CLICKHOUSE_DSN", None)
+        if self.dsn:
+            env["RXSIGHT_CLICKHOUSE_DSN"] = self.dsn
         if self.admin_token:
             env["RXSIGHT_ADMIN_TOKEN"] = self.admin_token
         launch = ["-m", "rxsight.cli"]
@@ -99,19 +109,16 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
+        # A server that never became ready is not left behind to hold ports and memory.
+        stop_process(self.proc)
+        self.proc = None
         raise RuntimeError(f"rxsight not ready in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def kill9(self) -> None:
@@ -161,6 +168,38 @@ class Server:
                 return last
             time.sleep(interval)
         raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def start_listening(
+    cmd: list[str], log_path: Path, ready_url: str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """`cmd` in a subprocess logging to log_path, returned once ready_url answers."""
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-5000:]
+            raise RuntimeError(f"{cmd[0]} {cmd[1:3]} exited {proc.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(ready_url, timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait(5)
+    raise RuntimeError(f"{cmd[0]} not ready in {timeout}s: {log_path}")
 
 
 def rxsight_cli(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:

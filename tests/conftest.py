@@ -3,6 +3,7 @@ own configuration or kill the process start their own `Server`."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from rxsight.app import migrate_store
 from rxsight.store import Store
-from tests.support import Server
+from tests.support import ClickHouseHttp, Server
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -31,11 +32,36 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb") / "clickhouse"
 
 
-@pytest.fixture
-def store(chdb_dir: Path) -> Iterator[Store]:
+@pytest.fixture(scope="session")
+def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An http:// DSN: RXSIGHT_TEST_CLICKHOUSE_DSN when set (a real ClickHouse server), else
+    the chDB-backed HTTP endpoint of tests/clickhouse_http.py, started once per session."""
+    external = os.environ.get("RXSIGHT_TEST_CLICKHOUSE_DSN")
+    if external:
+        yield external
+        return
+    endpoint = ClickHouseHttp(tmp_path_factory.mktemp("clickhouse-http"), password="test-pw")
+    endpoint.start()
+    try:
+        yield endpoint.dsn()
+    finally:
+        endpoint.stop()
+
+
+# Every store test runs on both engines the DSN can pick (DESIGN 3): embedded chDB and a
+# ClickHouse server over HTTP.
+STORE_ENGINES = ["chdb", "http"]
+
+
+@pytest.fixture(params=STORE_ENGINES)
+def store(request: pytest.FixtureRequest, chdb_dir: Path) -> Iterator[Store]:
     """A migrated store in a database of its own, dropped afterwards."""
     db = f"test_{uuid.uuid4().hex[:12]}"
-    st = Store(f"chdb://{chdb_dir}", db)
+    if request.param == "http":
+        dsn = request.getfixturevalue("clickhouse_dsn")
+    else:
+        dsn = f"chdb://{chdb_dir}"
+    st = Store(dsn, db)
     migrate_store(st)
     try:
         yield st

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-from testkit.server import REPO, Server, free_port, rxsight_cli
+from testkit.server import REPO, Server, free_port, rxsight_cli, start_listening, stop_process
 
-__all__ = ["REPO", "Server", "free_port", "rxsight_cli", "store_events"]
+__all__ = [
+    "REPO",
+    "ClickHouseHttp",
+    "Server",
+    "free_port",
+    "otlp_json_spans",
+    "rxsight_cli",
+    "stop_process",
+    "store_events",
+]
 
 SHARED = Path(os.environ.get("RXSIGHT_SHARED_DIR", REPO.parent / "shared"))
 CONFORMANCE = SHARED / "conformance"
@@ -18,8 +31,6 @@ def store_events(store: Any, *events: dict[str, Any]) -> None:
     """Events written to a Store's business_events as the collector writes them (its views fill
     the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
     and source_system are made up."""
-    import uuid
-
     from collector.events import events_table
     from rxsight.model import event_row
 
@@ -35,3 +46,67 @@ def store_events(store: Any, *events: dict[str, Any]) -> None:
         for e in events
     ]
     store.insert_arrow("business_events", events_table(rows))
+
+
+class ClickHouseHttp:
+    """tests/clickhouse_http.py in a subprocess: a ClickHouse HTTP endpoint over its own chDB
+    directory, on a port it keeps across restarts (an outage is stop() ... start())."""
+
+    def __init__(self, data_dir: Path, password: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password = password
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir / "clickhouse-http.log"
+
+    def dsn(self, database: str | None = None) -> str:
+        """The DSN rxsight takes: http://user:password@host:port[/database]."""
+        auth = f"default:{self.password}@" if self.password else ""
+        return f"http://{auth}127.0.0.1:{self.port}" + (f"/{database}" if database else "")
+
+    def start(self, timeout: float = 60) -> ClickHouseHttp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.clickhouse_http",
+            "--path",
+            str(self.data_dir / "chdb"),
+            "--port",
+            str(self.port),
+        ]
+        if self.password:
+            cmd += ["--password", self.password]
+        self.proc = start_listening(
+            cmd, self.log_path, f"http://127.0.0.1:{self.port}/ping", timeout
+        )
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """The endpoint goes away at once, as a crashed or unplugged server does."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+def otlp_json_spans(correlation_id: str, n: int) -> dict:
+    """An OTLP/JSON export request: n distinct spans of service `erp`, all carrying the
+    correlation ID (what a client library sends for one batch)."""
+    now = time.time_ns()
+    spans = [
+        {
+            "traceId": uuid.uuid4().hex,
+            "spanId": uuid.uuid4().hex[:16],
+            "name": "sync",
+            "startTimeUnixNano": str(now + i),
+            "endTimeUnixNano": str(now + i + 5000),
+            "attributes": [{"key": "correlation.id", "value": {"stringValue": correlation_id}}],
+        }
+        for i in range(n)
+    ]
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "erp"}}]}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}

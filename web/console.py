@@ -5,16 +5,47 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from web.deps import ConsoleError, SignInRequired, console_error_page
-from web.pages import alerts, auth, exceptions, flows, kpis, lists, overview, transactions
+from web.pages import (
+    alerts,
+    auth,
+    exception_actions,
+    exceptions,
+    flows,
+    kpis,
+    lists,
+    overview,
+    traces,
+    transactions,
+)
 
 router = APIRouter(include_in_schema=False)
-for _page in (auth, overview, exceptions, transactions, flows, alerts, lists, kpis):
+# exception_actions before exceptions: /exceptions/bulk is not an exception id.
+_PAGES = (
+    auth,
+    overview,
+    exception_actions,
+    exceptions,
+    transactions,
+    traces,
+    flows,
+    alerts,
+    lists,
+    kpis,
+)
+for _page in _PAGES:
     router.include_router(_page.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico whatever the page links; the SVG serves both."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def mount_static(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from rxsight.store import SqlFiles, Store
-from rxsight.timeutil import as_utc
+from rxsight.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -37,17 +37,69 @@ def store_time(dt: datetime) -> datetime:
     return as_utc(dt).replace(tzinfo=None)
 
 
-def exception_summary(store: Store, owner: str | None) -> list[dict[str, Any]]:
-    return store.query(SQL["open_exceptions_summary"], {"owner": owner or ""})
+def exception_summary(
+    store: Store, owner: str | None, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Open exceptions by family and site as they stood at `as_of` (default now)."""
+    at = store_time(as_of or utcnow())
+    return store.query(SQL["open_exceptions_summary"], {"owner": owner or "", "as_of": at})
 
 
-def exception_facets(store: Store) -> dict[str, list[str]]:
+NO_FACETS: dict[str, Any] = {
+    k: [] for k in ("families", "reasons", "sites", "owners", "suppliers", "flows", "priorities")
+} | {"examples": []}
+
+
+def exception_facets(store: Store, family: str = "") -> dict[str, Any]:
+    """Filter choices; reasons only of `family` when one is chosen."""
     rows = store.query(SQL["exception_facets"])
     row = rows[0] if rows else {}
-    return {
+    out: dict[str, Any] = {
         key: sorted(v for v in row.get(key, []) if v)
-        for key in ("families", "reasons", "sites", "owners")
+        for key in ("families", "sites", "owners", "suppliers", "flows", "priorities")
     }
+    pairs = row.get("family_reasons") or []
+    out["reasons"] = sorted({r for f, r in pairs if r and (not family or f == family)})
+    samples = ("sample_invoice", "sample_po", "sample_item", "sample_correlation_id")
+    out["examples"] = [row[k] for k in samples if row.get(k)]
+    return out
+
+
+def flow_breaches(store: Store, flow: str, as_of: datetime) -> list[dict[str, Any]]:
+    """A flow's breach episodes, newest first: since (the condition's start), the reasons
+    seen, cleared (None while it lasts), from the sla_breach exception history."""
+    rows = store.query(SQL["flow_breaches"], {"flow": flow, "as_of": store_time(as_of)})
+    episodes: list[dict[str, Any]] = []
+    current: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        eid, change = row["exception_id"], row["change"]
+        if change in ("opened", "reopened") or eid not in current:
+            current[eid] = {"since": row["since"], "reasons": [], "cleared": None, "by": None}
+            episodes.append(current[eid])
+        episode = current[eid]
+        if row["reason"] and row["reason"] not in episode["reasons"]:
+            episode["reasons"].append(row["reason"])
+        if change in ("auto_resolved", "resolved") and episode["cleared"] is None:
+            episode["cleared"] = row["at"]
+            episode["by"] = "condition cleared" if change == "auto_resolved" else "resolved"
+    return sorted(episodes, key=lambda e: e["since"], reverse=True)
+
+
+NO_NAMES: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+
+
+def names(store: Store, correlation_ids: list[str]) -> dict[str, dict[str, str]]:
+    """{"item": {code: description}, "supplier": {id: name}} from the transactions' events."""
+    out: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+    ids = sorted({c for c in correlation_ids if c})
+    if ids:
+        for row in store.query(SQL["names"], {"correlation_ids": ids}):
+            out[row["kind"]][row["code"]] = row["name"]
+    return out
+
+
+def trace_spans(store: Store, trace_id: str) -> list[dict[str, Any]]:
+    return store.query(SQL["trace_spans"], {"trace_id": trace_id})
 
 
 def flow_hours(store: Store, as_of: datetime) -> dict[str, list[dict[str, Any]]]:

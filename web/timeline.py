@@ -89,6 +89,19 @@ class Timeline:
     end: datetime | None
     keys: dict[str, list[str]]
 
+    @property
+    def short(self) -> bool:
+        """Over in less than 10 minutes: its axis needs seconds to tell ticks apart."""
+        return (
+            self.start is not None
+            and self.end is not None
+            and ((self.end - self.start).total_seconds() < SHORT_S)
+        )
+
+
+# A transaction shorter than this labels its time axis with seconds.
+SHORT_S = 600
+
 
 def _first(events: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
     return next((e for e in events if e["event_type"] == event_type), None)

@@ -166,11 +166,23 @@ def humanize(value: Any) -> str:
     return str(value or "").replace("_", " ")
 
 
+# The time control's parameters (web/timecontrol.py): every link between pages keeps them.
+TIME_PARAMS = ("as_of", "range")
+
+
+def time_query(request: Request, lead: str = "?") -> str:
+    """`?as_of=…&range=…` of the current page (empty when live), for links to other pages;
+    lead "&" to append to a link that has a query already."""
+    kept = {k: request.query_params[k] for k in TIME_PARAMS if request.query_params.get(k)}
+    return lead + urlencode(kept) if kept else ""
+
+
 def nav_items(request: Request, principal: Principal | None) -> list[tuple[str, str, bool]]:
     if principal is None:
         return []
     has_alerts = alerts_available(request)
     path = request.url.path
+    keep = time_query(request)
     out = []
     for href, label, role in NAV:
         if href == "/alerts" and not has_alerts:
@@ -178,7 +190,7 @@ def nav_items(request: Request, principal: Principal | None) -> list[tuple[str, 
         if not principal.can(role):
             continue
         current = path == href if href == "/" else path.startswith(href)
-        out.append((href, label, current))
+        out.append((href + keep, label, current))
     return out
 
 
@@ -209,6 +221,7 @@ def _register() -> None:
     env.filters["pct"] = format_percent
     env.filters["human"] = humanize
     env.globals["page_link"] = page_link
+    env.globals["time_query"] = time_query
     env.globals["due_pill"] = due_pill
     env.globals["sla_due"] = lambda row: due_pill(row.get("due_state"), row.get("next_due"))
     env.globals["escape"] = escape

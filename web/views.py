@@ -30,6 +30,7 @@ def flow_view(row: FlowStatus) -> dict[str, Any]:
         "objective": objective,
         # Rates are judged only with enough spans (DESIGN 5: min_spans in the window).
         "judged": row.judged,
+        "min_spans": row.min_spans,
         "p95_over": p95_ms is not None and p95_ms > objective.p95_ms and row.judged,
         "error_over": row.error_rate is not None
         and row.error_rate > objective.error_rate

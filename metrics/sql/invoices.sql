@@ -25,7 +25,6 @@ WITH
             tupleElement(max((version, change, reason)), 3) AS latest_reason
         FROM exception_history
         WHERE family = 'unmatched_invoice' AND at <= T
-            AND (supplier_id, invoice_number) IN (SELECT supplier_id, invoice_number FROM invoices)
         GROUP BY supplier_id, invoice_number
     ),
     evaluated AS (

@@ -32,56 +32,49 @@ WITH
     ),
     -- Each PO line as its latest version as of T says.
     po AS (
-        SELECT po_number, any(correlation_id) AS correlation_id,
-            groupArray(line_no) AS l_no, groupArray(item_id) AS l_item, groupArray(quantity) AS l_qty
+        SELECT po_number, any(tupleElement(latest, 1)) AS correlation_id,
+            groupArray(line_no) AS l_no, groupArray(tupleElement(latest, 2)) AS l_item,
+            groupArray(tupleElement(latest, 3)) AS l_qty
         FROM (
-            SELECT po_number, line_no, correlation_id, item_id, quantity
+            SELECT po_number, line_no,
+                argMax((correlation_id, item_id, quantity), (occurred_at, event_id)) AS latest
             FROM rules_po_lines
             WHERE occurred_at <= T AND correlation_id != ''
-            ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
-            LIMIT 1 BY po_number, line_no
+            GROUP BY po_number, line_no
         )
         GROUP BY po_number
     ),
-    -- Receipt lines (one row per event and line even if delivered twice), on their PO line.
-    received AS (
-        SELECT r.po_number AS po_number, r.event_id AS event_id, r.line_no AS line_no, r.at AS at,
-            r.quantity AS quantity,
-            if(has(p.l_no, r.line_no), indexOf(p.l_no, r.line_no), indexOf(p.l_item, r.item_id)) AS idx,
-            if(idx > 0, p.l_qty[idx], toDecimal64(0, 4)) AS ordered
+    -- Each PO's receipt lines in time order (one per event and line even if delivered twice).
+    rcv AS (
+        SELECT po_number, arraySort(groupArray((at, event_id, line_no, item_id, quantity)))
+            AS receipts
         FROM (
             SELECT po_number, event_id, line_no, any(item_id) AS item_id,
                 any(quantity) AS quantity, any(occurred_at) AS at
             FROM rules_receipt_lines
             WHERE occurred_at <= T
             GROUP BY po_number, event_id, line_no
-        ) AS r
-        INNER JOIN po AS p ON p.po_number = r.po_number
-    ),
-    -- When each PO line first had its ordered quantity.
-    line_full AS (
-        SELECT po_number, idx, minIf(at, cum >= ordered) AS full_at, max(cum >= ordered) AS is_full
-        FROM (
-            SELECT po_number, idx, at, ordered,
-                sum(quantity) OVER (PARTITION BY po_number, idx ORDER BY at, event_id, line_no
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
-            FROM received
-            WHERE idx > 0
-        )
-        GROUP BY po_number, idx
-    ),
-    po_full AS (
-        SELECT po_number, any(correlation_id) AS correlation_id,
-            min(ordered <= 0 OR is_full = 1) AS full, maxIf(full_at, ordered > 0) AS full_at
-        FROM (
-            SELECT po.po_number AS po_number, po.correlation_id AS correlation_id,
-                tupleElement(line, 1) AS idx, tupleElement(line, 2) AS ordered,
-                lf.is_full AS is_full, lf.full_at AS full_at
-            FROM po
-            ARRAY JOIN arrayZip(arrayEnumerate(l_qty), l_qty) AS line
-            LEFT JOIN line_full AS lf ON lf.po_number = po.po_number AND lf.idx = tupleElement(line, 1)
         )
         GROUP BY po_number
+    ),
+    -- When each line first had its ordered quantity (receipts on it by line number, else by
+    -- item, summed in time order; epoch: never), and so the PO as a whole.
+    po_full AS (
+        SELECT po.po_number AS po_number, po.correlation_id AS correlation_id,
+            arrayMap(r -> if(has(po.l_no, tupleElement(r, 3)), indexOf(po.l_no, tupleElement(r, 3)),
+                indexOf(po.l_item, tupleElement(r, 4))), rcv.receipts) AS r_idx,
+            arrayMap(i -> tupleElement(
+                arrayFilter((r, x) -> x = i, rcv.receipts, r_idx)[arrayFirstIndex(
+                    c -> c >= po.l_qty[i],
+                    arrayCumSum(arrayMap(r -> tupleElement(r, 5),
+                        arrayFilter((r, x) -> x = i, rcv.receipts, r_idx))))], 1),
+                arrayEnumerate(po.l_qty)) AS line_full_at,
+            arrayAll((q, f) -> q <= 0 OR f > toDateTime64(0, 3, 'UTC'), po.l_qty, line_full_at)
+                AS full,
+            arrayMax(arrayMap((q, f) -> if(q > 0, f, toDateTime64(0, 3, 'UTC')), po.l_qty,
+                line_full_at)) AS full_at
+        FROM po
+        LEFT JOIN rcv ON rcv.po_number = po.po_number
     ),
     judged AS (
         SELECT rq.correlation_id AS correlation_id, rq.requested_at AS requested_at,

@@ -7,18 +7,19 @@ WITH
     {starts:Array(DateTime64(3, 'UTC'))} AS starts,
     {ends:Array(DateTime64(3, 'UTC'))} AS ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
+    -- Each PO line as its latest version as of T says (the latest expected_at given).
     po AS (
-        SELECT po_number, any(supplier_id) AS supplier_id,
-            tupleElement(maxIf((occurred_at, event_id, expected_at), expected_at IS NOT NULL), 3)
-                AS expected_at,
-            groupArray(line_no) AS l_no, groupArray(item_id) AS l_item, groupArray(quantity) AS l_qty
+        SELECT po_number, any(tupleElement(latest, 1)) AS supplier_id,
+            tupleElement(max(expected), 3) AS expected_at,
+            groupArray(line_no) AS l_no, groupArray(tupleElement(latest, 2)) AS l_item,
+            groupArray(tupleElement(latest, 3)) AS l_qty
         FROM (
-            SELECT po_number, line_no, supplier_id, expected_at, item_id, quantity, occurred_at,
-                event_id
+            SELECT po_number, line_no,
+                argMax((supplier_id, item_id, quantity), (occurred_at, event_id)) AS latest,
+                maxIf((occurred_at, event_id, expected_at), expected_at IS NOT NULL) AS expected
             FROM rules_po_lines
             WHERE occurred_at <= T
-            ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
-            LIMIT 1 BY po_number, line_no
+            GROUP BY po_number, line_no
         )
         GROUP BY po_number
     ),
@@ -41,7 +42,7 @@ WITH
         LEFT JOIN acks AS a ON a.po_number = po.po_number
         WHERE ifNull(a.ack_status, '') != 'rejected' AND due IS NOT NULL AND period > 0
     ),
-    -- Receipt lines of those POs (one row per event and line even if delivered twice).
+    -- Receipt lines (one row per event and line even if delivered twice).
     rcv AS (
         SELECT po_number, groupArray(line_no) AS r_no, groupArray(item_id) AS r_item,
             groupArray(quantity) AS r_qty, groupArray(at) AS r_at
@@ -49,7 +50,7 @@ WITH
             SELECT po_number, event_id, line_no, any(item_id) AS item_id,
                 any(quantity) AS quantity, any(occurred_at) AS at
             FROM rules_receipt_lines
-            WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM due_pos)
+            WHERE occurred_at <= T
             GROUP BY po_number, event_id, line_no
         )
         GROUP BY po_number

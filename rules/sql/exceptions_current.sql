@@ -30,6 +30,8 @@ FROM (
                 if(ack_ms = 0, 0, opened_ms + ack_ms) AS ack_due_ms,
                 if(resolve_ms = 0, 0, opened_ms + resolve_ms) AS resolve_due_ms
             FROM exception_history
+            -- As of an instant: the state then ({now} is that instant, or the present).
+            WHERE at <= {now:DateTime64(3, 'UTC')}
             ORDER BY exception_id, version DESC
             LIMIT 1 BY exception_id
         )
@@ -43,9 +45,16 @@ WHERE ({family:String} = '' OR family = {family:String})
     AND ({owner:String} = '' OR owner = {owner:String})
     AND ({since:DateTime64(3, 'UTC')} = toDateTime64(0, 3, 'UTC') OR since >= {since:DateTime64(3, 'UTC')})
     AND ({due:String} = '' OR due_state = {due:String})
+    AND ({any_assignee:UInt8} = 1 OR has({assignees:Array(String)}, assignee))
+    AND ({priority:String} = '' OR JSONExtractString(details, 'priority') = {priority:String})
+    AND ({supplier:String} = '' OR startsWith(lower(supplier_id), lower({supplier:String})))
+    AND ({item:String} = '' OR startsWith(lower(JSONExtractString(details, 'item_id')), lower({item:String})))
+    AND ({flow:String} = '' OR flow = {flow:String})
+    -- Search: case-insensitive, anywhere in the identifiers, the summary or the details
+    -- (request numbers, item codes live there), so a prefix finds its entity.
     AND ({q:String} = '' OR positionCaseInsensitive(concat(exception_id, ' ', summary, ' ',
         correlation_id, ' ', po_number, ' ', invoice_number, ' ', receipt_id, ' ', flow, ' ',
-        assignee), {q:String}) > 0)
+        supplier_id, ' ', assignee, ' ', details), {q:String}) > 0)
 ORDER BY
     if({sort:String} = 'recent', -toUnixTimestamp64Milli(at), 0),
     if({sort:String} = 'severity', multiIf(severity = 'critical', 0, severity = 'warning', 1, 2), 0),

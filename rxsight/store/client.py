@@ -14,6 +14,7 @@ from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
 from rxsight.store.arrow import JoinedStreams, ipc_bytes, streams_table
+from rxsight.store.cluster import render
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,19 @@ class Store:
     many clients. Either way each thread gets its own client, because a clickhouse-connect
     client is not safe for concurrent queries (HTTP sessions, chDB connection handles)."""
 
-    def __init__(self, dsn: str, database: str = "rxsight") -> None:
+    def __init__(self, dsn: str, database: str = "rxsight", cluster: str | None = None) -> None:
         self.dsn = dsn
         self.database = database
+        # A ClickHouse cluster's name: DDL runs ON CLUSTER, tables are replicated + Distributed
+        # (rxsight/store/cluster.py).
+        self.cluster = cluster
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
         self._closed = False
         boot = self._connect(database=None)
-        boot.command(f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}`")
+        on_cluster = f" ON CLUSTER '{cluster}'" if cluster else ""
+        boot.command(f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}`{on_cluster}")
 
     @property
     def embedded(self) -> bool:
@@ -129,7 +134,10 @@ class Store:
         return rows[0][0] if rows else None
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return self._run(lambda c: c.command(sql, parameters=params or {}))
+        result = None
+        for statement in render(sql, self.cluster):
+            result = self._run(lambda c, s=statement: c.command(s, parameters=params or {}))
+        return result
 
     def insert_arrow(self, table: str, data: pa.Table, *, dedup_token: str | None = None) -> None:
         if self.embedded:
@@ -219,14 +227,28 @@ class Store:
 
 # Every table with a TTL: the retention class it follows and the time its TTL counts from.
 # Tables derived from spans (the trace-ID index, the rules' span facts) follow the traces;
-# the console's business-key index (migration 031) follows the events.
+# the console's business-key index (migration 031) and the rules' event facts follow the
+# events. (The rules' key maps, rules_po_by_correlation and rules_pos_by_invoice, hold
+# identifiers without a time: they are kept.)
 RETENTION: dict[str, tuple[str, str]] = {
     "otel_traces": ("traces", "toDateTime(Timestamp)"),
     "otel_traces_trace_id_ts": ("traces", "toDate(Start)"),
     "rules_spans": ("traces", "toDateTime(Timestamp)"),
     "rules_flow_hours": ("traces", "hour"),
-    "business_events": ("events", "toDateTime(occurred_at)"),
-    "console_keys": ("events", "toDateTime(occurred_at)"),
+    **{
+        table: ("events", "toDateTime(occurred_at)")
+        for table in (
+            "business_events",
+            "console_keys",
+            "rules_requests",
+            "rules_po_lines",
+            "rules_po_acks",
+            "rules_receipt_lines",
+            "rules_receipts",
+            "rules_po_invoice_lines",
+            "rules_invoice_matches",
+        )
+    },
 }
 
 

@@ -15,9 +15,11 @@ TOKEN = "conformance-admin-token-0123456789"
 SCENARIO = CONFORMANCE / "scenario-public"
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[Server]:
-    srv = Server(admin_token=TOKEN).start()
+@pytest.fixture(scope="module", params=["chdb", "http"])
+def live(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """rxsight on its embedded store, and on a ClickHouse server (RXSIGHT_CLICKHOUSE_DSN)."""
+    dsn = request.getfixturevalue("clickhouse_dsn") if request.param == "http" else None
+    srv = Server(admin_token=TOKEN, dsn=dsn).start()
     try:
         yield srv
     finally:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from collector.spool import Spool, SpoolFull
+from collector.spool import LargerThanSpool, Spool, SpoolFull
 
 
 def test_records_come_back_in_order_after_reopen(tmp_path):
@@ -72,3 +72,11 @@ def test_the_append_that_fills_a_segment_seals_it(tmp_path):
     assert [bytes(p) for _, p in spool.records(full)] == [b"first", b"second"]
     spool.seal()
     assert [bytes(p) for _, p in spool.records(spool.sealed()[-1])] == [b"third"]
+
+
+def test_a_record_larger_than_the_whole_spool_is_not_spool_full(tmp_path):
+    # "Full" tells the client to retry; a record that could never fit must not say so.
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    with pytest.raises(LargerThanSpool):
+        spool.append("otel_traces", b"x" * (1 << 20), 1)
+    spool.append("otel_traces", b"x" * 1000, 1)  # the spool itself is fine

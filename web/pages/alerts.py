@@ -20,6 +20,7 @@ from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 from web.deps import ConsoleError, console_user, redirect, render
 from web.downloads import MAX_ROWS, csv_response
+from web.timecontrol import time_view
 
 router = APIRouter()
 
@@ -92,6 +93,7 @@ def alerts_page(
         "hours": SILENCE_HOURS,
         "silence_matchers": silence_matchers,
     }
+    context |= {"tc": time_view(request, None), "tc_now_only": True}
     return render(request, "alerts.html", context, principal=principal)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 import rules.public as rules_public
@@ -15,24 +16,16 @@ from rxsight.auth import Principal
 from rxsight.authz import Action, Resource, authorize
 from rxsight.timeutil import utcnow
 from web import data
-from web.deps import ConsoleError, console_user, redirect, render, settings_of, store_of
+from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import MAX_ROWS, csv_response, wants_csv
-from web.views import ENTITY_FIELDS, details_of, entity_label, invoice_lines, search_key
+from web.timecontrol import time_view
+from web.views import ENTITY_FIELDS, details_of, entity_label, flow_view, invoice_lines, search_key
 
 router = APIRouter()
 
 PAGE_SIZE = 50
 # "active" = open or acknowledged: what still needs someone.
 STATUSES = ("active", "open", "acknowledged", "resolved")
-# Age filter: exceptions whose condition started within this long (rules.list_exceptions
-# filters `since >= now - age`).
-AGES = {
-    "1h": timedelta(hours=1),
-    "4h": timedelta(hours=4),
-    "24h": timedelta(days=1),
-    "72h": timedelta(days=3),
-    "7d": timedelta(days=7),
-}
 # The orders rules.list_exceptions offers.
 SORTS = {
     "due": "SLA due first",
@@ -64,13 +57,6 @@ DUE_LABELS = {
     "met": "met",
     "none": "no SLA",
 }
-ACTION_DONE = {
-    "ack": "Acknowledged.",
-    "assign": "Assigned.",
-    "comment": "Comment added.",
-    "resolve": "Resolved.",
-    "reopen": "Reopened.",
-}
 
 
 def sla_clock(request: Request) -> rules_public.SlaClock:
@@ -99,9 +85,16 @@ def exceptions_list(
     owner: str | None = None,
     status: str = "active",
     age: str = "",
+    as_of: str | None = None,
+    range: str = "",  # noqa: A002 - the time control's parameter name
     q: str = "",
     sort: str = "age",
     due: str = "",
+    assignee: str = "",
+    priority: str = "",
+    supplier: str = "",
+    item: str = "",
+    flow: str = "",
     page: int = 1,
     format: str = "",
     principal: Principal = Depends(console_user("viewer")),
@@ -115,12 +108,23 @@ def exceptions_list(
     if status and status not in STATUSES and status != "any":
         problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
         status = "active"
-    if age and age not in AGES:
-        problems.append(f"age: {age!r} is not one of {', '.join(AGES)}")
-        age = ""
+    # "started within" is the time control's range before its instant (`age` is the
+    # parameter older links carry).
+    tc = time_view(request, as_of, range or age, site=site or None)
     if sort not in SORTS:
         problems.append(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
         sort = "age"
+    config = request.app.state.settings.config
+    assignable = config.assignees()
+    if assignee == "me":
+        # My items: assigned to me or to a team I am in.
+        assigned_to: list[str] | None = [principal.name, *config.teams_of(principal.name)]
+    elif assignee == "nobody":
+        assigned_to = [""]
+    elif assignee:
+        assigned_to = [assignee]
+    else:
+        assigned_to = None
     page = max(page, 1)
     # A user with an owner scope sees that owner's exceptions unless they ask for all.
     if owner is None:
@@ -135,7 +139,8 @@ def exceptions_list(
         status=None if status in ("any", "") else status,
         site=site or None,
         owner=owner_filter,
-        since=(utcnow() - AGES[age]) if age else None,
+        since=tc.since,
+        as_of=tc.when,
         q=q.strip() or None,
         sort=sort,
         # A download carries every matching exception, not one page of them.
@@ -143,6 +148,11 @@ def exceptions_list(
         offset=0 if download else (page - 1) * PAGE_SIZE,
         due=due or None,
         sla=sla_clock(request),
+        assignees=assigned_to,
+        priority=priority or None,
+        supplier=supplier.strip() or None,
+        item=item.strip() or None,
+        flow=flow or None,
     )
     if download and outcome.error:
         raise ConsoleError(503, outcome.error)
@@ -155,41 +165,74 @@ def exceptions_list(
             EXCEPTION_COLUMNS,
             ({**r, "entity": entity_label(r)} for r in rows),
         )
-    facets = data.attempt("Filter choices", data.exception_facets, store)
+    facets = data.attempt("Filter choices", data.exception_facets, store, family)
     if facets.value is not None:
         # Every built-in family can be chosen, whether or not it has exceptions yet.
         seen = facets.value["families"]
         builtin = [f.name for f in rules_public.family_list()]
         facets.value["families"] = builtin + [f for f in seen if f not in builtin]
+    names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
             {**r, "entity": entity_label(r), "url": exception_url(r["exception_id"])} for r in rows
         ],
         "total": total,
+        "names": names.value or data.NO_NAMES,
         "page": page,
         "pages": pages,
         "page_size": PAGE_SIZE,
         "error": outcome.error,
         "problems": problems,
-        "facets": facets.value or {"families": [], "reasons": [], "sites": [], "owners": []},
+        "facets": facets.value or data.NO_FACETS,
         "f": {
             "family": family,
             "reason": reason,
             "site": site,
             "owner": owner,
             "status": status,
-            "age": age,
             "q": q,
             "sort": sort,
             "due": due,
+            "assignee": assignee,
+            "priority": priority,
+            "supplier": supplier,
+            "item": item,
+            "flow": flow,
         },
+        "assignees": assignable,
+        "may_bulk": principal.can("operator"),
         "due_states": DUE_LABELS,
         "statuses": STATUSES,
-        "ages": AGES,
+        "tc": tc,
+        "tc_ranges": True,
+        "tc_ranges_any": "started any time",
         "sorts": SORTS,
     }
     return render(request, "exceptions.html", context, principal=principal)
+
+
+_STORE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?$")
+
+
+def store_instant(value: Any) -> datetime | None:
+    """A time the rules stage wrote into a finding's details ("2026-11-30 22:30:32.688",
+    UTC, down to nanoseconds), so the page can show it in the site's zone."""
+    if not isinstance(value, str) or not _STORE_TIME.match(value):
+        return None
+    head, _, frac = value.removesuffix("Z").replace("T", " ").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}").replace(tzinfo=UTC)
+
+
+def _flow_now(request: Request, exc: dict[str, Any]) -> dict[str, Any] | None:
+    """An SLA breach's flow as it is now: the summary holds the figures at opening."""
+    if exc.get("family") != "sla_breach" or not exc.get("flow"):
+        return None
+    found = data.attempt(
+        "Flow status", rules_public.flows, store_of(request), request.app.state.settings
+    )
+    row = next((f for f in found.value or [] if f.flow == exc["flow"]), None)
+    return flow_view(row) if row else None
 
 
 @router.get("/exceptions/{exception_id:path}", response_class=HTMLResponse)
@@ -223,16 +266,20 @@ def exception_detail(
             limit=50,
             offset=0,
         )
-    users = sorted(u.username for u in request.app.state.settings.config.users)
     clock = sla_clock(request).clock(exc, utcnow())
+    names = data.attempt("Names", data.names, store, [exc.get("correlation_id")])
     details = details_of(exc)
     tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
     lines = invoice_lines(exc, details, tolerance)
     if lines is not None:
         details = {k: v for k, v in details.items() if k != "lines"}
+    details = {k: store_instant(v) or v for k, v in details.items()}
     context = {
         "exc": exc,
         "clock": clock,
+        "time_details": [k for k, v in details.items() if isinstance(v, datetime)],
+        "flow_now": _flow_now(request, exc),
+        "names": names.value or data.NO_NAMES,
         "entity": entity_label(exc),
         "details": details,
         "invoice_lines": lines,
@@ -246,53 +293,7 @@ def exception_detail(
         "why_not": why_not,
         "audit": audit_rows.value[0] if audit_rows and audit_rows.value else None,
         "audit_error": audit_rows.error if audit_rows else None,
-        "users": users,
+        "assignees": request.app.state.settings.config.assignees(),
         "action_url": exception_url(exception_id) + "/actions",
     }
     return render(request, "exception.html", context, principal=principal)
-
-
-@router.post("/exceptions/{exception_id:path}/actions")
-def exception_action(
-    request: Request,
-    exception_id: str,
-    action: str = Form(...),
-    comment: str = Form(""),
-    assignee: str = Form(""),
-    principal: Principal = Depends(console_user("operator")),
-) -> Response:
-    store = store_of(request)
-    back = exception_url(exception_id)
-    if action not in rules_public.ACTIONS:
-        choices = ", ".join(rules_public.ACTIONS)
-        raise ConsoleError(400, f"action: {action!r} is not one of {choices}")
-    found = data.attempt("The exception", rules_public.get_exception, store, exception_id)
-    if found.error:
-        raise ConsoleError(503, found.error)
-    if found.value is None:
-        raise ConsoleError(404, f"No exception with id {exception_id!r}.")
-    allowed, why_not = may_act(principal, found.value)
-    if not allowed:
-        raise ConsoleError(403, why_not or "not allowed")
-    comment = comment.strip()
-    assignee = assignee.strip()
-    if action == "comment" and not comment:
-        return redirect(back, error="Write a comment before adding it.")
-    if action == "resolve" and not comment:
-        return redirect(back, error="Say what was done before resolving.")
-    if action == "assign" and not assignee:
-        return redirect(back, error="Choose who to assign it to.")
-    try:
-        rules_public.act(
-            store,
-            exception_id,
-            action,
-            principal.name,
-            comment=comment or None,
-            assignee=assignee or None,
-        )
-    except KeyError as exc:
-        raise ConsoleError(404, f"No exception with id {exception_id!r}.") from exc
-    except ValueError as exc:
-        return redirect(back, error=f"Could not {action}: {exc}")
-    return redirect(back, flash=ACTION_DONE[action])

@@ -14,8 +14,8 @@ from rxsight.timeutil import as_utc, utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import csv_response, wants_csv
-from web.pages.overview import parse_as_of
 from web.sparkline import sparkline
+from web.timecontrol import time_view
 from web.views import flow_view, unlisted_flow_view
 
 router = APIRouter()
@@ -88,8 +88,8 @@ def flows_page(
     format: str = "",
     principal: Principal = Depends(console_user("viewer")),
 ) -> Response:
-    when = parse_as_of(as_of)
-    rows, error, at = _flow_rows(request, when)
+    tc = time_view(request, as_of)
+    rows, error, at = _flow_rows(request, tc.when)
     if wants_csv(format):
         if error:
             raise ConsoleError(503, error)
@@ -103,6 +103,7 @@ def flows_page(
             "as_of": as_of or "",
             "at": at,
             "tiers": rules_public.tier_objective_list(settings_of(request)),
+            "tc": tc,
         },
         principal=principal,
     )
@@ -115,8 +116,8 @@ def flow_page(
     as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    when = parse_as_of(as_of)
-    rows, error, at = _flow_rows(request, when)
+    tc = time_view(request, as_of)
+    rows, error, at = _flow_rows(request, tc.when)
     row = next((r for r in rows if r["flow"] == flow), None)
     if row is None:
         raise ConsoleError(
@@ -133,6 +134,9 @@ def flow_page(
         at,
         row["objective"].p95_ms,
     )
+    breaches = data.attempt("Breach history", data.flow_breaches, store_of(request), flow, at)
+    episodes = breaches.value or []
+    ongoing = next((e for e in episodes if e["cleared"] is None), None)
     return render(
         request,
         "flow.html",
@@ -141,8 +145,12 @@ def flow_page(
             "error": error,
             "spans": failing.value or [],
             "spans_error": failing.error,
+            "breaches": episodes,
+            "breaches_error": breaches.error,
+            "breaching_since": ongoing["since"] if ongoing and not row["ok"] else None,
             "as_of": as_of or "",
             "at": at,
+            "tc": tc,
         },
         principal=principal,
     )

@@ -14,8 +14,8 @@ from rxsight.auth import Principal
 from rxsight.timeutil import rfc3339, utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
-from web.pages.overview import parse_as_of
 from web.sparkline import sparkline
+from web.timecontrol import time_view
 
 router = APIRouter()
 
@@ -77,7 +77,8 @@ def kpis_page(
     as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    when = parse_as_of(as_of) or utcnow()
+    tc = time_view(request, as_of, refresh=False)
+    when = tc.at
     try:
         chosen = metrics_public.period_of(period, at.strip() or None, when)
     except ValueError as exc:

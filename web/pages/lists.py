@@ -14,11 +14,12 @@ from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import MAX_ROWS, csv_response, wants_csv
-from web.pages.overview import parse_as_of
+from web.timecontrol import time_view
 
 router = APIRouter()
 
 AUDIT_PAGE = 100
+REPLENISHMENT_PAGE = 50
 REPLENISHMENT_COLUMNS = (
     "correlation_id",
     "site",
@@ -42,10 +43,14 @@ def replenishments_page(
     as_of: str | None = None,
     site: str = "",
     late: str = "",
+    priority: str = "",
+    item: str = "",
+    page: int = 1,
     format: str = "",
     principal: Principal = Depends(console_user("viewer")),
 ) -> Response:
-    when = parse_as_of(as_of)
+    tc = time_view(request, as_of, site=site or None)
+    when = tc.when
     outcome = data.attempt(
         "Open replenishments",
         rules_public.open_replenishments,
@@ -55,10 +60,16 @@ def replenishments_page(
     )
     rows = outcome.value or []
     sites = sorted({r.site or "" for r in rows})
-    if site:
-        rows = [r for r in rows if (r.site or "") == site]
-    if late == "yes":
-        rows = [r for r in rows if r.late]
+    priorities = sorted({r.priority or "routine" for r in rows})
+    wanted_item = item.strip().lower()
+    rows = [
+        r
+        for r in rows
+        if (not site or (r.site or "") == site)
+        and (late != "yes" or r.late)
+        and (not priority or (r.priority or "routine") == priority)
+        and (not wanted_item or str(r.item_id or "").lower().startswith(wanted_item))
+    ]
     rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
     if wants_csv(format):
         if outcome.error:
@@ -66,17 +77,28 @@ def replenishments_page(
         return csv_response(
             request, principal, "replenishments", REPLENISHMENT_COLUMNS, map(asdict, rows)
         )
+    pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
+    page = min(max(page, 1), pages)
+    start = (page - 1) * REPLENISHMENT_PAGE
+    shown = rows[start : start + REPLENISHMENT_PAGE]
+    names = data.attempt("Names", data.names, store_of(request), [r.correlation_id for r in shown])
     return render(
         request,
         "replenishments.html",
         {
-            "rows": rows,
+            "rows": shown,
+            "names": names.value or data.NO_NAMES,
+            "total": len(rows),
+            "late_total": sum(1 for r in rows if r.late),
+            "page": page,
+            "pages": pages,
             "error": outcome.error,
             "as_of": as_of or "",
             "at": when or utcnow(),
             "sites": sites,
-            "site": site,
-            "late": late,
+            "priorities": priorities,
+            "f": {"site": site, "late": late, "priority": priority, "item": item},
+            "tc": tc,
         },
         principal=principal,
     )
@@ -90,7 +112,12 @@ def rules_page(
     return render(
         request,
         "rules.html",
-        {"rules": outcome.value or [], "error": outcome.error},
+        {
+            "rules": outcome.value or [],
+            "error": outcome.error,
+            "tc": time_view(request, None),
+            "tc_now_only": True,
+        },
         principal=principal,
     )
 

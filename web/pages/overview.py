@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,33 +9,23 @@ from fastapi.responses import HTMLResponse
 
 import rules.public as rules_public
 from rxsight.auth import Principal
-from rxsight.timeutil import parse_rfc3339, utcnow
+from rxsight.timeutil import utcnow
 from web import data
-from web.deps import ConsoleError, console_user, render, settings_of, store_of
+from web.deps import console_user, render, settings_of, store_of
 from web.health import ingest_health
+from web.timecontrol import time_view
 from web.views import flow_view
 
 router = APIRouter()
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """Pages take `as_of` (RFC 3339) to look at a past instant; empty means now."""
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(value.strip())
-    except ValueError as exc:
-        raise ConsoleError(
-            400,
-            f"as_of: {value!r} is not an RFC 3339 time",
-            hint="Use a form like 2026-11-20T12:00:00Z, or leave it empty for now.",
-        ) from exc
-
-
 def _overview_context(request: Request, principal: Principal, as_of: str | None) -> dict[str, Any]:
     store, settings = store_of(request), settings_of(request)
-    when = parse_as_of(as_of)
-    summary = data.attempt("The exception summary", data.exception_summary, store, principal.owner)
+    tc = time_view(request, as_of, refresh=False)  # the live part refreshes itself
+    when = tc.when
+    summary = data.attempt(
+        "The exception summary", data.exception_summary, store, principal.owner, when
+    )
     flows = data.attempt("Flow status", rules_public.flows, store, settings, when)
     families: dict[str, dict[str, Any]] = {}
     sites: set[str] = set()
@@ -63,6 +52,7 @@ def _overview_context(request: Request, principal: Principal, as_of: str | None)
     return {
         "as_of": as_of or "",
         "as_of_dt": when,
+        "tc": tc,
         "age_now": when or utcnow(),
         "families": ordered,
         "sites": sorted(sites, key=lambda s: (s == "", s)),

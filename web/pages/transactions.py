@@ -87,6 +87,7 @@ def transaction_page(
         view.keys["invoice_number"],
         view.keys["receipt_id"],
     )
+    names = data.attempt("Names", data.names, store, [correlation_id])
     exc_rows = [
         {**e, "entity": entity_label(e), "url": exception_url(e["exception_id"])}
         for e in exceptions.value or []
@@ -94,6 +95,14 @@ def transaction_page(
     return render(
         request,
         "transaction.html",
-        {"tx": view, "q": q, "exceptions": exc_rows, "exceptions_error": exceptions.error},
+        {
+            "tx": view,
+            "q": q,
+            "exceptions": exc_rows,
+            "exceptions_error": exceptions.error,
+            "names": {k: v for kind in names.value.values() for k, v in kind.items()}
+            if names.value
+            else {},
+        },
         principal=principal,
     )

@@ -1,7 +1,16 @@
--- Filter choices for the exceptions page: the values present in the history.
+-- Filter choices for the exceptions page: the values present in the history (reasons with
+-- their family, so the page offers only the chosen family's), and a few real identifiers
+-- for the search box's hint.
 SELECT
     groupUniqArray(family) AS families,
-    groupUniqArray(reason) AS reasons,
+    groupUniqArray((family, reason)) AS family_reasons,
     groupUniqArray(site) AS sites,
-    groupUniqArray(owner) AS owners
+    groupUniqArray(owner) AS owners,
+    groupUniqArray(supplier_id) AS suppliers,
+    groupUniqArray(flow) AS flows,
+    groupUniqArray(JSONExtractString(details, 'priority')) AS priorities,
+    any(nullIf(invoice_number, '')) AS sample_invoice,
+    any(nullIf(po_number, '')) AS sample_po,
+    any(nullIf(correlation_id, '')) AS sample_correlation_id,
+    any(nullIf(JSONExtractString(details, 'item_id'), '')) AS sample_item
 FROM exception_history

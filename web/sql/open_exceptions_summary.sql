@@ -1,4 +1,5 @@
--- Overview: open (not resolved) exceptions by family and site, with the oldest `since`.
+-- Overview: open (not resolved) exceptions by family and site, with the oldest `since`,
+-- as they stood at an instant (the versions written up to then).
 -- Current state = the highest version per exception_id (exception_history is append-only);
 -- LIMIT 1 BY in the table's own order reads it in one ordered pass, no hash aggregation.
 SELECT
@@ -11,6 +12,7 @@ SELECT
 FROM (
     SELECT status, family, site, owner, since
     FROM exception_history
+    WHERE at <= {as_of:DateTime64(3, 'UTC')}
     ORDER BY exception_id, version DESC
     LIMIT 1 BY exception_id
 )

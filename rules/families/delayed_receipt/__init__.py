@@ -6,6 +6,7 @@ from pydantic import Field
 
 from rules.families import Details, Entity, Family, Rule, put_threshold
 from rxsight.config import Strict
+from rxsight.timeutil import summary_time
 
 _HOUR_MS = 3_600_000
 
@@ -27,7 +28,7 @@ def summarize(reason: str, e: Entity, d: Details) -> str:
         return f"receipt {e['receipt_id']} not posted to the ERP"
     return (
         f"PO {e['po_number']} late ({reason.replace('_', ' ')}): received "
-        f"{d.get('received')} of {d.get('ordered')}, due {d.get('due')}"
+        f"{d.get('received')} of {d.get('ordered')}, due {summary_time(d.get('due'))}"
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from rules.families import Details, Entity, Family, Rule
 from rxsight.config import Settings, Strict
+from rxsight.timeutil import summary_time
 
 TIERS = (1, 2, 3)
 DEFAULT_TIERS: dict[int, dict[str, Any]] = {
@@ -89,7 +90,7 @@ def query_params(section: SlaThresholds, settings: Settings) -> dict[str, Any]:
 def summarize(reason: str, e: Entity, d: Details) -> str:
     tier = d.get("tier")
     if reason == "silence":
-        return f"flow {e['flow']} (tier {tier}) silent since {d.get('last_seen')}"
+        return f"flow {e['flow']} (tier {tier}) silent since {summary_time(d.get('last_seen'))}"
     if reason == "error_rate":
         return f"flow {e['flow']} (tier {tier}): {d.get('errors')} errors in {d.get('spans')}"
     return f"flow {e['flow']} (tier {tier}): p95 {d.get('p95_ms')} ms over its limit"

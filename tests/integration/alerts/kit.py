@@ -24,6 +24,7 @@ MIGRATIONS = (
     folder_of("alerts") / "020_alerts.sql",
     folder_of("alerts") / "021_alerts_exception_poll.sql",
     KERNEL / "034_audit_chain.sql",
+    KERNEL / "070_leases.sql",
 )
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 

@@ -18,6 +18,8 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 
 CONFIG = {
+    # Exceptions are assigned to configured people or teams only.
+    "teams": {"buyers": {"name": "Pharmacy buyers"}},
     "rules": {
         # The tests drive evaluation through the API at fixed instants.
         "interval_s": 3600,
@@ -26,7 +28,7 @@ CONFIG = {
             {"family": "open_replenishment", "site": "site-b", "owner": "{site}-pharmacy"},
         ],
         "custom": ["custom-rules"],
-    }
+    },
 }
 GOOD_RULE = {
     "id": "big_invoice",
@@ -142,8 +144,11 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
     assert status == 200 and acked["status"] == "acknowledged"
     status, again = action(srv, exc_id, "ack")
     assert status == 409, again
-    status, assigned = action(srv, exc_id, "assign", assignee="dana")
-    assert status == 200 and assigned["assignee"] == "dana"
+    status, refused = action(srv, exc_id, "assign", assignee="jdoe")
+    assert status == 422 and refused["detail"][0]["loc"] == ["body", "assignee"], refused
+    assert "'jdoe' is not a configured user or team" in refused["detail"][0]["msg"]
+    status, assigned = action(srv, exc_id, "assign", assignee="buyers")
+    assert status == 200 and assigned["assignee"] == "buyers"
     status, _ = action(srv, exc_id, "comment", comment="calling the buyer")
     assert status == 200
     assert action(srv, "open_replenishment:nope", "ack")[0] == 404
@@ -183,7 +188,7 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
     assert exc["status"] == "resolved"
     assert exc["history"][-1]["change"] == "auto_resolved"
     assert "no_po" in exc["history"][-1]["comment"]
-    assert exc["assignee"] == "dana"
+    assert exc["assignee"] == "buyers"
 
     # Replaying the earlier instant brings the condition back: the exception reopens.
     evaluate(srv, T0 + timedelta(hours=2), persist=True)
@@ -191,7 +196,7 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
     assert exc["status"] == "open" and exc["history"][-1]["change"] == "reopened"
 
     status, refused = action(srv, exc_id, "resolve")
-    assert status == 409 and "comment" in refused["detail"]
+    assert status == 422 and refused["detail"][0]["loc"] == ["body", "comment"], refused
     status, resolved = action(srv, exc_id, "resolve", comment="PO raised by phone")
     assert status == 200 and resolved["status"] == "resolved"
     # A person's resolve holds while the same condition persists ...

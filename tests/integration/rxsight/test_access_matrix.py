@@ -26,6 +26,9 @@ from tests.integration.rxsight.conftest import (
 PUBLIC, INGEST, VIEWER, ADMIN = "public", "ingest", "viewer", "admin"
 EVERY_OWNER = "operator without owner scope"  # changes things of every owner
 OWNED = "operator, within owner scope"  # scoped operators: their owner's resources only
+# Operators, scoped or not, at the door; each selected item is then decided on its own
+# (a refused one is a result in the answer, not a refusal of the request).
+EACH_ITEM = "operator; each item decided on its own"
 POLICY = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -44,6 +47,7 @@ POLICY = {
     ("PUT", "/api/silences/{silence_id}"): OWNED,
     ("DELETE", "/api/silences/{silence_id}"): OWNED,
     ("POST", "/api/dead-letters/{notification_id}/replay"): OWNED,
+    ("POST", "/api/exceptions/bulk"): EACH_ITEM,
     **{("POST", f"/api/exceptions/{{exception_id}}/{a}"): OWNED for a in
        ("ack", "assign", "comment", "resolve", "reopen")},
 }  # fmt: skip
@@ -70,6 +74,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/silences/{silence_id}"): {"comment": "changed by the access matrix"},
     ("POST", "/api/alerts/routes/test"): {"labels": {"owner": AP}},
     ("POST", "/api/exceptions/{exception_id}/assign"): {"assignee": "otto"},
+    ("POST", "/api/exceptions/bulk"): {"exception_ids": ["none-such"], "action": "ack"},
     ("POST", "/api/exceptions/{exception_id}/comment"): {"comment": "seen"},
     ("POST", "/api/exceptions/{exception_id}/resolve"): {"comment": "done"},
 }
@@ -110,6 +115,8 @@ def expected(call: Call, caller: str) -> str:
         return "allowed" if rank[caller] == 2 else "403"
     if rank[caller] < 1:
         return "403"
+    if needs == EACH_ITEM:
+        return "allowed"
     if caller == "scoped operator" and (needs == EVERY_OWNER or call.owner != AP):
         return "403"
     return "allowed"

@@ -7,9 +7,10 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -70,3 +71,49 @@ def test_an_instant_nine_weeks_back_finds_the_sla_breach_of_its_spans(server: Se
     assert status == 200, body
     breaches = [f for f in body["findings"] if f["family"] == "sla_breach"]
     assert [(f["flow"], f["reason"]) for f in breaches] == [(FLOW, "error_rate")], body
+
+
+def test_when_events_age_out_the_rules_facts_derived_from_them_go_too(tmp_path):
+    """An open request two years old is found while the events are kept; once the configured
+    retention no longer keeps them, neither the events nor the rules' facts say it."""
+    srv = Server({"retention": {"events_days": 3650}}, data_dir=tmp_path)
+    srv.start()
+    try:
+        then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=730)
+        cid = f"ret-req-{uuid.uuid4().hex[:8]}"
+        request = {
+            "event_id": f"{cid}-1",
+            "event_type": "replenishment.requested",
+            "occurred_at": then.isoformat(),
+            "correlation_id": cid,
+            "source_system": "cabinet",
+            "site": "mercy-main",
+            "item_id": "NDC-1",
+            "quantity": 2,
+            "priority": "stat",
+        }
+        status, body = srv.request("POST", "/v1/events", [request], token=None)
+        assert status == 200 and body["accepted"] == 1, body
+        as_of = (then + timedelta(hours=12)).isoformat().replace("+00:00", "Z")
+
+        def requests_open() -> list[str]:
+            status, body = srv.request("POST", f"/api/rules/evaluate?as_of={as_of}", {}, token=None)
+            assert status == 200, body
+            return [f["correlation_id"] for f in body["findings"]]
+
+        srv.wait_for(lambda: cid in requests_open(), timeout=20)
+        srv.stop()
+        srv.config_path.write_text(yaml.safe_dump({"retention": {"events_days": 365}}))
+        srv.start()  # the new retention is applied at start
+        srv.stop()
+        subprocess.run(
+            [sys.executable, "-c", EXPIRE, f"chdb://{srv.data_dir / 'clickhouse'}"],
+            check=True,
+            timeout=300,
+        )
+        srv.start()
+        _, tx = srv.request("GET", f"/api/transactions/{cid}", token=None)
+        assert tx["events"] == []
+        assert cid not in requests_open()
+    finally:
+        srv.cleanup()

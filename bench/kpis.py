@@ -1,0 +1,103 @@
+"""Benchmark of the KPIs: one month of /api/kpis rows, the XLSX export and a 12-period trend
+over N generated transactions.
+
+    .venv/bin/python bench/kpis.py --transactions 1000000
+
+Generates the transactions with bench/rules.py's generator (about 8 events each, 30 days)
+and spans in a temporary chDB directory, evaluates and persists the rules once (so the
+exception KPIs have history), then times, in process as the API runs them: the KPI rows of
+the month, the report of the month beside the previous one rendered as XLSX, and the
+12-month trend the console draws. Prints seconds (best of --repeat). Figures, no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.console import rules_bench  # noqa: E402
+from bench.machine import report  # noqa: E402
+from metrics import public as metrics_public  # noqa: E402
+from metrics.exports import render  # noqa: E402
+from metrics.kpis import compute  # noqa: E402
+from metrics.periods import containing  # noqa: E402
+from rules.config import LoadedRules, RulesConfig  # noqa: E402
+from rules.engine import evaluate  # noqa: E402
+from rules.lifecycle import persist  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
+from rxsight.config import Settings  # noqa: E402
+from rxsight.store import Store  # noqa: E402
+
+
+def best(label: str, repeat: int, fn: object) -> object:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - t)
+    print(f"{label:<44} best {min(times):6.2f} s   all {', '.join(f'{x:.2f}' for x in times)}")
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--transactions", type=int, default=1_000_000)
+    ap.add_argument("--spans", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    report("bench/kpis.py")
+    gen = rules_bench()
+    with tempfile.TemporaryDirectory(prefix="rxsight-bench-kpis-") as tmp:
+        data_dir = Path(tmp)
+        store = Store(f"chdb://{data_dir / 'clickhouse'}")
+        migrate_store(store)
+        as_of = gen.START + timedelta(days=gen.DAYS + 1)
+        t = time.perf_counter()
+        gen.generate(store, args.transactions, 0, args.transactions)
+        gen.generate_spans(store, args.spans, as_of)
+        gen.settle(store)
+        events = store.query_value("SELECT count() FROM business_events")
+        print(
+            f"generated {args.transactions:,} transactions ({events:,} events, "
+            f"{args.spans:,} spans) in {time.perf_counter() - t:.1f} s"
+        )
+        settings = Settings(dsn=store.dsn, data_dir=data_dir)
+        t = time.perf_counter()
+        result = evaluate(store, LoadedRules(RulesConfig(), (), ()), settings, as_of)
+        persist(store, result)
+        print(
+            f"evaluated and persisted {len(result.findings):,} findings in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+        month = containing("month", gen.START)
+        start, end = month.bounds()
+        rows = best(
+            f"/api/kpis rows, month {month.label}",
+            args.repeat,
+            lambda: compute(store, settings, start, end, as_of),
+        )
+        print(f"  {len(rows):,} rows")  # type: ignore[arg-type]
+        data = best(
+            "XLSX export (month beside the previous one)",
+            args.repeat,
+            lambda: render(metrics_public.report(store, settings, month, as_of), "xlsx"),
+        )
+        print(f"  {len(data):,} bytes")  # type: ignore[arg-type]
+        best(
+            "12-month trend (console)",
+            args.repeat,
+            lambda: metrics_public.trend(store, settings, month, as_of),
+        )
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+SELECT DISTINCT Flow FROM otel_traces WHERE Flow != '' ORDER BY Flow

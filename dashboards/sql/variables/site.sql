@@ -1,0 +1,1 @@
+SELECT DISTINCT site FROM business_events WHERE site != '' ORDER BY site
