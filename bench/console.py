@@ -35,10 +35,11 @@ import httpx  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
 from rules.lifecycle import persist  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.auth import hash_password  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
-from tests.support import Server  # noqa: E402
+from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
 # The generated month (bench/rules.py) is weeks old: with the default 30 days of traces its
@@ -67,7 +68,7 @@ def prepare(data_dir: Path, n: int, spans: int) -> str:
     """Fill the store; returns the evaluation instant (RFC 3339)."""
     gen = rules_bench()
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
-    store.migrate()
+    migrate_store(store)
     # The generated month lies weeks back: kept, as the server's configuration says.
     store.apply_retention(RETENTION_DAYS, RETENTION_DAYS)
     as_of = gen.START + timedelta(days=gen.DAYS + 1)
@@ -164,9 +165,7 @@ def main() -> int:
         marker.write_text(as_of)
 
     config = {
-        "users": [
-            {"username": "bench", "password_hash": hash_password(PASSWORD), "role": "admin"}
-        ],
+        "users": [{"username": "bench", "password_hash": hash_password(PASSWORD), "role": "admin"}],
         # The scheduler would evaluate "now" over the whole store while we time pages.
         "rules": {"interval_s": 86400, "sla": SLA},
         "retention": {"traces_days": RETENTION_DAYS, "events_days": RETENTION_DAYS},

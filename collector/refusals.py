@@ -18,7 +18,7 @@ from google.rpc.status_pb2 import Status
 
 from collector.events import BodyError, UnsupportedMediaType
 from collector.inflight import Overloaded
-from collector.otlp import OtlpDecodeError
+from collector.otlp.wire import OtlpDecodeError
 from collector.ratelimit import Throttled
 from collector.spool import LargerThanSpool, SpoolFull
 from rxsight.malloc import is_out_of_memory
