@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.server import Server, running_children, start_listening, stop_all
+from testkit.server import Server, running_children, start_listening
 
 
 def _alive(pid: int) -> bool:
@@ -68,18 +68,10 @@ def test_a_listener_that_never_answers_is_killed(tmp_path: Path):
     assert _new_children(before) == []
 
 
-def test_stop_all_stops_what_a_test_left_running():
-    server = Server().start()
-    pid = server.proc.pid
-    assert _alive(pid)
-    # The test "forgets" server.cleanup(): the session's teardown stops it.
-    assert stop_all() >= 1
-    assert not _alive(pid)
-    server.cleanup()
-
-
 def test_no_orphans_outlive_a_pytest_run_that_forgot_its_server(tmp_path: Path):
-    """A whole pytest session whose test starts a server and never stops it."""
+    """A whole pytest session whose test starts a server and never stops it: the session's
+    teardown (stop_all) stops it. (In a session of its own: stop_all stops every child of
+    the session, this one's shared servers too.)"""
     test = tmp_path / "test_forgetful.py"
     pid_file = tmp_path / "pid"
     test.write_text(
