@@ -252,6 +252,8 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_po_invoice_lines",
             "rules_invoice_matches",
             "rules_po_supplier_steps",
+            "rules_receipt_bookings",
+            "rules_journals",
         )
     },
 }
