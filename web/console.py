@@ -18,6 +18,7 @@ from web.pages import (
     kpis,
     lists,
     overview,
+    reconciliation,
     traces,
     transactions,
 )
@@ -35,6 +36,7 @@ _PAGES = (
     alerts,
     lists,
     kpis,
+    reconciliation,
 )
 for _page in _PAGES:
     router.include_router(_page.router)

@@ -31,6 +31,7 @@ NAV = (
     ("/flows", "Flows", "viewer"),
     ("/replenishments", "Replenishments", "viewer"),
     ("/kpis", "KPIs", "viewer"),
+    ("/reconciliation", "Month end", "viewer"),
     ("/rules", "Rules", "viewer"),
     ("/alerts", "Alerts", "viewer"),
     ("/audit", "Audit log", "admin"),
