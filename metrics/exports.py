@@ -19,8 +19,11 @@ import xlsxwriter
 
 from metrics.definitions import DIMENSIONS, KpiDef, kpi_defs
 from metrics.kpis import Compared, KpiRow, compute_periods, with_previous
+from metrics.month_end import COLUMNS as MONTH_END_COLUMNS
+from metrics.month_end import MonthEnd
 from metrics.periods import Period
 from rxsight.config import Settings
+from rxsight.spreadsheets import inert_text
 from rxsight.store import Store
 from rxsight.timeutil import rfc3339
 
@@ -222,6 +225,76 @@ def _xlsx(report: KpiReport) -> bytes:
     )
     sheet.set_column(0, 0, 36)
     sheet.set_column(3, 3, 90)
+    book.close()
+    return sink.getvalue()
+
+
+# ------------------------------------------------------------------ month-end reconciliation
+MONTH_END_FORMATS = ("xlsx", "csv")
+_MONEY_COLUMNS = frozenset(
+    {
+        "received_value",
+        "booked_amount",
+        "journaled_amount",
+        "booked_difference",
+        "journaled_difference",
+    }
+)
+
+
+def render_month_end(month: MonthEnd, fmt: str) -> bytes:
+    """Every receipt of the month, differences first: CSV (one header row) or XLSX (a sheet
+    with the differing rows marked, and a note of the month and the instant)."""
+    if fmt not in MONTH_END_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(MONTH_END_FORMATS)}, not {fmt!r}")
+    rows = [r.as_json() for r in month.rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(MONTH_END_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    inert_text(v) if isinstance(v, str) else ("" if v is None else v)
+                    for v in (row[c] for c in MONTH_END_COLUMNS)
+                ]
+            )
+        return buf.getvalue().encode()
+    sink = io.BytesIO()
+    book = xlsxwriter.Workbook(sink, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    money = book.add_format({"num_format": "#,##0.00"})
+    flagged = book.add_format({"bg_color": "#FDE9D9"})
+    sheet = book.add_worksheet(f"Receipts {month.period.label}")
+    sheet.write_row(0, 0, MONTH_END_COLUMNS, bold)
+    for i, row in enumerate(rows, start=1):
+        for j, column in enumerate(MONTH_END_COLUMNS):
+            value = row[column]
+            if value is None or value == "":
+                continue
+            if column in _MONEY_COLUMNS:
+                sheet.write_number(i, j, float(value), money)
+            elif isinstance(value, int) or column.endswith("_quantity"):
+                sheet.write_number(i, j, float(value))
+            else:
+                # write_string: text from integrations never becomes a formula.
+                sheet.write_string(i, j, str(value))
+        if row["differs"]:
+            sheet.set_row(i, None, flagged)
+    sheet.write_row(
+        len(rows) + 2,
+        0,
+        [
+            "month",
+            month.period.label,
+            "as of",
+            rfc3339(month.as_of) or "",
+            "differing",
+            month.differing,
+        ],
+    )
+    sheet.freeze_panes(1, 1)
+    sheet.set_column(0, len(MONTH_END_COLUMNS) - 1, 16)
     book.close()
     return sink.getvalue()
 
