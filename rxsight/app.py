@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime = Runtime(
             settings=settings, store=store, registry=registry, auth=Authenticator(settings, store)
         )
-        collector = Collector(settings, store, registry)
+        collector = Collector(settings, store, registry, runtime.stored.publish)
         runtime.stages["collector"] = collector
         services: list[Service] = [collector]
         for stage in (rules, alerts, metrics):

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from rxsight.auth import Authenticator
 from rxsight.config import Settings
 from rxsight.store import Store
+from rxsight.stored import StoredBatches
 
 
 class Service(Protocol):
@@ -28,3 +29,6 @@ class Runtime:
     auth: Authenticator
     # Stage objects by name ("collector", "rules", "alerts"), for their public functions.
     stages: dict[str, Any] = field(default_factory=dict)
+    # The collector's writer announces each stored batch here; stages that react to new
+    # facts (the rules scheduler) listen.
+    stored: StoredBatches = field(default_factory=StoredBatches)
