@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from web.sparkline import sparkline
 
+
 def _shapes(markup: str) -> tuple[list[list[tuple[float, float]]], list[tuple[float, float]]]:
     root = ET.fromstring(str(markup))
     lines = [
