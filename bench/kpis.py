@@ -38,6 +38,7 @@ from metrics.periods import containing  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
 from rules.lifecycle import persist  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
 
@@ -59,7 +60,7 @@ def prepared(data_dir: Path, transactions: int, spans: int) -> Store:
     wanted = {"transactions": transactions, "spans": spans}
     reuse = marker.exists() and json.loads(marker.read_text()) == wanted
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
-    store.migrate()
+    migrate_store(store)
     if reuse:
         events = store.query_value("SELECT count() FROM business_events")
         print(f"reusing {data_dir}: {transactions:,} transactions ({events:,} events)")
