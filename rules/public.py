@@ -26,6 +26,7 @@ from rules.definitions import (
 from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
+from rules.lifecycle import EXCEPTIONS_TABLE as EXCEPTIONS_TABLE  # where exception changes go
 from rules.service import RulesService
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
 from rules.sla import SlaClock as SlaClock

@@ -11,7 +11,7 @@ from datetime import datetime
 from rules import config as rules_config
 from rules.engine import Evaluation, RuleRun, evaluate
 from rules.incremental import IncrementalPlanner
-from rules.lifecycle import persist
+from rules.lifecycle import EXCEPTIONS_TABLE, persist
 from rules.metrics import RulesMetrics
 from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
@@ -73,9 +73,10 @@ class RulesService:
             self._thread.join(timeout=30)
 
     def _facts_stored(self, batch: StoredBatch) -> None:
-        # On the writer's thread: take note and return.
-        self._new_facts.set()
-        self._wake.set()
+        # On the writer's thread: take note and return. Our own exceptions are no news.
+        if batch.rows.keys() - {EXCEPTIONS_TABLE}:
+            self._new_facts.set()
+            self._wake.set()
 
     def _loop(self) -> None:
         cfg = self.loaded.config
@@ -129,7 +130,10 @@ class RulesService:
         result = self.planner.record(plan, result)
         self.last_scheduled_scoped = plan.scope is not None
         self._after(result)
-        persist(store, result, actor="rules")
+        changes = sum(persist(store, result, actor="rules").values())
+        if changes:
+            # The alert dispatcher hears of them now rather than at its next poll.
+            self.runtime.stored.publish(StoredBatch({EXCEPTIONS_TABLE: changes}))
         return result
 
     def _after(self, result: Evaluation) -> None:

@@ -1,5 +1,6 @@
-"""Notice of ingested data stored: the seam from the collector's writer to the stages that
-react to new facts, so neither imports the other (DESIGN 2)."""
+"""Notice of rows stored: the seam from the stage that wrote them to the stages that react
+(the collector's writer to the rules scheduler, the rules to the alert dispatcher), so that
+neither imports the other (DESIGN 2)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StoredBatch:
-    """One batch the writer stored: rows per table, readable by every query once notified."""
+    """One batch stored: rows per table, readable by every query once announced."""
 
     rows: dict[str, int]
 
@@ -22,9 +23,9 @@ StoredListener = Callable[[StoredBatch], None]
 
 
 class StoredBatches:
-    """The listeners to stored batches. They are called on the writer's thread, after the
-    insert returned and before the next one starts, so a listener must only take note (set
-    an event) and return: work done there delays ingest."""
+    """The listeners to stored batches. They are called on the writer's thread, after its
+    insert returned and before its next one starts, so a listener must only take note (set
+    an event) and return: work done there delays the writer."""
 
     def __init__(self) -> None:
         self._listeners: list[StoredListener] = []
