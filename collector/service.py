@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
+from collector.inflight import InFlight
 from collector.ratelimit import RateLimiter, Throttled
 from collector.replays import RecentRequests
 from collector.resends import ResentEvents, Verdicts
@@ -65,6 +66,7 @@ class Collector:
             fsync=cfg.spool.fsync,
         )
         self.metrics = IngestMetrics(registry)
+        self.inflight = InFlight(cfg.max_inflight_bytes)
         self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics, on_stored)
         self.phi_counts: Counter[str] = Counter()
         self.recent_spans: RecentRequests[IngestResult] = RecentRequests()
@@ -145,6 +147,8 @@ class Collector:
                     if self._pool is pool:
                         self._pool = None
                 threading.Thread(target=pool.close, name="rxsight-decode-stop").start()
+                if exc.out_of_memory:
+                    raise MemoryError(str(exc)) from None
         with self._lock:
             self._inline += 1
             overlap = self._inline > 1

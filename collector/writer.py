@@ -17,6 +17,7 @@ from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
 from rxsight.backoff import Backoff
 from rxsight.config import SpoolConfig
+from rxsight.malloc import is_out_of_memory
 from rxsight.store import SqlFiles, Store, StoreUnavailable
 from rxsight.store.arrow import ipc_bytes, streams_table
 from rxsight.stored import StoredBatch, StoredListener
@@ -95,6 +96,13 @@ class BatchWriter:
                 time.sleep(backoff.delay(failures))
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad segment must not stop ingest
+                if is_out_of_memory(exc):
+                    # Not the segment's fault: it is written once memory is free again.
+                    log.warning("writing spool segments waits for memory: %s", exc)
+                    self._unhealthy(f"out of memory: {exc}")
+                    failures += 1
+                    time.sleep(backoff.delay(failures))
+                    continue
                 if len(group) > 1:
                     # Which of them is bad is found by writing them one at a time.
                     log.warning("writing %d spool segments together failed: %s", len(group), exc)
@@ -109,6 +117,9 @@ class BatchWriter:
                     where = self.spool.quarantine(segment)
                     self.metrics.quarantined.inc()
                     log.error("spool segment quarantined at %s", where)
+                    # The fault was that segment's: writing the others says whether the
+                    # store is healthy (with none left, nothing says it is not).
+                    self.healthy = True
                 time.sleep(backoff.delay(1))
                 continue
             # Arrow's allocator keeps what a batch freed for the next one; under sustained load

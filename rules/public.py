@@ -49,6 +49,7 @@ class FamilyInfo:
     default_owner: str
     default_severity: str
     rule_ids: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,12 @@ def family_list() -> list[FamilyInfo]:
     """The built-in families in their listing order (one folder each in rules/families)."""
     return [
         FamilyInfo(
-            f.name, f.description, f.default_owner, f.default_severity, tuple(r.id for r in f.rules)
+            f.name,
+            f.description,
+            f.default_owner,
+            f.default_severity,
+            tuple(r.id for r in f.rules),
+            f.reasons,
         )
         for f in families.all_families()
     ]
