@@ -15,9 +15,10 @@ from alerts.silence import SilenceError
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.runtime import Runtime
 
-router = APIRouter(prefix="/api", tags=["alerts"])
+router = APIRouter(prefix="/api", tags=["alerts"], responses=error_responses(401, 403, 503))
 # A label name, as a validated dict key: a bad one is a 422 in the shape the OpenAPI
 # document gives (FastAPI's validation error), with its place in the body.
 _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -87,7 +88,11 @@ def _body(model: BaseModel) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- alerts
-@router.get("/alerts", summary="Alerts with their state: firing, suppressed or resolved")
+@router.get(
+    "/alerts",
+    operation_id="listAlerts",
+    summary="Alerts with their state: firing, suppressed or resolved",
+)
 def list_alerts(
     request: Request,
     state: Literal["firing", "suppressed", "resolved"] | None = None,
@@ -109,7 +114,11 @@ def list_alerts(
     return {"alerts": alerts, "count": len(alerts)}
 
 
-@router.get("/alerts/config", summary="Receivers, routing tree and the last reload result")
+@router.get(
+    "/alerts/config",
+    operation_id="getAlertsConfig",
+    summary="Receivers, routing tree and the last reload result",
+)
 def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
     svc = _service(request)
     cfg = svc.config
@@ -130,7 +139,11 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
     }
 
 
-@router.post("/alerts/reload", summary="Reload the alerts section of the config file")
+@router.post(
+    "/alerts/reload",
+    operation_id="reloadAlertsConfig",
+    summary="Reload the alerts section of the config file",
+)
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
     enforce(who, Action.CONFIG_RELOAD)
     problems = _service(request).reload(who.name)
@@ -142,7 +155,13 @@ def reload_config(request: Request, who: Principal = Depends(require("admin"))) 
     return JSONResponse({"status": "reloaded"})
 
 
-@router.post("/alerts/test", status_code=202, summary="Send a test alert to a receiver")
+@router.post(
+    "/alerts/test",
+    operation_id="sendTestAlert",
+    responses=error_responses(404),
+    status_code=202,
+    summary="Send a test alert to a receiver",
+)
 def send_test(
     body: TestIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
@@ -162,6 +181,7 @@ class RoutesTestIn(BaseModel):
 
 @router.post(
     "/alerts/routes/test",
+    operation_id="testAlertRoutes",
     summary="Which receivers a label set reaches, in order, with each group key (amtool's "
     "`config routes test`)",
 )
@@ -184,7 +204,7 @@ def routes_test(
 
 
 # ---------------------------------------------------------------------- silences
-@router.get("/silences", summary="Silences (pending, active, expired)")
+@router.get("/silences", operation_id="listSilences", summary="Silences (pending, active, expired)")
 def list_silences(
     request: Request,
     state: Literal["pending", "active", "expired"] | None = None,
@@ -194,7 +214,12 @@ def list_silences(
     return public.silences(_runtime(request), state)
 
 
-@router.get("/silences/{silence_id}", summary="One silence")
+@router.get(
+    "/silences/{silence_id}",
+    operation_id="getSilence",
+    responses=error_responses(404),
+    summary="One silence",
+)
 def get_silence(
     silence_id: str, request: Request, _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:
@@ -204,7 +229,13 @@ def get_silence(
     return silence.as_json()
 
 
-@router.post("/silences", status_code=201, summary="Create a silence")
+@router.post(
+    "/silences",
+    operation_id="createSilence",
+    responses=error_responses(400),
+    status_code=201,
+    summary="Create a silence",
+)
 def create_silence(
     body: SilenceIn, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
@@ -215,7 +246,12 @@ def create_silence(
         raise HTTPException(400, str(exc)) from None
 
 
-@router.put("/silences/{silence_id}", summary="Change a silence (matchers, window, comment)")
+@router.put(
+    "/silences/{silence_id}",
+    operation_id="updateSilence",
+    responses=error_responses(400, 404),
+    summary="Change a silence (matchers, window, comment)",
+)
 def update_silence(
     silence_id: str,
     body: SilenceUpdate,
@@ -231,7 +267,12 @@ def update_silence(
         raise HTTPException(400, str(exc)) from None
 
 
-@router.delete("/silences/{silence_id}", summary="Expire a silence now")
+@router.delete(
+    "/silences/{silence_id}",
+    operation_id="expireSilence",
+    responses=error_responses(404),
+    summary="Expire a silence now",
+)
 def expire_silence(
     silence_id: str, request: Request, who: Principal = Depends(require("operator"))
 ) -> dict[str, Any]:
@@ -243,7 +284,9 @@ def expire_silence(
 
 
 # ---------------------------------------------------------------------- deliveries
-@router.get("/deliveries", summary="Notifications and every delivery attempt")
+@router.get(
+    "/deliveries", operation_id="listDeliveries", summary="Notifications and every delivery attempt"
+)
 def list_deliveries(
     request: Request,
     status: Literal["pending", "delivered", "dead"] | None = None,
@@ -259,7 +302,11 @@ def list_deliveries(
     return {"deliveries": items, "count": len(items)}
 
 
-@router.get("/dead-letters", summary="Notifications that exhausted their attempts")
+@router.get(
+    "/dead-letters",
+    operation_id="listDeadLetters",
+    summary="Notifications that exhausted their attempts",
+)
 def list_dead_letters(
     request: Request,
     receiver: str | None = None,
@@ -275,6 +322,8 @@ def list_dead_letters(
 
 @router.post(
     "/dead-letters/{notification_id}/replay",
+    operation_id="replayDeadLetter",
+    responses=error_responses(404, 409),
     status_code=202,
     summary="Send a dead letter again (same webhook-id, fresh attempts)",
 )

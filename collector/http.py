@@ -18,6 +18,8 @@ from collector.service import Collector, IngestResult
 from rxsight.auth import Authenticator, Principal, is_loopback
 
 router = APIRouter(tags=["ingest"])
+# An ingest token; with none configured, ingest is accepted from loopback without one.
+_INGEST_SECURITY = {"security": [{"bearerAuth": []}, {}]}
 
 
 def _collector(request: Request) -> Collector:
@@ -140,13 +142,20 @@ def otlp_answer(signal: str, result: IngestResult) -> Message:
     return answer
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP traces (protobuf or JSON; gzip, deflate or zstd)")
+@router.post(
+    "/v1/traces",
+    operation_id="exportTraces",
+    openapi_extra=_INGEST_SECURITY,
+    summary="OTLP/HTTP traces (protobuf or JSON; gzip, deflate or zstd)",
+)
 async def post_traces(request: Request) -> Response:
     return await _otlp(request, "spans")
 
 
 @router.post(
     "/v1/logs",
+    operation_id="exportLogs",
+    openapi_extra=_INGEST_SECURITY,
     summary="OTLP/HTTP logs; records whose event.name is a business "
     "event type become business events",
 )
@@ -156,6 +165,8 @@ async def post_logs(request: Request) -> Response:
 
 @router.post(
     "/v1/events",
+    operation_id="ingestEvents",
+    openapi_extra=_INGEST_SECURITY,
     summary="Business events: one object, an array, or NDJSON",
     description="Answers {accepted, duplicates, rejected: [{index, error}]}: 200 when anything "
     "was accepted or was a duplicate of what was (a resend), 400 otherwise. A resent event_id "

@@ -13,9 +13,10 @@ from metrics.kpis import compute
 from metrics.periods import KINDS, Period, last_completed, parse_at
 from rxsight.auth import Principal, require
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.timeutil import rfc3339, utcnow
 
-router = APIRouter(prefix="/api", tags=["kpis"])
+router = APIRouter(prefix="/api", tags=["kpis"], responses=error_responses(401, 403))
 
 
 def period_bounds(
@@ -41,6 +42,7 @@ def period_bounds(
 
 @router.get(
     "/kpis",
+    operation_id="getKpis",
     summary="KPI rows for [from, to) as of an instant: one per KPI and group (DESIGN 7a)",
 )
 def get_kpis(
@@ -75,6 +77,7 @@ def period_from_query(kind: str, at: str | None, when: datetime) -> Period:
 
 @router.get(
     "/kpis/export",
+    operation_id="exportKpis",
     summary="KPI report of a calendar period beside the previous one (xlsx, csv, parquet, json)",
     response_class=Response,
     responses={

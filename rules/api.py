@@ -14,10 +14,11 @@ from rxsight import audit
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Refused
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
-router = APIRouter(prefix="/api", tags=["rules"])
+router = APIRouter(prefix="/api", tags=["rules"], responses=error_responses(401, 403))
 
 
 def _runtime(request: Request) -> Runtime:
@@ -31,7 +32,12 @@ def _service(request: Request) -> RulesService:
     return svc
 
 
-@router.post("/rules/evaluate", summary="Evaluate every rule as of an instant")
+@router.post(
+    "/rules/evaluate",
+    operation_id="evaluateRules",
+    responses=error_responses(503),
+    summary="Evaluate every rule as of an instant",
+)
 def evaluate(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
@@ -64,12 +70,18 @@ def evaluate(
     }
 
 
-@router.get("/rules", summary="Each rule: last run, duration, findings, last error")
+@router.get(
+    "/rules",
+    operation_id="listRules",
+    summary="Each rule: last run, duration, findings, last error",
+)
 def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
     return {"rules": public.rule_status(_runtime(request))}
 
 
-@router.get("/exceptions", summary="Exceptions (current state), oldest first")
+@router.get(
+    "/exceptions", operation_id="listExceptions", summary="Exceptions (current state), oldest first"
+)
 def exceptions(
     request: Request,
     family: str | None = None,
@@ -177,6 +189,7 @@ class BulkBody(BaseModel):
 
 @router.post(
     "/exceptions/bulk",
+    operation_id="actOnExceptions",
     summary="One action on a selection of exceptions (each authorized and audit-logged)",
 )
 def exceptions_bulk(
@@ -215,6 +228,8 @@ def _action_route(action: str) -> None:
         f"/exceptions/{{exception_id:path}}/{action}",
         handler,
         methods=["POST"],
+        operation_id=f"{action}Exception",
+        responses=error_responses(404, 409),
         summary=f"{action.capitalize()} an exception (audit-logged)",
     )
 
@@ -225,6 +240,7 @@ for _action in lifecycle.ACTIONS:
 
 @router.get(
     "/exceptions/{exception_id:path}/audit",
+    operation_id="getExceptionAudit",
     summary="People's changes to one exception, oldest first (admins, as in the console)",
 )
 def exception_audit(
@@ -239,7 +255,12 @@ def exception_audit(
     return {"items": [audit.as_json(r) for r in reversed(rows)]}
 
 
-@router.get("/exceptions/{exception_id:path}", summary="One exception with its full history")
+@router.get(
+    "/exceptions/{exception_id:path}",
+    operation_id="getException",
+    responses=error_responses(404),
+    summary="One exception with its full history",
+)
 def exception_detail(
     request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:
@@ -250,7 +271,11 @@ def exception_detail(
     return {**found, **public.sla_clock(rt.settings).clock(found, utcnow()).as_json()}
 
 
-@router.get("/replenishments/open", summary="Every open replenishment request, late or not")
+@router.get(
+    "/replenishments/open",
+    operation_id="listOpenReplenishments",
+    summary="Every open replenishment request, late or not",
+)
 def replenishments_open(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
@@ -262,7 +287,11 @@ def replenishments_open(
     return {"as_of": rfc3339(when), "items": items}
 
 
-@router.get("/flows", summary="Each flow: tier, volume, error rate, p95, last seen, status")
+@router.get(
+    "/flows",
+    operation_id="listFlows",
+    summary="Each flow: tier, volume, error rate, p95, last seen, status",
+)
 def flows(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),

@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 import alerts
@@ -24,7 +25,7 @@ from collector.http import router as ingest_router
 from collector.service import Collector
 from metrics.api import router as kpis_router
 from metrics.http import router as metrics_router
-from rxsight import __version__, audit
+from rxsight import __version__, audit, openapi
 from rxsight.auth import Authenticator
 from rxsight.authz import Refused
 from rxsight.config import Settings
@@ -114,12 +115,15 @@ def create_app(settings: Settings) -> FastAPI:
             if lock is not None:
                 lock.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="rxsight",
         version=__version__,
         description="Integration observability for hospital pharmacy, supply chain and finance.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.short_operation_id,
     )
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.ready = False
 
     @app.exception_handler(Refused)
@@ -136,11 +140,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.console.router)
     web.console.mount_static(app)
 
-    @app.get("/healthz", tags=["ops"], summary="The process is up")
+    @app.get("/healthz", operation_id="getHealth", tags=["ops"], summary="The process is up")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="Ready: store reachable and writes succeeding")
+    @app.get(
+        "/readyz",
+        operation_id="getReadiness",
+        tags=["ops"],
+        summary="Ready: store reachable and writes succeeding",
+    )
     def readyz(request: Request) -> Any:
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
