@@ -10,6 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from alerts import public
+from alerts.api_models import (
+    Alerts,
+    AlertsConfigView,
+    DeadLetters,
+    Deliveries,
+    ReloadAnswer,
+    Replayed,
+    RoutesTestAnswer,
+    Silence,
+    TestSent,
+)
 from alerts.service import AlertsService
 from alerts.silence import SilenceError
 from rxsight.auth import Principal, enforce, require
@@ -100,7 +111,7 @@ def list_alerts(
     owner: str | None = None,
     family: str | None = None,
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Alerts:
     _service(request)
     alerts = public.alerts(_runtime(request))
     if state:
@@ -119,7 +130,7 @@ def list_alerts(
     operation_id="getAlertsConfig",
     summary="Receivers, routing tree and the last reload result",
 )
-def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
+def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -> AlertsConfigView:
     svc = _service(request)
     cfg = svc.config
     return {
@@ -142,6 +153,8 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
 @router.post(
     "/alerts/reload",
     operation_id="reloadAlertsConfig",
+    response_model=ReloadAnswer,
+    responses={400: {"model": ReloadAnswer, "description": "The new configuration was refused"}},
     summary="Reload the alerts section of the config file",
 )
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
@@ -164,7 +177,7 @@ def reload_config(request: Request, who: Principal = Depends(require("admin"))) 
 )
 def send_test(
     body: TestIn, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> TestSent:
     svc = _service(request)
     enforce(who, Action.TEST_ALERT, public.receiver_resource(_runtime(request), body.receiver))
     try:
@@ -187,7 +200,7 @@ class RoutesTestIn(BaseModel):
 )
 def routes_test(
     body: RoutesTestIn, request: Request, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> RoutesTestAnswer:
     matches = public.routes_test(_runtime(request), body.labels)
     return {
         "receivers": [m.receiver for m in matches],
@@ -209,7 +222,7 @@ def list_silences(
     request: Request,
     state: Literal["pending", "active", "expired"] | None = None,
     _: Principal = Depends(require("viewer")),
-) -> list[dict[str, Any]]:
+) -> list[Silence]:
     _service(request)
     return public.silences(_runtime(request), state)
 
@@ -222,7 +235,7 @@ def list_silences(
 )
 def get_silence(
     silence_id: str, request: Request, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> Silence:
     silence = _service(request).silences.get(silence_id)
     if silence is None:
         raise HTTPException(404, f"no silence {silence_id}")
@@ -238,7 +251,7 @@ def get_silence(
 )
 def create_silence(
     body: SilenceIn, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.create_silence(_runtime(request), _body(body), who)
@@ -257,7 +270,7 @@ def update_silence(
     body: SilenceUpdate,
     request: Request,
     who: Principal = Depends(require("operator")),
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.update_silence(_runtime(request), silence_id, _body(body), who)
@@ -275,7 +288,7 @@ def update_silence(
 )
 def expire_silence(
     silence_id: str, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.expire_silence(_runtime(request), silence_id, who)
@@ -294,7 +307,7 @@ def list_deliveries(
     since: QueryInstant | None = Query(None, description="RFC 3339; default 7 days ago"),
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Deliveries:
     _service(request)
     items = public.deliveries(
         _runtime(request), status=status or "", receiver=receiver or "", since=since, limit=limit
@@ -312,7 +325,7 @@ def list_dead_letters(
     receiver: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> DeadLetters:
     _service(request)
     items = public.deliveries(
         _runtime(request), status="dead", receiver=receiver or "", limit=limit
@@ -329,7 +342,7 @@ def list_dead_letters(
 )
 def replay_dead_letter(
     notification_id: str, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Replayed:
     _service(request)
     try:
         return public.replay_dead_letter(_runtime(request), notification_id, who)

@@ -9,6 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules import lifecycle, public
+from rules.api_models import (
+    BulkOutcome,
+    Evaluation,
+    ExceptionAudit,
+    ExceptionDetail,
+    ExceptionPage,
+    ExceptionState,
+    Flows,
+    OpenReplenishments,
+    Rules,
+)
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
@@ -43,7 +54,7 @@ def evaluate(
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     persist: bool = Query(False, description="open/resolve exceptions from the findings"),
     principal: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Evaluation:
     if persist:
         enforce(principal, Action.RULES_PERSIST)
     when = as_of or utcnow()
@@ -75,12 +86,15 @@ def evaluate(
     operation_id="listRules",
     summary="Each rule: last run, duration, findings, last error",
 )
-def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
+def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> Rules:
     return {"rules": public.rule_status(_runtime(request))}
 
 
 @router.get(
-    "/exceptions", operation_id="listExceptions", summary="Exceptions (current state), oldest first"
+    "/exceptions",
+    operation_id="listExceptions",
+    response_model_exclude_unset=True,
+    summary="Exceptions (current state), oldest first",
 )
 def exceptions(
     request: Request,
@@ -112,7 +126,7 @@ def exceptions(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> ExceptionPage:
     rt = _runtime(request)
     items, total = public.list_exceptions(
         rt.store,
@@ -190,11 +204,12 @@ class BulkBody(BaseModel):
 @router.post(
     "/exceptions/bulk",
     operation_id="actOnExceptions",
+    response_model_exclude_unset=True,
     summary="One action on a selection of exceptions (each authorized and audit-logged)",
 )
 def exceptions_bulk(
     request: Request, body: BulkBody, principal: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> BulkOutcome:
     """Each exception gets its own result: one refused (owner scope), unknown or not in a
     state the action applies to does not stop the others. A wrong field is a 422."""
     rt = _runtime(request)
@@ -220,7 +235,7 @@ def _action_route(action: str) -> None:
         exception_id: str,
         body: ActionBody | None = Body(None),
         principal: Principal = Depends(require("operator")),
-    ) -> dict[str, Any]:
+    ) -> ExceptionState:
         return _act(request, exception_id, action, body, principal)
 
     handler.__name__ = f"exception_{action}"
@@ -229,6 +244,7 @@ def _action_route(action: str) -> None:
         handler,
         methods=["POST"],
         operation_id=f"{action}Exception",
+        response_model_exclude_unset=True,
         responses=error_responses(404, 409),
         summary=f"{action.capitalize()} an exception (audit-logged)",
     )
@@ -245,7 +261,7 @@ for _action in lifecycle.ACTIONS:
 )
 def exception_audit(
     request: Request, exception_id: str, _: Principal = Depends(require("admin"))
-) -> dict[str, Any]:
+) -> ExceptionAudit:
     rows, _total = audit.entries(
         _runtime(request).store,
         object_type="exception",
@@ -258,12 +274,13 @@ def exception_audit(
 @router.get(
     "/exceptions/{exception_id:path}",
     operation_id="getException",
+    response_model_exclude_unset=True,
     responses=error_responses(404),
     summary="One exception with its full history",
 )
 def exception_detail(
     request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> ExceptionDetail:
     rt = _runtime(request)
     found = public.get_exception(rt.store, exception_id)
     if found is None:
@@ -280,7 +297,7 @@ def replenishments_open(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> OpenReplenishments:
     rt = _runtime(request)
     when = as_of or utcnow()
     items = public.open_replenishments(rt.store, rt.settings, when)
@@ -296,7 +313,7 @@ def flows(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Flows:
     rt = _runtime(request)
     when = as_of or utcnow()
     return {"as_of": rfc3339(when), "flows": public.flows(rt.store, rt.settings, when)}

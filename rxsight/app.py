@@ -14,12 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
+from pydantic import Field
 
 import alerts
 import metrics
 import rules
 import web.api
 import web.console
+from collector.api_models import events_request_body
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
@@ -58,6 +60,20 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()
     return handle
+
+
+class Health(openapi.ApiModel):
+    status: str
+
+
+class Readiness(openapi.ApiModel):
+    status: str = Field(description="ready, not ready, or starting")
+    checks: dict[str, bool] | None = Field(None, description="store reachable, writes succeeding")
+    spool_bytes: int | None = None
+    last_error: str | None = Field(None, description="the writer's last error, if any")
+    leases: dict[str, bool] | None = Field(
+        None, description="the roles this process holds among those sharing the store"
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -123,7 +139,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=openapi.short_operation_id,
     )
-    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
+    described = {"ingestEvents": events_request_body}
+    app.openapi = lambda: openapi.document(app, described)  # type: ignore[method-assign]
     app.state.ready = False
 
     @app.exception_handler(Refused)
@@ -141,13 +158,15 @@ def create_app(settings: Settings) -> FastAPI:
     web.console.mount_static(app)
 
     @app.get("/healthz", operation_id="getHealth", tags=["ops"], summary="The process is up")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> Health:
+        return Health(status="ok")
 
     @app.get(
         "/readyz",
         operation_id="getReadiness",
         tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Starting, or not ready"}},
         summary="Ready: store reachable and writes succeeding",
     )
     def readyz(request: Request) -> Any:

@@ -5,13 +5,14 @@ installed with rxsight (the `fastapi-offline` package ships Swagger UI and ReDoc
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 # Declared by `rxsight.auth.require` (and the ingest routes) as dependencies that never
 # refuse by themselves: the one decision stays in rxsight.authz; these only say, in the
@@ -50,6 +51,30 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ApiRow(BaseModel):
+    """A row a stage reads from the store (an exception, an event, a delivery): its columns
+    are declared, and a column a later release adds passes through rather than failing."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# Values as the stages hand them over (rxsight.timeutil.jsonable, or a store's Decimal and
+# float): passed through untouched, so typing a route changes no byte of its answers; the
+# schema tells a generated client what they are.
+Instant = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
+DecimalText = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+            "description": "a decimal as a string (exact: money and quantities)",
+        }
+    ),
+]
+Number = Annotated[Any, WithJsonSchema({"type": "number"})]
+
+
 class ErrorBody(ApiModel):
     """Every refusal of an /api route: 400, 401, 403, 404, 409, 503."""
 
@@ -80,9 +105,14 @@ def short_operation_id(route: APIRoute) -> str:
     return _CAMEL_WORD.sub(lambda m: m.group(1).upper(), route.name)
 
 
-def document(app: FastAPI) -> dict[str, Any]:
+def document(
+    app: FastAPI, described: Mapping[str, Callable[[], dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The document FastAPI builds, plus what dependencies cannot say: a cookie session's
-    writes also need the CSRF header, and /metrics takes basic credentials too."""
+    writes also need the CSRF header, and /metrics takes basic credentials too.
+    `described`: operationId → the parts of that operation a stage builds itself (a request
+    body its route reads raw), built here, when the document is first asked for; their
+    `x-component-schemas` join the components."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     doc = get_openapi(
@@ -95,8 +125,14 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemes = doc.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["csrfToken"] = _CSRF
     schemes["metricsBasic"] = _METRICS_BASIC
+    components = doc["components"].setdefault("schemas", {})
     for operations in doc.get("paths", {}).values():
         for method, operation in operations.items():
+            extra = (described or {}).get(operation.get("operationId", ""))
+            if extra is not None:
+                parts = dict(extra())
+                components.update(parts.pop("x-component-schemas", {}))
+                operation.update(parts)
             if method in _READS:
                 continue
             for requirement in operation.get("security", ()):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from rxsight import audit
 from rxsight.auth import Principal, require
 from rxsight.openapi import error_responses
+from web.api_models import AuditPage, AuditVerification, SearchResults, Transaction
 from web.transactions import search, transaction
 
 router = APIRouter(prefix="/api", tags=["read"], responses=error_responses(401, 403))
@@ -25,7 +24,7 @@ def get_transaction(
     request: Request,
     correlation_id: str = Path(max_length=256),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Transaction:
     return transaction(request.app.state.store, correlation_id)
 
 
@@ -38,7 +37,7 @@ def get_search(
     request: Request,
     q: str = Query(min_length=1, max_length=256),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> SearchResults:
     return {"q": q, "results": search(request.app.state.store, q)}
 
 
@@ -54,7 +53,7 @@ def get_audit(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     _: Principal = Depends(require("admin")),
-) -> dict[str, Any]:
+) -> AuditPage:
     rows, total = audit.entries(
         request.app.state.store,
         actor=actor,
@@ -76,5 +75,5 @@ def get_audit_verify(
     request: Request,
     anchor: str | None = Query(None, max_length=200, description="SEQ:HASH from a past check"),
     _: Principal = Depends(require("admin")),
-) -> dict[str, Any]:
+) -> AuditVerification:
     return audit.verify(request.app.state.store, anchor).as_json()
