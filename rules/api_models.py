@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, create_model
 
-from rules.engine import ENTITY_FIELDS
+from rules.findings import ENTITY_FIELDS
 from rxsight.audit import AuditEntry
 from rxsight.openapi import ApiModel, ApiRow, DecimalText, Instant, Number
 
