@@ -19,7 +19,13 @@ TOKEN = "config-watch-admin-token-01234"
 def _alerts(receiver: str) -> dict[str, Any]:
     return {
         "alerts": {
-            "receivers": [{"name": receiver, "webhooks": [{"url": "http://127.0.0.1:9/hook"}]}],
+            "receivers": [
+                {
+                    "name": receiver,
+                    "secret": "config-watch-signing-secret",
+                    "webhooks": [{"url": "http://127.0.0.1:9/hook"}],
+                }
+            ],
             "route": {"receiver": receiver},
         }
     }
