@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from alerts.duration import Duration
 from alerts.matchers import MatcherError, compile_anchored, parse_matchers
-from rxsight.config import ConfigError, Settings, format_validation_errors
+from rxsight.config import (
+    ConfigError,
+    Settings,
+    Strict,
+    config_source,
+    format_validation_errors,
+    read_section,
+)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class WebhookTarget(_Strict):
+class WebhookTarget(Strict):
     url: str = Field(pattern=r"^https?://")
     # alertmanager: the Alertmanager webhook v4 body; rxsight: rxsight's JSON with console links;
     # slack / teams: a Slack or Microsoft Teams incoming-webhook message.
@@ -44,8 +45,11 @@ class WebhookTarget(_Strict):
         return self.url
 
 
-class EmailTarget(_Strict):
+class EmailTarget(Strict):
     """Mail through an SMTP relay (Alertmanager's email_configs, the common fields)."""
+
+    # `from` is a Python keyword: the field is from_, the YAML key `from`.
+    model_config = ConfigDict(**Strict.model_config, populate_by_name=True)
 
     to: tuple[str, ...] = Field(min_length=1)
     from_: str = Field(alias="from", min_length=3)
@@ -66,7 +70,7 @@ class EmailTarget(_Strict):
         return f"smtp://{self.smarthost}/{','.join(self.to)}"
 
 
-class Receiver(_Strict):
+class Receiver(Strict):
     name: str = Field(min_length=1)
     # The owner team this receiver serves (informational; routing decides who gets what).
     owner: str | None = None
@@ -93,7 +97,9 @@ class Receiver(_Strict):
         return self
 
 
-class Route(_Strict):
+class Route(Strict):
+    model_config = ConfigDict(**Strict.model_config, populate_by_name=True)  # continue_
+
     receiver: str | None = None
     matchers: tuple[str, ...] = ()
     # Alertmanager's older forms, still common in existing configs.
@@ -115,13 +121,13 @@ class Route(_Strict):
         return self
 
 
-class InhibitRule(_Strict):
+class InhibitRule(Strict):
     source_matchers: tuple[str, ...] = Field(min_length=1)
     target_matchers: tuple[str, ...] = Field(min_length=1)
     equal: tuple[str, ...] = ()
 
 
-class DeliveryConfig(_Strict):
+class DeliveryConfig(Strict):
     max_attempts: int = Field(default=8, ge=1, le=100)
     backoff_initial: Duration = 1.0
     backoff_max: Duration = 300.0
@@ -129,7 +135,7 @@ class DeliveryConfig(_Strict):
     workers: int = Field(default=4, ge=1, le=64)
 
 
-class AlertsConfig(_Strict):
+class AlertsConfig(Strict):
     route: Route | None = None
     receivers: tuple[Receiver, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
@@ -184,16 +190,8 @@ def _route_problems(route: Route, path: str, known: set[str]) -> list[str]:
     return out
 
 
-def validate(raw: Any, source: str) -> AlertsConfig:
-    """The section as a model, or ConfigError naming the file, each path and the reason."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(source, ["alerts: must be a mapping"])
-    try:
-        cfg = AlertsConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(source, format_validation_errors(exc, "alerts")) from exc
+def _checked(cfg: AlertsConfig, source: str) -> AlertsConfig:
+    """What the models alone cannot check: routes name known receivers, matchers parse."""
     known = {r.name for r in cfg.receivers}
     problems = _route_problems(cfg.route, "alerts.route", known) if cfg.route else []
     for i, rule in enumerate(cfg.inhibit_rules):
@@ -207,26 +205,25 @@ def validate(raw: Any, source: str) -> AlertsConfig:
     return cfg
 
 
-def source_of(settings: Settings) -> str:
-    return str(settings.config_path) if settings.config_path else "(settings)"
+def validate(raw: Any, source: str) -> AlertsConfig:
+    """A mapping as the section (the README's example), or ConfigError naming each path."""
+    try:
+        cfg = AlertsConfig.model_validate(raw or {})
+    except ValidationError as exc:
+        raise ConfigError(source, format_validation_errors(exc, "alerts")) from exc
+    return _checked(cfg, source)
 
 
 def from_settings(settings: Settings) -> AlertsConfig:
-    return validate(settings.config.alerts, source_of(settings))
+    """The section as a model, or ConfigError naming the file, each path and the reason."""
+    cfg = read_section(settings, "alerts", AlertsConfig)
+    return _checked(cfg, config_source(settings))
 
 
 def reread(settings: Settings) -> AlertsConfig:
     """Read the alerts section again from the config file (a reload)."""
-    source = source_of(settings)
-    if settings.config_path is None:
-        return from_settings(settings)
-    try:
-        raw = yaml.safe_load(Path(settings.config_path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(source, [f"cannot read: {exc}"]) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(source, ["the top level must be a mapping"])
-    return validate(raw.get("alerts"), source)
+    cfg = read_section(settings, "alerts", AlertsConfig, reread=True)
+    return _checked(cfg, config_source(settings))
 
 
 def check_config(settings: Settings) -> list[str]:

@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from alerts.config import AlertsConfig, EmailTarget, WebhookTarget
 from alerts.notify import Notifier, Outcome, Request
 from rxsight import audit
+from rxsight.backoff import Backoff
+from rxsight.logs import log_context
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, utcnow
 
@@ -255,7 +257,8 @@ class Outbox:
 
     def _deliver(self, n: Notification) -> None:
         try:
-            self._deliver_once(n)
+            with log_context(receiver=n.receiver, notification_id=n.notification_id):
+                self._deliver_once(n)
         except Exception:  # noqa: BLE001 - keep the item; the next start retries it
             log.exception("delivering %s failed", n.notification_id)
             with self._lock:
@@ -340,10 +343,7 @@ class Outbox:
 
     def _backoff(self, attempt: int, retry_after: float | None, cfg: AlertsConfig) -> float:
         d = cfg.delivery
-        ceiling = min(d.backoff_max, d.backoff_initial * (2 ** (attempt - 1)))
-        # Equal jitter: at least half the exponential step, so retries spread out but still
-        # back off.
-        delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        delay = Backoff(d.backoff_initial, d.backoff_max, self._rng).delay(attempt)
         if retry_after is not None:
             delay = max(delay, min(retry_after, _MAX_RETRY_AFTER_S))
         return delay

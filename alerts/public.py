@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.config import from_settings
 from alerts.matchers import MatcherError
 from alerts.outbox import SQL as OUTBOX_SQL
 from alerts.route import RouteMatch, compile_tree
@@ -45,8 +46,8 @@ class AlertsUnavailable(RuntimeError):
 
 
 def service_of(runtime: Runtime) -> AlertsService:
-    service = runtime.stages.get("alerts")
-    if service is None:
+    service = runtime.alerts
+    if not isinstance(service, AlertsService):
         raise AlertsUnavailable("the alerts stage is not running")
     return service
 
@@ -123,8 +124,6 @@ def routes_test(runtime: Runtime, labels: Mapping[str, str]) -> list[RouteMatch]
     try:
         cfg = service_of(runtime).config
     except AlertsUnavailable:
-        from alerts.config import from_settings
-
         cfg = from_settings(runtime.settings)
     return _routes_test(compile_tree(cfg), labels)
 

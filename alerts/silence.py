@@ -13,7 +13,7 @@ from typing import Any
 
 from alerts.matchers import Matcher, MatcherError, all_match, parse_matchers
 from rxsight.store import SqlFiles, Store
-from rxsight.timeutil import as_utc, rfc3339, utcnow
+from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
 
 SQL = SqlFiles(__file__)
 _COLUMNS = (
@@ -80,8 +80,6 @@ def pinned_owners(raw: Sequence[Any]) -> frozenset[str]:
 
 
 def _parse_time(value: Any, name: str) -> datetime | None:
-    from rxsight.model import parse_rfc3339
-
     if value in (None, ""):
         return None
     if isinstance(value, datetime):

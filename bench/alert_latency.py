@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rules.config import RulesConfig  # noqa: E402
-from tests.integration.test_alerts_kit import Receiver  # noqa: E402
-from tests.support import Server  # noqa: E402
+from testkit.receiver import Receiver  # noqa: E402
+from testkit.server import Server  # noqa: E402
 
 TOKEN = "bench-alert-latency-token-0123456789"
 SECRET = "whsec_YmVuY2gtYWxlcnQtbGF0ZW5jeS1zZWNyZXQ="

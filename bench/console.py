@@ -35,10 +35,11 @@ import httpx  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
 from rules.lifecycle import persist  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.auth import hash_password  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
-from tests.support import Server  # noqa: E402
+from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
 # An SLA clock on every family, so the list computes, filters and sorts by it.
@@ -64,7 +65,7 @@ def prepare(data_dir: Path, n: int, spans: int) -> str:
     """Fill the store; returns the evaluation instant (RFC 3339)."""
     gen = rules_bench()
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
-    store.migrate()
+    migrate_store(store)
     as_of = gen.START + timedelta(days=gen.DAYS + 1)
     t = time.perf_counter()
     gen.generate(store, n, 0, n)

@@ -32,6 +32,7 @@ from bench.machine import report  # noqa: E402
 from collector.spool import Spool  # noqa: E402
 from collector.telemetry import IngestMetrics  # noqa: E402
 from collector.writer import BatchWriter  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.config import SpoolConfig  # noqa: E402
 from rxsight.store import Store  # noqa: E402
 
@@ -75,7 +76,7 @@ def main() -> None:
     for kind, correlation_id in (("sequential", _SEQUENTIAL), ("random", _RANDOM)):
         with tempfile.TemporaryDirectory(prefix="rxsight-bench-dedup-") as tmp:
             store = Store(f"chdb://{tmp}/data", database="bench_dedup")
-            store.migrate()
+            migrate_store(store)
             spool = Spool(Path(tmp) / "spool", max_bytes=1 << 20)
             writer = BatchWriter(spool, store, SpoolConfig(), IngestMetrics(CollectorRegistry()))
             fill = _FILL.replace("{correlation_id}", correlation_id)

@@ -22,129 +22,26 @@ import argparse
 import http.client
 import json
 import os
-import random
 import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import pyarrow as pa  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
-    ExportTraceServiceRequest,
-)
 
-from bench.machine import cpu_seconds, report, stat_fields  # noqa: E402
-from collector.events import events_table  # noqa: E402
-from collector.otlp import SpanAttributes, decode_trace_body  # noqa: E402
-from collector.phi import PhiScrubber  # noqa: E402
-from rxsight.config import IngestConfig  # noqa: E402
-from rxsight.model import event_row  # noqa: E402
+from bench.ceiling import ceiling, one_thread  # noqa: E402
+from bench.machine import report  # noqa: E402
+from bench.payloads import event_requests, span_requests  # noqa: E402
+from bench.process import PeakRss, tree_cpu_s, tree_memory_kib, wait_idle  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.store import Store  # noqa: E402
-from tests.support import Server  # noqa: E402
-
-INGEST = IngestConfig()  # the server's defaults, for the in-process references
-
-FLOWS = [
-    "erp-po-sync",
-    "edi-850-outbound",
-    "edi-856-inbound",
-    "receiving-post",
-    "ap-invoice",
-    "gl-journal",
-    "pharmacy-inventory",
-    "supplier-portal",
-]
-SITES = ["mercy-main", "mercy-east", "northgate-clinic", "riverside"]
-
-
-def span_requests(total: int, per_request: int, seed: int = 1) -> list[bytes]:
-    rng = random.Random(seed)
-    start = time.time_ns() - 3600 * 10**9
-    out = []
-    for r in range(total // per_request):
-        req = ExportTraceServiceRequest()
-        rs = req.resource_spans.add()
-        flow = FLOWS[r % len(FLOWS)]
-        for key, value in (
-            ("service.name", flow.split("-")[0]),
-            ("integration.tier", "1"),
-            ("deployment.environment", "prod"),
-        ):
-            kv = rs.resource.attributes.add()
-            kv.key, kv.value.string_value = key, value
-        ss = rs.scope_spans.add()
-        ss.scope.name = "rxsight-bench"
-        trace_id = uuid.uuid4().bytes
-        for i in range(per_request):
-            if i % 4 == 0:
-                trace_id = rng.randbytes(16)
-            span = ss.spans.add()
-            span.trace_id = trace_id
-            span.span_id = rng.randbytes(8)
-            span.name = f"{flow}.{('receive', 'transform', 'post', 'ack')[i % 4]}"
-            span.kind = 2
-            t0 = start + (r * per_request + i) * 1_000_000
-            span.start_time_unix_nano = t0
-            span.end_time_unix_nano = t0 + rng.randint(2_000_000, 900_000_000)
-            span.status.code = 2 if rng.random() < 0.01 else 1
-            for key, value in (
-                ("correlation.id", f"corr-{r:06d}-{i // 4:04d}"),
-                ("integration.flow", flow),
-                ("site", SITES[i % 4]),
-                ("http.status_code", "200"),
-                ("messaging.system", "edi"),
-            ):
-                kv = span.attributes.add()
-                kv.key, kv.value.string_value = key, value
-        out.append(req.SerializeToString())
-    return out
-
-
-def event_requests(total: int, per_request: int, seed: int = 2, first: int = 0) -> list[bytes]:
-    rng = random.Random(seed)
-    base = time.time() - 86400
-    out = []
-    n = first
-    for _ in range(total // per_request):
-        batch = []
-        for _ in range(per_request):
-            t = base + (n - first) * 0.01
-            batch.append(
-                {
-                    "event_id": f"ev-{n:09d}",
-                    "event_type": ("po.created", "goods.received", "invoice.received")[n % 3],
-                    "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z",
-                    "correlation_id": f"corr-{n // 3:08d}",
-                    "source_system": "erp",
-                    "site": SITES[n % 4],
-                    "supplier_id": f"SUP-{1000 + n % 40}",
-                    "po_number": f"PO-{400000 + n // 3}",
-                    # The key fields of goods.received and invoice.received (DESIGN 4).
-                    **({"receipt_id": f"GR-{400000 + n // 3}"} if n % 3 == 1 else {}),
-                    **({"invoice_number": f"INV-{400000 + n // 3}"} if n % 3 == 2 else {}),
-                    "lines": [
-                        {
-                            "line_no": 1,
-                            "item_id": f"NDC-{rng.randint(1000, 9999)}-01",
-                            "quantity": rng.randint(1, 48),
-                            "unit_price": str(Decimal(rng.randint(100, 90000)) / 100),
-                        }
-                    ],
-                }
-            )
-            n += 1
-        out.append(json.dumps(batch).encode())
-    return out
+from testkit.server import Server  # noqa: E402
 
 
 def rows_written(server: Server) -> dict[str, float]:
@@ -184,91 +81,6 @@ def uncache(path: Path) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
-
-
-def proc_kib(pid: int, file: str, *names: str) -> dict[str, int]:
-    """The fields `names` of /proc/<pid>/<file>, which counts them in kB ("status": VmRSS,
-    RssAnon; "smaps_rollup": Pss); 0 for a process that has ended."""
-    found = dict.fromkeys(names, 0)
-    try:
-        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in found:
-                found[name] = int(value.split()[0])
-    except FileNotFoundError:
-        pass
-    return found
-
-
-def tree_pids(pid: int) -> list[int]:
-    """The server and its decode workers. A child is listed under the thread that started it,
-    or the one it passed to when that thread ended, so every thread is asked."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            children += [int(c) for c in task.read_text().split()]
-        except FileNotFoundError:
-            continue  # the thread ended
-    return [pid, *sorted(set(children))]
-
-
-def tree_kib(pid: int, file: str, *names: str) -> dict[str, int]:
-    """proc_kib summed over the server and its decode workers."""
-    total = dict.fromkeys(names, 0)
-    for p in tree_pids(pid):
-        for name, kib in proc_kib(p, file, *names).items():
-            total[name] += kib
-    return total
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by the server and its decode workers, every thread counted."""
-    total = 0.0
-    for p in tree_pids(pid):
-        try:
-            total += cpu_seconds(stat_fields(p))
-        except FileNotFoundError:
-            continue
-    return total
-
-
-def wait_idle(pid: int, timeout_s: float = 120) -> float:
-    """Waits until the server has used under 5 % of a core for half a second (background
-    merges of the rows just written finished), so a phase does not pay for the one before."""
-    started = time.monotonic()
-    before = tree_cpu_s(pid)
-    while time.monotonic() - started < timeout_s:
-        time.sleep(0.5)
-        now = tree_cpu_s(pid)
-        if now - before < 0.025:
-            break
-        before = now
-    return time.monotonic() - started
-
-
-class PeakRss(threading.Thread):
-    """Peak RSS and anonymous memory of the server and its workers, summed (every 50 ms), and
-    peak PSS (every second: the kernel walks every page table for it, and at every 250 ms that
-    walk took 2 % of the machine's CPU, from the server it measures). PSS counts a page shared
-    by n processes (the libraries the server and its workers all map) 1/n in each, so the
-    tree's sum counts it once."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.peak_pss, self.stop = pid, 0, 0, threading.Event()
-        self.peak_anon = 0
-
-    def run(self) -> None:
-        tick = 0
-        while not self.stop.is_set():
-            memory = tree_kib(self.pid, "status", "VmRSS", "RssAnon")
-            self.peak = max(self.peak, memory["VmRSS"])
-            self.peak_anon = max(self.peak_anon, memory["RssAnon"])
-            if tick % 20 == 0:
-                pss = tree_kib(self.pid, "smaps_rollup", "Pss")["Pss"]
-                self.peak_pss = max(self.peak_pss, pss)
-            tick += 1
-            time.sleep(0.05)
 
 
 def send_all(server: Server, path: str, bodies: list[bytes], ctype: str, clients: int) -> int:
@@ -321,66 +133,6 @@ def end_to_end(
     return sent, time.perf_counter() - started
 
 
-def span_decoder() -> Callable[[bytes], pa.Table]:
-    """The server's decoding of one OTLP protobuf span request into its table, with its own
-    PHI scrubber and attribute cache, as a decode worker has."""
-    scrubber = PhiScrubber(INGEST.phi)
-    attributes = SpanAttributes(scrubber)
-
-    def decode(body: bytes) -> pa.Table:
-        return decode_trace_body(
-            body, "application/x-protobuf", scrubber, INGEST.correlation_keys, attributes
-        ).table
-
-    return decode
-
-
-def one_thread(store: Store, bodies: list[bytes]) -> float:
-    """Spans/s of the issue's reference: one Python thread decoding OTLP protobuf with the
-    server's decoder and inserting Arrow into chDB, as many spans at a time as the writer
-    inserts. No HTTP, no spool, no second process. Runs in a database of its own, dropped
-    afterwards, so none of its merges fall into the next round."""
-    batch = INGEST.spool.batch_rows
-    decode = span_decoder()
-    store.migrate()
-    started = time.perf_counter()
-    pending: list[pa.Table] = []
-    rows = total = 0
-    for body in bodies:
-        table = decode(body)
-        pending.append(table)
-        rows += table.num_rows
-        if rows >= batch:
-            store.insert_arrow("otel_traces", pa.concat_tables(pending))
-            total, pending, rows = total + rows, [], 0
-    if pending:
-        store.insert_arrow("otel_traces", pa.concat_tables(pending))
-        total += rows
-    rate = total / (time.perf_counter() - started)
-    store.command(f"DROP DATABASE {store.database} SYNC")
-    store.close()
-    return rate
-
-
-def ceiling(
-    store: Store, span_bodies: list[bytes], event_bodies: list[bytes]
-) -> tuple[float, float]:
-    """Rows/s of a bare Arrow insert into chDB of the same rows, decoded beforehand, as many
-    at a time as the writer inserts."""
-    batch = INGEST.spool.batch_rows
-    spans = pa.concat_tables(map(span_decoder(), span_bodies))
-    ev_table = events_table([event_row(e) for body in event_bodies for e in json.loads(body)])
-    t = time.perf_counter()
-    for start in range(0, spans.num_rows, batch):
-        store.insert_arrow("otel_traces", spans.slice(start, batch))
-    span_rate = spans.num_rows / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for start in range(0, ev_table.num_rows, batch):
-        store.insert_arrow("business_events", ev_table.slice(start, batch))
-    event_rate = ev_table.num_rows / (time.perf_counter() - t)
-    return span_rate, event_rate
-
-
 def on_disk(data_dir: Path) -> dict[str, tuple[int, int]]:
     import subprocess
 
@@ -420,8 +172,8 @@ def one_round(
     try:
         pid = server.proc.pid
         time.sleep(2)
-        idle = tree_kib(pid, "status", "VmRSS", "RssAnon")
-        figures["idle_kib"], figures["idle_anon_kib"] = idle["VmRSS"], idle["RssAnon"]
+        idle = tree_memory_kib(pid)
+        figures["idle_kib"], figures["idle_anon_kib"] = idle["rss"], idle["anon"]
         sampler = PeakRss(pid)
         sampler.start()
         # Both paths are warmed alike (imports, caches, the first parts of every table), so
@@ -529,7 +281,7 @@ def main() -> None:
     ratios = sorted(f["events"] / f["spans"] for f in rounds)
     to_one_thread = sorted(f["spans"] / f["one_thread"] for f in rounds)
     ceiling_store = Store(f"chdb://{references.name}", "ceiling")
-    ceiling_store.migrate()
+    migrate_store(ceiling_store)
     ceil_spans, ceil_events = ceiling(ceiling_store, span_bodies, event_bodies)
     ceiling_store.close()
     span_bytes = disk["otel_traces"][0] / max(1, disk["otel_traces"][1])

@@ -31,6 +31,7 @@ from metrics.periods import containing  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
 from rules.lifecycle import persist  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
 
@@ -56,7 +57,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rxsight-bench-kpis-") as tmp:
         data_dir = Path(tmp)
         store = Store(f"chdb://{data_dir / 'clickhouse'}")
-        store.migrate()
+        migrate_store(store)
         as_of = gen.START + timedelta(days=gen.DAYS + 1)
         t = time.perf_counter()
         gen.generate(store, args.transactions, 0, args.transactions)

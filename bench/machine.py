@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+
+import psutil
 
 # Below this much CPU during a run, another process is noise, not a competitor.
 _OTHER_CPU_S = 0.5
-_cpu_before: dict[tuple[int, int], float] = {}
+_cpu_before: dict[tuple[int, float], float] = {}
 
 
 def loop_seconds(repeat: int = 3) -> float:
@@ -50,30 +51,17 @@ def report(label: str) -> None:
             print(f"  WARNING: pid {pid} ({command[:80]}) used {used:.1f} s of CPU during the run")
 
 
-def stat_fields(pid: int | str) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name, so that field n of proc(5) is
-    [n - 3]; raises FileNotFoundError once the process is gone."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(fields: list[str]) -> float:
-    """The CPU time, user and system, of stat_fields()."""
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[tuple[int, int], tuple[float, int, str]]:
+def _processes() -> dict[tuple[int, float], tuple[float, int, str]]:
     """(pid, start time) -> (CPU seconds used, parent pid, command line) of every process."""
     found = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = stat_fields(entry.name)
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+    for process in psutil.process_iter(["pid", "create_time", "cpu_times", "ppid", "cmdline"]):
+        info = process.info
+        if info["cpu_times"] is None or info["create_time"] is None:
             continue  # it ended while being read, or it is not ours to read
-        found[(int(entry.name), int(fields[19]))] = (
-            cpu_seconds(fields),
-            int(fields[1]),
-            command.strip(),
+        found[(info["pid"], info["create_time"])] = (
+            info["cpu_times"].user + info["cpu_times"].system,
+            info["ppid"] or 0,
+            " ".join(info["cmdline"] or []),
         )
     return found
 

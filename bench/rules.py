@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import report  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
-from rules.engine import Evaluation, evaluate, put_scope  # noqa: E402
+from rules.definitions import put_scope  # noqa: E402
+from rules.engine import Evaluation, evaluate  # noqa: E402
 from rules.incremental import IncrementalPlanner  # noqa: E402
+from rxsight.app import migrate_store  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
 
@@ -281,7 +283,7 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="rxsight-bench-")
         data_dir = Path(tmp.name)
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
-    store.migrate()
+    migrate_store(store)
     settings = Settings(dsn=store.dsn, data_dir=data_dir)
     loaded = LoadedRules(RulesConfig(), (), ())
     n = args.transactions

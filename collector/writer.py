@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
 from collections import defaultdict
@@ -16,6 +15,7 @@ import pyarrow.compute as pc
 
 from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
+from rxsight.backoff import Backoff
 from rxsight.config import SpoolConfig
 from rxsight.store import SqlFiles, Store, StoreUnavailable
 from rxsight.store.arrow import ipc_bytes, streams_table
@@ -68,7 +68,9 @@ class BatchWriter:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        backoff = 0.2
+        # After store failures: 0.2-0.4 s, doubling, up to 10-20 s.
+        backoff = Backoff(initial=0.4, maximum=20.0)
+        failures = 0
         alone = False  # after a failure, segments go one at a time until one is written
         while not self._stop.is_set():
             self.spool.seal_if_due(self.config.flush_interval_s)
@@ -82,8 +84,8 @@ class BatchWriter:
                 self.write_segments(group)
             except StoreUnavailable as exc:
                 self._unhealthy(str(exc))
-                time.sleep(backoff * (1 + random.random()))
-                backoff = min(backoff * 2, 10.0)
+                failures += 1
+                time.sleep(backoff.delay(failures))
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad segment must not stop ingest
                 if len(group) > 1:
@@ -100,7 +102,7 @@ class BatchWriter:
                     where = self.spool.quarantine(segment)
                     self.metrics.quarantined.inc()
                     log.error("spool segment quarantined at %s", where)
-                time.sleep(backoff)
+                time.sleep(backoff.delay(1))
                 continue
             # Arrow's allocator keeps what a batch freed for the next one; under sustained load
             # that held a hundred MiB more than the next batch needs.
@@ -108,7 +110,7 @@ class BatchWriter:
             for segment in group:
                 self.spool.remove(segment)
                 self._failures.pop(segment.name, None)
-            self.healthy, self.last_error, backoff, alone = True, None, 0.2, False
+            self.healthy, self.last_error, failures, alone = True, None, 0, False
 
     def _unhealthy(self, message: str) -> None:
         self.healthy = False

@@ -20,7 +20,7 @@ from metrics.periods import containing
 from rules import public as rules_public
 from rxsight.runtime import Runtime
 from rxsight.store import SqlFiles
-from rxsight.timeutil import as_utc, utcnow
+from rxsight.timeutil import as_utc, parse_rfc3339, utcnow
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -162,6 +162,4 @@ class BusinessMetrics(Collector):
 
 
 def _instant(value: Any) -> datetime:
-    from rxsight.model import parse_rfc3339
-
     return as_utc(value) if isinstance(value, datetime) else parse_rfc3339(value)

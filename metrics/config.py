@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from rxsight.config import ConfigError, Settings, format_validation_errors
+from rxsight.config import Settings, Strict, read_section
 from rxsight.passwords import hash_problem
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScheduledExport(_Strict):
+class ScheduledExport(Strict):
     """Every day / week (Mondays) / month (the 1st) at `at` in `timezone`: the period that
     has just ended, written to `dir` in `format`."""
 
@@ -55,13 +51,13 @@ class ScheduledExport(_Strict):
         return (base / self.dir).resolve()
 
 
-class KpisConfig(_Strict):
+class KpisConfig(Strict):
     exports: tuple[ScheduledExport, ...] = ()
     # How often the scheduler looks for due exports.
     check_every_s: float = Field(default=30, gt=0, le=3600)
 
 
-class BasicAuth(_Strict):
+class BasicAuth(Strict):
     username: str = Field(min_length=1)
     # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
     password_hash: str
@@ -75,7 +71,7 @@ class BasicAuth(_Strict):
         return v
 
 
-class MetricsAuth(_Strict):
+class MetricsAuth(Strict):
     """What a scraper must send to read /metrics (open operational data otherwise): a bearer
     token, or basic auth, or either."""
 
@@ -83,7 +79,7 @@ class MetricsAuth(_Strict):
     basic: BasicAuth | None = None
 
 
-class MetricsConfig(_Strict):
+class MetricsConfig(Strict):
     auth: MetricsAuth | None = None
     # At most this many label sets per business metric (documented in metrics/README.md).
     max_series_per_metric: int = Field(default=500, ge=1, le=100_000)
@@ -92,17 +88,9 @@ class MetricsConfig(_Strict):
     kpis_ttl_s: float = Field(default=300, ge=0)
 
 
-def _parse(model: type[BaseModel], raw: Any, settings: Settings, section: str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        source = str(settings.config_path or "(config)")
-        raise ConfigError(source, format_validation_errors(exc, section)) from exc
-
-
 def parse_kpis_config(settings: Settings) -> KpisConfig:
-    return _parse(KpisConfig, settings.config.kpis, settings, "kpis")
+    return read_section(settings, "kpis", KpisConfig)
 
 
 def parse_metrics_config(settings: Settings) -> MetricsConfig:
-    return _parse(MetricsConfig, settings.config.metrics, settings, "metrics")
+    return read_section(settings, "metrics", MetricsConfig)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from metrics.config import MetricsAuth
+from metrics.service import MetricsStage
 from rxsight.passwords import verify_password
 
 router = APIRouter(tags=["ops"])
@@ -42,8 +43,8 @@ def _allowed(auth: MetricsAuth, header: str) -> bool:
     },
 )
 def get_metrics(request: Request) -> Response:
-    stage = request.app.state.runtime.stages.get("metrics")
-    auth = stage.config.auth if stage is not None else None
+    stage = request.app.state.runtime.metrics
+    auth = stage.config.auth if isinstance(stage, MetricsStage) else None
     if auth is not None and not _allowed(auth, request.headers.get("authorization", "")):
         challenge = 'Basic realm="rxsight metrics"' if auth.basic else "Bearer"
         return Response(

@@ -25,8 +25,8 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _service(request: Request) -> RulesService:
-    svc = _runtime(request).stages.get("rules")
-    if svc is None:
+    svc = _runtime(request).rules
+    if not isinstance(svc, RulesService):
         raise HTTPException(503, "the rules stage is not running")
     return svc
 

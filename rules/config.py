@@ -11,7 +11,14 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError, create_model, field_validator
 
 from rules import families, sla
-from rxsight.config import Settings, Strict, format_validation_errors
+from rxsight.config import (
+    ConfigError,
+    Settings,
+    Strict,
+    config_source,
+    format_validation_errors,
+    read_section,
+)
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -133,15 +140,12 @@ class RulesConfigError(ValueError):
 
 
 def parse_rules_config(settings: Settings) -> RulesConfig:
-    source = str(settings.config_path or "(no config file)")
     try:
-        cfg = RulesConfig.model_validate(settings.config.rules or {})
-    except ValidationError as exc:
-        raise RulesConfigError(
-            [f"{source}: {p}" for p in format_validation_errors(exc, prefix="rules")]
-        ) from exc
+        cfg = read_section(settings, "rules", RulesConfig)
+    except ConfigError as exc:
+        raise RulesConfigError([f"{exc.source}: {p}" for p in exc.problems]) from exc
     try:
-        sla.parse(cfg.sla, source)
+        sla.parse(cfg.sla, config_source(settings))
     except sla.SlaConfigError as exc:
         raise RulesConfigError(exc.problems) from exc
     return cfg

@@ -11,7 +11,9 @@ from itertools import chain
 from operator import attrgetter
 
 from rules import families
-from rules.engine import Evaluation, Finding, put_scope
+from rules.definitions import put_scope
+from rules.engine import Evaluation
+from rules.findings import Finding
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc
 

@@ -7,7 +7,9 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.engine import Evaluation, Finding, put_scope
+from rules.definitions import put_scope
+from rules.engine import Evaluation
+from rules.findings import Finding
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, jsonable, utcnow

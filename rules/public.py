@@ -14,23 +14,24 @@ from rules import config as rules_config
 from rules import sla as rules_sla
 from rules.actions import MAX_BULK as MAX_BULK
 from rules.actions import InvalidField as InvalidField
-from rules.engine import (
+from rules.definitions import (
     RuleDef,
     builtin_params,
     builtin_rules,
     builtin_sql,
-    evaluate,
     rule_defs,
     run_rule,
 )
+from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
+from rules.service import RulesService
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
 from rules.sla import SlaClock as SlaClock
 from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
-from rxsight.timeutil import as_utc, rfc3339, utcnow
+from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
 
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
 # Labels every alert carries (when the exception has a value for them).
@@ -265,8 +266,6 @@ def _age(ch_time: str | None, when: datetime) -> float | None:
     iso = _iso(ch_time)
     if iso is None:
         return None
-    from rxsight.model import parse_rfc3339
-
     return round((when - parse_rfc3339(iso)).total_seconds(), 3)
 
 
@@ -338,8 +337,8 @@ def flows(store: Store, settings: Settings, as_of: datetime | None = None) -> li
 
 def rule_status(runtime: Runtime) -> list[RuleStatus]:
     """Each rule: id, family, enabled, last run, duration, findings, last error."""
-    svc = runtime.stages.get("rules")
-    if svc is None:
+    svc = runtime.rules
+    if not isinstance(svc, RulesService):
         loaded = rules_config.load(runtime.settings)
         last_runs: dict[str, Any] = {}
         last_at = None

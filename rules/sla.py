@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from rxsight.config import Settings, format_validation_errors
-from rxsight.timeutil import as_utc
+from rxsight.config import Settings, Strict, format_validation_errors
+from rxsight.timeutil import as_utc, parse_rfc3339
 
 PRIORITIES = ("stat", "urgent", "routine")
 SEVERITIES = ("info", "warning", "critical")
@@ -38,11 +38,7 @@ DUE_SOON_SHARE = 0.25
 DUE_STATES = ("overdue", "due_soon", "on_time", "met", "none")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Targets(_Strict):
+class Targets(Strict):
     ack_minutes: float | None = Field(default=None, gt=0)
     resolve_hours: float | None = Field(default=None, gt=0)
 
@@ -58,7 +54,7 @@ class Targets(_Strict):
 Class = Literal["stat", "urgent", "routine", "info", "warning", "critical", "default"]
 
 
-class SlaSection(_Strict):
+class SlaSection(Strict):
     families: dict[str, dict[Class, Targets]] = {}
 
 
@@ -161,8 +157,6 @@ def _instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         dt = as_utc(value)
     elif isinstance(value, str) and value:
-        from rxsight.model import parse_rfc3339
-
         dt = parse_rfc3339(value)
     else:
         return None

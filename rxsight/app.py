@@ -28,9 +28,11 @@ from rxsight import __version__, audit
 from rxsight.auth import Authenticator
 from rxsight.authz import Refused
 from rxsight.config import Settings
+from rxsight.logs import RequestContext
 from rxsight.malloc import collect_less_often
-from rxsight.runtime import Runtime, Service
+from rxsight.runtime import Runtime
 from rxsight.store import Store
+from rxsight.store.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +61,21 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
+# The stages that keep state in the store, each in <stage>/migrations (DESIGN 2).
+STAGES_WITH_SCHEMA = ("rules", "alerts", "metrics", "web")
+
+
+def migrate_store(store: Store) -> list[str]:
+    """The kernel's migrations and every stage's, in one ordered sequence."""
+    return migrate(store, STAGES_WITH_SCHEMA)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock = lock_data_dir(settings.data_dir) if settings.embedded else None
         store = Store(settings.dsn, settings.database, settings.cluster)
-        store.migrate()
+        migrate_store(store)
         audit.start_chain(store)
         retention = settings.config.retention
         store.apply_retention(retention.traces_days, retention.events_days)
@@ -73,13 +84,11 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings, store=store, registry=registry, auth=Authenticator(settings, store)
         )
         collector = Collector(settings, store, registry)
-        runtime.stages["collector"] = collector
-        services: list[Service] = [collector]
-        for stage in (rules, alerts, metrics):
-            built = stage.build(runtime)
-            if built is not None:
-                runtime.stages[stage.__name__] = built
-                services.append(built)
+        runtime.collector = collector
+        runtime.rules = rules.build(runtime)
+        runtime.alerts = alerts.build(runtime)
+        runtime.metrics = metrics.build(runtime)
+        services = runtime.services()
         app.state.runtime = runtime
         app.state.settings = settings
         app.state.store = store
@@ -121,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ready = False
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:
@@ -156,8 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
         if collector.writer.last_error:
             body["last_error"] = collector.writer.last_error
         # Which roles this process holds among those sharing the store (rxsight/lease.py).
-        stages = request.app.state.runtime.stages.values()
-        body["leases"] = {s.lease.name: s.lease.held for s in stages if hasattr(s, "lease")}
+        services = request.app.state.runtime.services()
+        body["leases"] = {s.lease.name: s.lease.held for s in services if hasattr(s, "lease")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rxsight import logs
 from rxsight.config import ConfigError, Settings, load_settings
 
 
@@ -29,27 +29,6 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     return load_settings(data_dir=args.data_dir, config_path=args.config, dsn=args.dsn, **extra)
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    class JsonFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            out = {
-                "ts": self.formatTime(record),
-                "level": record.levelname,
-                "logger": record.name,
-                "msg": record.getMessage(),
-            }
-            for key in ("correlation_id", "rule_id", "receiver"):
-                if hasattr(record, key):
-                    out[key] = getattr(record, key)
-            if record.exc_info:
-                out["exc"] = self.formatException(record.exc_info)
-            return json.dumps(out)
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -59,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return_large_buffers()
     embedded_engine_returns_freed_pages()
     settings = _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
-    _configure_logging(args.log_level.upper())
+    logs.configure(args.log_level.upper())
     print(
         f"rxsight serving on http://{settings.host}:{settings.port}/ "
         f"(store {settings.dsn.split('@')[-1]})",
@@ -77,14 +56,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from rxsight.app import lock_data_dir
+    from rxsight.app import lock_data_dir, migrate_store
     from rxsight.store import Store
 
     settings = _settings(args)
     lock = lock_data_dir(settings.data_dir) if settings.embedded else None
     store = Store(settings.dsn, settings.database, settings.cluster)
     try:
-        applied = store.migrate()
+        applied = migrate_store(store)
     finally:
         store.close()
         if lock:
@@ -242,7 +221,7 @@ def cmd_alerts_routes_test(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from simulator.demo import run_demo
 
-    _configure_logging("WARNING")
+    logs.configure("WARNING")
     return run_demo(
         _settings(args, host=args.host, port=args.port, grpc_port=args.grpc_port),
         rate=args.rate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
@@ -259,23 +259,54 @@ class Settings:
         return self.dsn.startswith("chdb:")
 
 
-def load_config(path: Path | None) -> Config:
-    """Read and validate the YAML file; ConfigError names the file and each bad path."""
-    if path is None:
-        return Config()
+def read_file(path: Path) -> dict[str, Any]:
+    """The YAML file as a mapping; ConfigError names the file and what is wrong with it."""
     source = str(path)
     try:
         raw = yaml.safe_load(Path(path).read_text()) or {}
     except FileNotFoundError as exc:
         raise ConfigError(source, ["file not found"]) from exc
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read: {exc}"]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(source, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError(source, ["the top level must be a mapping"])
+    return raw
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate the YAML file; ConfigError names the file and each bad path."""
+    if path is None:
+        return Config()
+    raw = read_file(path)
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(source, format_validation_errors(exc)) from exc
+        raise ConfigError(str(path), format_validation_errors(exc)) from exc
+
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
+def config_source(settings: Settings) -> str:
+    return str(settings.config_path) if settings.config_path else "(no config file)"
+
+
+def read_section(
+    settings: Settings, name: str, model: type[SectionT], *, reread: bool = False
+) -> SectionT:
+    """The one way a stage reads its section of the configuration: `name` validated by the
+    stage's model. `reread`: from the file as it is now (a reload), not as it was at start.
+    ConfigError names the file and each bad path (`<name>.<path>: reason`)."""
+    if reread and settings.config_path is not None:
+        raw = read_file(settings.config_path).get(name)
+    else:
+        raw = getattr(settings.config, name)
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as exc:
+        raise ConfigError(config_source(settings), format_validation_errors(exc, name)) from exc
 
 
 def format_validation_errors(exc: ValidationError, prefix: str = "") -> list[str]:

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from rxsight.timeutil import parse_rfc3339
+
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         "replenishment.requested",
@@ -93,26 +95,6 @@ def _decimal(v: Any) -> Decimal:
 
 
 Money = Annotated[Decimal, PlainValidator(_decimal)]
-
-
-def parse_rfc3339(v: Any) -> datetime:
-    """RFC 3339 with an offset; naive times are ambiguous across sites, so they are refused."""
-    if isinstance(v, datetime):
-        dt = v
-    elif isinstance(v, str):
-        try:
-            dt = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError as exc:
-            raise ValueError(f"not an RFC 3339 timestamp: {v[:64]!r}") from exc
-    else:
-        raise ValueError("must be an RFC 3339 timestamp string")
-    if dt.tzinfo is None:
-        raise ValueError("RFC 3339 timestamp needs a UTC offset or Z")
-    try:
-        return dt.astimezone(UTC)
-    except OverflowError:
-        # An offset can carry 0001-01-01 or 9999-12-31 beyond what a datetime holds in UTC.
-        raise ValueError("RFC 3339 timestamp out of range") from None
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]

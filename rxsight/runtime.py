@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 
@@ -26,5 +26,14 @@ class Runtime:
     store: Store
     registry: CollectorRegistry
     auth: Authenticator
-    # Stage objects by name ("collector", "rules", "alerts"), for their public functions.
-    stages: dict[str, Any] = field(default_factory=dict)
+    # Each stage's long-running part (None: not part of this process). A stage's public
+    # module reads its own from here; nobody else looks inside.
+    collector: Service | None = None
+    rules: Service | None = None
+    alerts: Service | None = None
+    metrics: Service | None = None
+
+    def services(self) -> list[Service]:
+        """The long-running parts this process runs, in start order."""
+        every = (self.collector, self.rules, self.alerts, self.metrics)
+        return [s for s in every if s is not None]

@@ -1,4 +1,5 @@
-"""Time parsing and formatting shared by every stage: UTC inside, RFC 3339 at the edges."""
+"""Time parsing and formatting shared by every stage: UTC inside, RFC 3339 at the edges.
+The one RFC 3339 parser of the project is `parse_rfc3339`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,25 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rxsight.model import parse_rfc3339
+
+def parse_rfc3339(v: Any) -> datetime:
+    """RFC 3339 with an offset; naive times are ambiguous across sites, so they are refused."""
+    if isinstance(v, datetime):
+        dt = v
+    elif isinstance(v, str):
+        try:
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"not an RFC 3339 timestamp: {v[:64]!r}") from exc
+    else:
+        raise ValueError("must be an RFC 3339 timestamp string")
+    if dt.tzinfo is None:
+        raise ValueError("RFC 3339 timestamp needs a UTC offset or Z")
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        # An offset can carry 0001-01-01 or 9999-12-31 beyond what a datetime holds in UTC.
+        raise ValueError("RFC 3339 timestamp out of range") from None
 
 
 def utcnow() -> datetime:

@@ -9,8 +9,9 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from rxsight.timeutil import parse_rfc3339
 from simulator.config import Faults, SimConfig
 from simulator.runner import default_grpc_endpoint, run
 
@@ -26,10 +27,10 @@ def _fault(text: str) -> tuple[str, float]:
 
 
 def _instant(text: str) -> datetime:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise argparse.ArgumentTypeError("--anchor needs a UTC offset or Z")
-    return dt.astimezone(UTC)
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--anchor: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

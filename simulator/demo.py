@@ -13,7 +13,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import yaml
 
 from rxsight.auth import hash_password
 from rxsight.config import Settings, load_config
+from rxsight.timeutil import parse_rfc3339, rfc3339, utcnow
 from simulator.catalog import FLOWS, SITES
 from simulator.config import SimConfig
 from simulator.runner import run
@@ -152,7 +152,7 @@ def run_demo(settings: Settings, *, rate: float, seed: int, backfill_days: float
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     runs = int(state.get("runs", 0))
     if state.get("stopped_at"):
-        gap = datetime.now(UTC) - datetime.fromisoformat(state["stopped_at"])
+        gap = utcnow() - parse_rfc3339(state["stopped_at"])
         backfill_days = max(0.0, min(backfill_days, gap.total_seconds() / 86400))
 
     host = settings.host
@@ -219,9 +219,7 @@ def run_demo(settings: Settings, *, rate: float, seed: int, backfill_days: float
     finally:
         print("demo: stopping", flush=True)
         _stop_server(proc)
-        state_path.write_text(
-            json.dumps({"runs": runs + 1, "stopped_at": datetime.now(UTC).isoformat()})
-        )
+        state_path.write_text(json.dumps({"runs": runs + 1, "stopped_at": rfc3339(utcnow())}))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

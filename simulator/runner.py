@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
+from simulator.lifecycle import Replenishment
 from simulator.world import World
 
 log = logging.getLogger("simulator")
@@ -86,7 +87,7 @@ def run(cfg: SimConfig, stop: threading.Event | None = None) -> Report:
     started = time.monotonic()
     tel = Telemetry(cfg.url, grpc_endpoint, cfg.token)
     report = Report(anchor=anchor, grpc=grpc_endpoint is not None)
-    world = World(cfg, tel, anchor)
+    world = World(cfg, tel, anchor, Replenishment)
     try:
         _say(cfg, f"back-filling {cfg.backfill_days:g} days up to {anchor:%Y-%m-%d %H:%M:%S} UTC")
         while not stop.is_set() and world.run_until(anchor, _SLICE) == _SLICE:

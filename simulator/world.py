@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
 
-from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, build_items
+from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, Site, build_items
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
 from simulator.rand import LiteRandom, Rng
@@ -28,6 +28,13 @@ class Proc:
 
     gen: Iterator[datetime]
     rng: Rng
+
+
+class Transaction(Protocol):
+    def process(self) -> Iterator[datetime]: ...
+
+
+NewTransaction = Callable[["World", int, datetime, Site, LiteRandom], Transaction]
 
 
 @dataclass
@@ -48,6 +55,9 @@ class World:
     cfg: SimConfig
     tel: Telemetry
     anchor: datetime
+    # Makes one replenishment's process (simulator.lifecycle.Replenishment): passed in, so the
+    # world does not import the lifecycle that imports it.
+    new_transaction: NewTransaction
     heap: list[tuple[datetime, int, Proc]] = field(default_factory=list)
     seq: int = 0
     tx_count: int = 0
@@ -169,8 +179,6 @@ class World:
     def _arrivals(self) -> Iterator[datetime]:
         """Replenishment requests: a diurnal Poisson process per site while back-filling,
         then a steady `rate` per second once live."""
-        from simulator.lifecycle import Replenishment
-
         rng = self.rng("arrivals")
         weights = [s.weight for s in SITES]
         t = self.start
@@ -197,7 +205,7 @@ class World:
             self.tx_count += 1
             n = self.cfg.number_base + self.tx_count
             tx_rng = LiteRandom()
-            tx = Replenishment(self, n, t, site, tx_rng)
+            tx = self.new_transaction(self, n, t, site, tx_rng)
             self.spawn(tx.process(), tx_rng)
 
     def _poller(self, flow: str, period_min: float) -> Iterator[datetime]:

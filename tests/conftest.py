@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rxsight.app import migrate_store
 from rxsight.store import Store
 from tests.support import ClickHouseHttp, Server
 
@@ -61,7 +62,7 @@ def store(request: pytest.FixtureRequest, chdb_dir: Path) -> Iterator[Store]:
     else:
         dsn = f"chdb://{chdb_dir}"
     st = Store(dsn, db)
-    st.migrate()
+    migrate_store(st)
     try:
         yield st
     finally:

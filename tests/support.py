@@ -2,201 +2,50 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-import yaml
+from testkit.server import REPO, Server, free_port, rxsight_cli, start_listening, stop_process
 
-REPO = Path(__file__).resolve().parent.parent
+__all__ = [
+    "REPO",
+    "ClickHouseHttp",
+    "Server",
+    "free_port",
+    "otlp_json_spans",
+    "rxsight_cli",
+    "stop_process",
+    "store_events",
+]
+
 SHARED = Path(os.environ.get("RXSIGHT_SHARED_DIR", REPO.parent / "shared"))
 CONFORMANCE = SHARED / "conformance"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def store_events(store: Any, *events: dict[str, Any]) -> None:
+    """Events written to a Store's business_events as the collector writes them (its views fill
+    the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
+    and source_system are made up."""
+    from collector.events import events_table
+    from rxsight.model import event_row
 
-
-class Server:
-    """`rxsight serve` in a subprocess. Survives kill -9 / restart on the same data dir."""
-
-    def __init__(
-        self,
-        config: dict[str, Any] | None = None,
-        *,
-        admin_token: str | None = None,
-        data_dir: Path | None = None,
-        env: dict[str, str] | None = None,
-        dsn: str | None = None,
-        prelude: str = "",
-    ) -> None:
-        """`prelude`: Python run in the server process before the CLI (a test that adds a rule
-        family folder extends the registry's search path there)."""
-        self._tmp = None
-        # None: the embedded store in the data dir; an http:// DSN: a ClickHouse server, where
-        # each Server gets a database of its own unless told which to share.
-        self.dsn = dsn
-        self.prelude = prelude
-        if data_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="rxsight-test-")
-            data_dir = Path(self._tmp.name)
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.admin_token = admin_token
-        self.config_path: Path | None = None
-        if config is not None:
-            self.config_path = self.data_dir / "rxsight.yaml"
-            self.config_path.write_text(yaml.safe_dump(config))
-        self.env = dict(env or {})
-        if dsn:
-            self.env.setdefault("RXSIGHT_DATABASE", f"rxsight_{uuid.uuid4().hex[:10]}")
-        self.port = free_port()
-        self.grpc_port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = self.data_dir / "server.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> Server:
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        env.pop("RXSIGHT_CLICKHOUSE_DSN", None)
-        if self.dsn:
-            env["RXSIGHT_CLICKHOUSE_DSN"] = self.dsn
-        if self.admin_token:
-            env["RXSIGHT_ADMIN_TOKEN"] = self.admin_token
-        launch = ["-m", "rxsight.cli"]
-        if self.prelude:
-            run_cli = "import runpy; runpy.run_module('rxsight.cli', run_name='__main__')"
-            launch = ["-c", f"{self.prelude}\n{run_cli}"]
-        cmd = [
-            sys.executable,
-            *launch,
-            "serve",
-            "--data-dir",
-            str(self.data_dir),
-            "--port",
-            str(self.port),
-            "--grpc-port",
-            str(self.grpc_port),
-            "--log-level",
-            "warning",
-        ]
-        if self.config_path:
-            cmd += ["--config", str(self.config_path)]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rxsight exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                status, _ = self.request("GET", "/readyz", token=None)
-                if status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"rxsight not ready in {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        token: str | None | bool = True,
-        content_type: str = "application/json",
-        headers: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> tuple[int, Any]:
-        """JSON in and out; raw bytes pass through. token=True uses the admin token."""
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", content_type)
-        use = self.admin_token if token is True else token
-        if use:
-            req.add_header("Authorization", f"Bearer {use}")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return resp.status, _decode(resp.read(), resp.headers.get("content-type", ""))
-        except urllib.error.HTTPError as exc:
-            return exc.code, _decode(exc.read(), exc.headers.get("content-type", ""))
-
-    def wait_for(self, predicate: Any, timeout: float = 10, interval: float = 0.1) -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = predicate()
-            if last:
-                return last
-            time.sleep(interval)
-        raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
-
-
-def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
-    if proc and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def start_listening(
-    cmd: list[str], log_path: Path, ready_url: str, timeout: float
-) -> subprocess.Popen[bytes]:
-    """`cmd` in a subprocess logging to log_path, returned once ready_url answers."""
-    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-5000:]
-            raise RuntimeError(f"{cmd[0]} {cmd[1:3]} exited {proc.returncode}:\n{tail}")
-        try:
-            with urllib.request.urlopen(ready_url, timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{cmd[0]} not ready in {timeout}s: {log_path}")
+    rows = [
+        event_row(
+            {
+                "event_id": str(uuid.uuid4()),
+                "source_system": "test",
+                **{k: v for k, v in e.items() if k != "at"},
+                "occurred_at": e["at"].isoformat(),
+            }
+        )
+        for e in events
+    ]
+    store.insert_arrow("business_events", events_table(rows))
 
 
 class ClickHouseHttp:
@@ -242,47 +91,6 @@ class ClickHouseHttp:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
-
-
-def rxsight_cli(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:
-    """`rxsight ARGS...` in a subprocess, its output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "rxsight.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **run,
-    )
-
-
-def _decode(raw: bytes, ctype: str) -> Any:
-    if "json" in ctype:
-        return json.loads(raw) if raw else None
-    if ctype.startswith("text/"):
-        return raw.decode()
-    return raw
-
-
-def store_events(store: Any, *events: dict[str, Any]) -> None:
-    """Events written to a Store's business_events as the collector writes them (its views fill
-    the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
-    and source_system are made up."""
-    from collector.events import events_table
-    from rxsight.model import event_row
-
-    rows = [
-        event_row(
-            {
-                "event_id": str(uuid.uuid4()),
-                "source_system": "test",
-                **{k: v for k, v in e.items() if k != "at"},
-                "occurred_at": e["at"].isoformat(),
-            }
-        )
-        for e in events
-    ]
-    store.insert_arrow("business_events", events_table(rows))
 
 
 def otlp_json_spans(correlation_id: str, n: int) -> dict:

@@ -16,8 +16,7 @@ from markupsafe import Markup, escape
 
 from rxsight.auth import Principal
 from rxsight.config import Settings
-from rxsight.model import parse_rfc3339
-from rxsight.timeutil import as_utc, utcnow
+from rxsight.timeutil import as_utc, parse_rfc3339, utcnow
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -199,7 +198,7 @@ def alerts_available(request: Request) -> bool:
     """The alerts page shows when the alerts stage runs in this app (it then serves
     /api/alerts, which the page reads)."""
     runtime = getattr(request.app.state, "runtime", None)
-    return runtime is not None and "alerts" in runtime.stages
+    return runtime is not None and runtime.alerts is not None
 
 
 def page_link(request: Request, **changes: Any) -> str:

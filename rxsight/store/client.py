@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable, Sequence
-from importlib import resources
+from collections.abc import Sequence
 from typing import Any
 
 import clickhouse_connect
@@ -16,7 +15,6 @@ from clickhouse_connect.driver.client import Client
 
 from rxsight.store.arrow import JoinedStreams, ipc_bytes, streams_table
 from rxsight.store.cluster import render
-from rxsight.store.sql import split_statements
 
 log = logging.getLogger(__name__)
 
@@ -216,31 +214,6 @@ class Store:
                 client.close()
 
     # --------------------------------------------------------------- migrations
-    def migrate(self, extra: Iterable[tuple[str, str]] = ()) -> list[str]:
-        """Apply every migration not yet recorded; returns the versions applied now.
-
-        Each statement is idempotent (IF NOT EXISTS), so a run interrupted half-way is
-        simply run again."""
-        self.command(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
-            ") ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"
-        )
-        done = {r[0] for r in self.query_rows("SELECT version FROM schema_migrations FINAL")}
-        applied = []
-        for version, script in sorted([*builtin_migrations(), *extra]):
-            if version in done:
-                continue
-            for stmt in split_statements(script):
-                try:
-                    self.command(stmt)
-                except Exception as exc:
-                    raise StoreUnavailable(f"migration {version} failed: {exc}") from exc
-            self.insert_rows("schema_migrations", [[version]], ["version"])
-            applied.append(version)
-            log.info("applied migration %s", version)
-        return applied
-
     def apply_retention(self, traces_days: int, events_days: int) -> None:
         """Each table's TTL from the configured retention of the data it holds or derives
         from, so a derived table never forgets sooner (or keeps longer) than its source."""
@@ -277,15 +250,6 @@ RETENTION: dict[str, tuple[str, str]] = {
         )
     },
 }
-
-
-def builtin_migrations() -> list[tuple[str, str]]:
-    folder = resources.files("rxsight.store") / "migrations"
-    return [
-        (entry.name.removesuffix(".sql"), entry.read_text())
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    ]
 
 
 def _ident(name: str) -> str:

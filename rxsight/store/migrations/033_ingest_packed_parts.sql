@@ -5,34 +5,12 @@
 -- 600 us of CPU, the most where many files were recently deleted, as merges do. Inserting
 -- 50,000 rows at a time, the kernel's CPU per row fell from 2.5 to 0.5 us for spans and
 -- from 3.5 to 0.5 us for events. Merged parts past 32 MiB are stored as usual. Every
--- table an ingest insert writes (the two tables and their views' targets) gets the setting.
+-- table an ingest insert writes gets the setting: the two tables and the kernel's views'
+-- targets here; the rules stage's and the console's in their own folders (046, 047).
+-- (Applied before the layout moved the rules' part out, this file set both.)
 
 ALTER TABLE otel_traces MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
 
 ALTER TABLE otel_traces_trace_id_ts MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
 
-ALTER TABLE rules_spans MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_flow_hours MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
 ALTER TABLE business_events MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_requests MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_po_lines MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_po_acks MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_receipt_lines MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_receipts MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_po_by_correlation MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_po_invoice_lines MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_invoice_matches MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE rules_pos_by_invoice MODIFY SETTING min_bytes_for_full_part_storage = 33554432;
-
-ALTER TABLE console_keys MODIFY SETTING min_bytes_for_full_part_storage = 33554432;

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.integration.test_alerts_kit import Receiver, Stage, config, exception_row
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import Stage, config, exception_row
 from tests.support import free_port
 
 

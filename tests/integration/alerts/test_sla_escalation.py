@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.test_alerts_kit import Receiver, Stage, config, exception_row
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import Stage, config, exception_row
 
 
 @pytest.fixture

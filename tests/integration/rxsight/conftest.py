@@ -21,7 +21,7 @@ from tests.support import Server, free_port
 ADMIN_TOKEN = "access-admin-token-0123456789"
 INGEST_TOKEN = "access-ingest-token-0123456789"
 SECRET = "access-webhook-secret-0123456789"
-# Owner of each built-in family the helpers open (rules/engine.py defaults).
+# Owner of each built-in family the helpers open (rules/families/<family>/).
 PHARMACY, AP = "pharmacy", "accounts-payable"
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from rxsight.lease import Lease
 from rxsight.store import Store
+from rxsight.store.migrate import migrate
 
 # Long enough that a loaded machine never lets a lease lapse between two steps of a test.
 TTL_S = 8.0
@@ -23,7 +24,7 @@ def server_store(clickhouse_dsn: str) -> Iterator[Store]:
     """Leases matter where several processes share a ClickHouse server."""
     db = f"lease_{uuid.uuid4().hex[:10]}"
     store = Store(clickhouse_dsn, db)
-    store.migrate()
+    migrate(store)
     try:
         yield store
     finally:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+from rxsight.app import STAGES_WITH_SCHEMA
 from rxsight.store import Store
-from rxsight.store.client import builtin_migrations
 from rxsight.store.cluster import render, sharding_key
+from rxsight.store.migrate import migrations
 from rxsight.store.sql import split_statements
 
 CLUSTER = "rx_cluster"
@@ -16,7 +17,7 @@ CLUSTER = "rx_cluster"
 
 def rendered() -> list[str]:
     out = []
-    for _, script in sorted(builtin_migrations()):
+    for _, script in migrations(STAGES_WITH_SCHEMA):
         for statement in split_statements(script):
             out.extend(render(statement, CLUSTER))
     return out
@@ -55,7 +56,7 @@ def test_views_fire_on_local_inserts_and_write_through_the_distributed_target() 
 
 
 def test_sharding_keys_keep_a_transaction_or_a_key_on_one_shard() -> None:
-    scripts = dict(builtin_migrations())
+    scripts = dict(migrations(STAGES_WITH_SCHEMA))
     traces = split_statements(scripts["001_otel_traces"])[0]
     assert sharding_key(traces) == "cityHash64(CorrelationId)"
     audit = next(s for s in split_statements(scripts["003_audit_log"]) if "CREATE TABLE" in s)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.test_alerts_kit import (
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import (
     SECRET,
-    Receiver,
     Stage,
     config,
     exception_row,
@@ -475,13 +475,13 @@ def test_disabled_dispatcher_and_retention(receiver: Receiver, stages) -> None:
 
 def test_readme_example_config_is_valid() -> None:
     import re
-    from pathlib import Path
 
     import yaml
 
     from alerts.config import validate
+    from tests.support import REPO
 
-    text = (Path(__file__).resolve().parents[2] / "alerts" / "README.md").read_text()
+    text = (REPO / "alerts" / "README.md").read_text()
     block = re.search(r"```yaml\n(.*?)```", text, re.S)
     assert block
     cfg = validate(yaml.safe_load(block.group(1))["alerts"], "README.md")

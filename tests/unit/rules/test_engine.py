@@ -6,13 +6,13 @@ import gc
 
 import pytest
 
-from rules.engine import _cycle_collection_paused
+from rules.engine import cycle_collection_paused
 
 
 def test_collection_resumes_only_when_every_overlapping_evaluation_ends() -> None:
     assert gc.isenabled()
-    first = _cycle_collection_paused()
-    second = _cycle_collection_paused()
+    first = cycle_collection_paused()
+    second = cycle_collection_paused()
     first.__enter__()
     second.__enter__()
     assert not gc.isenabled()
@@ -23,7 +23,7 @@ def test_collection_resumes_only_when_every_overlapping_evaluation_ends() -> Non
 
 
 def test_collection_resumes_after_a_failure() -> None:
-    with pytest.raises(RuntimeError), _cycle_collection_paused():
+    with pytest.raises(RuntimeError), cycle_collection_paused():
         raise RuntimeError("a rule failed")
     assert gc.isenabled()
 
@@ -31,7 +31,7 @@ def test_collection_resumes_after_a_failure() -> None:
 def test_a_collector_turned_off_elsewhere_stays_off() -> None:
     gc.disable()
     try:
-        with _cycle_collection_paused():
+        with cycle_collection_paused():
             pass
         assert not gc.isenabled()
     finally:

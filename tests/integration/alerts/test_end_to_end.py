@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.integration.test_alerts_kit import SECRET, Receiver, config, verify
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import SECRET, config, verify
 from tests.support import CONFORMANCE, Server
 
 TOKEN = "alerts-e2e-admin-token-0123456789"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rules.config import LoadedRules, RulesConfig
-from rules.engine import Finding, evaluate
+from rules.engine import evaluate
+from rules.findings import Finding
 from rxsight.config import Settings
 from rxsight.store import Store
 from tests.support import store_events

@@ -24,6 +24,7 @@ from rules import families as rule_families
 from rxsight.model import EVENT_TYPES
 from simulator.catalog import FLOWS
 from simulator.config import SimConfig
+from simulator.lifecycle import Replenishment
 from simulator.world import World
 from tests.support import REPO, Server, free_port
 
@@ -211,7 +212,7 @@ def test_a_seed_reproduces_the_run() -> None:
     def emitted(seed: int) -> list[Any]:
         cfg = SimConfig(seed=seed, anchor=anchor, backfill_days=2, backfill_per_day=80)
         tel = _Capture()
-        World(cfg, tel, anchor).run_until(anchor)  # type: ignore[arg-type]
+        World(cfg, tel, anchor, Replenishment).run_until(anchor)  # type: ignore[arg-type]
         return tel.out
 
     first, again, other = emitted(11), emitted(11), emitted(12)

@@ -14,11 +14,10 @@ from typing import Any
 import yaml
 
 from rxsight.audit import CHAIN_STARTED
-from tests.integration.test_alerts_kit import (
-    MIGRATION_DIR,
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import (
     MIGRATIONS,
     SECRET,
-    Receiver,
     config,
     exception_row,
     insert_exceptions,
@@ -238,8 +237,8 @@ def _seed(data_dir: Path, rows: list[dict[str, Any]]) -> None:
 
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     try:
-        for name in MIGRATIONS:
-            for stmt in split_statements((MIGRATION_DIR / f"{name}.sql").read_text()):
+        for path in MIGRATIONS:
+            for stmt in split_statements(path.read_text()):
                 store.command(stmt)
         insert_exceptions(store, rows)
     finally:

@@ -4,14 +4,10 @@ Webhooks verifier, exception rows, and the alerts stage running in-process on re
 from __future__ import annotations
 
 import base64
-import json
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,104 +15,18 @@ from prometheus_client import CollectorRegistry
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from rules.lifecycle import COLUMNS
-from tests.support import free_port
+from rxsight.store.migrate import KERNEL, folder_of
 
-MIGRATION_DIR = Path(__file__).resolve().parents[2] / "rxsight" / "store" / "migrations"
+# Only the tables the alerts stage touches: other stages' migrations are not its concern.
 MIGRATIONS = (
-    "003_audit_log",
-    "010_exceptions",
-    "020_alerts",
-    "021_alerts_exception_poll",
-    "034_audit_chain",
-    "070_leases",
+    KERNEL / "003_audit_log.sql",
+    folder_of("rules") / "010_exceptions.sql",
+    folder_of("alerts") / "020_alerts.sql",
+    folder_of("alerts") / "021_alerts_exception_poll.sql",
+    KERNEL / "034_audit_chain.sql",
+    KERNEL / "070_leases.sql",
 )
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
-
-
-@dataclass
-class Hit:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    at: float
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """An HTTP server in a thread that records every POST. `script[path]` lists the statuses to
-    answer in turn (then 200); `headers_for[status]` adds response headers."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.hits: list[Hit] = []
-        self.script: dict[str, list[int]] = {}
-        self.response_headers: dict[int, dict[str, str]] = {}
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def start(self) -> Receiver:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                with owner._lock:
-                    queue = owner.script.get(self.path) or []
-                    status = queue.pop(0) if queue else 200
-                if status < 0:
-                    # A negative entry: hang that many seconds, then answer 200 (a timeout).
-                    time.sleep(-status)
-                    status = 200
-                with owner._lock:
-                    owner.hits.append(
-                        Hit(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            status,
-                            time.time(),
-                        )
-                    )
-                self.send_response(status)
-                for k, v in owner.response_headers.get(status, {}).items():
-                    self.send_header(k, v)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def delivered(self, path: str | None = None) -> list[Hit]:
-        with self._lock:
-            return [h for h in self.hits if 200 <= h.status < 300 and path in (None, h.path)]
-
-    def wait(self, n: int, path: str | None = None, timeout: float = 15) -> list[Hit]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self.delivered(path)
-            if len(got) >= n:
-                return got
-            time.sleep(0.05)
-        raise AssertionError(f"{len(self.delivered(path))} deliveries to {path}, wanted {n}")
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -203,9 +113,8 @@ class Stage:
             config=Config(alerts=alerts_config, console_url=console_url, rules=rules_config or {}),
         )
         self.store = Store(settings.dsn, settings.database)
-        # Only the tables this stage touches: other stages' migrations are not its concern.
-        for name in MIGRATIONS:
-            for stmt in split_statements((MIGRATION_DIR / f"{name}.sql").read_text()):
+        for path in MIGRATIONS:
+            for stmt in split_statements(path.read_text()):
                 self.store.command(stmt)
         self.registry = CollectorRegistry()
         self.runtime = Runtime(
@@ -215,7 +124,7 @@ class Stage:
             auth=Authenticator(settings),
         )
         self.service = build(self.runtime)
-        self.runtime.stages["alerts"] = self.service
+        self.runtime.alerts = self.service
         self.service.start()
 
     def exceptions(self, *rows: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""Helpers tests and benchmarks share: a real server in a subprocess, a webhook receiver."""
