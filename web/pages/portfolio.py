@@ -4,7 +4,6 @@ review, with its governance status; downloadable as CSV and XLSX."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response

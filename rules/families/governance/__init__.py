@@ -3,7 +3,7 @@
 Per flow and per source system over the last 24 h as of T. A flow is registered when
 `flows:` names it, a source system when `source_systems:` does; `unregistered_flow` applies
 only once that section lists any (with none, every interface would be flagged). The
-portfolio catalog (portfolio.py) reads the same query with include_ok, over its own period.
+portfolio catalog (rules/portfolio.py) reads the same query with include_ok, over its own period.
 """
 
 from __future__ import annotations

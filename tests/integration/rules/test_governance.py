@@ -1,5 +1,5 @@
-"""The governance family (DESIGN 5.8) at each reason's boundary, against a real server fed
-spans through the OpenTelemetry SDK and events through /v1/events.
+"""The governance family (DESIGN 5.8) at each reason's boundary, and the portfolio catalog,
+against a real server fed spans through the OpenTelemetry SDK and events through /v1/events.
 
 What the server should find is worked out here, in Python, from what the test sent and the
 DESIGN's wording (`expected_findings`), not from the rule's SQL; every instant checked is
@@ -8,8 +8,11 @@ stated outright: at the limit exactly, and one millisecond past it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
 
+import openpyxl
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -94,7 +98,14 @@ SENT: list[Sent] = [
         for i in range(21)
     ),
     *(_span("edi-inv", D + i * timedelta(minutes=1)) for i in range(20)),
-    _span("erp-po", P - timedelta(minutes=30), "c-v10", **{"http.route": "/api/v10/items"}),
+    Sent(
+        "flow",
+        "erp-po",
+        P - timedelta(minutes=30),
+        "c-v10",
+        (("http.route", "/api/v10/items"),),
+        True,
+    ),
     _span("erp-po", P, "c-v1", **{"http.route": "/api/v1/orders/{id}"}),
     _span("legacy-fax", S, "c-fax"),
 ]
@@ -285,3 +296,100 @@ def test_governed_workflow_share_counts_registered_flows_only(srv: Server):
     assert row["value"] == pytest.approx(len(governed) / len(spans))
     # shadow-sync's span carries a correlation ID, yet is not governed: it is not registered.
     assert any(s.name == "shadow-sync" and s.correlation_id for s in spans)
+
+
+def expected_portfolio(as_of: datetime, days: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """(kind, name) -> what the catalog should say, from what the test sent and configured."""
+    start = as_of - timedelta(days=days)
+    status = expected_findings(SENT, as_of)
+    out = {}
+    for kind, config in (("flow", FLOWS), ("source_system", SOURCES)):
+        for name in {s.name for s in SENT if s.kind == kind and s.at <= as_of} | set(config):
+            seen = [s for s in SENT if s.kind == kind and s.name == name and s.at <= as_of]
+            period = [s for s in seen if start < s.at]
+            errors = sum(1 for s in period if s.error)
+            cfg = config.get(name, {})
+            out[(kind, name)] = {
+                "owner": cfg.get("owner"),
+                "tier": (cfg.get("tier") or 3) if kind == "flow" else None,
+                "registered": name in config,
+                "status": status.get(f"{kind}/{name}", ("ok",))[0],
+                "first_seen": ts(min(s.at for s in seen)) if seen else None,
+                "last_seen": ts(max(s.at for s in seen)) if seen else None,
+                "volume": len(period),
+                "errors": errors if kind == "flow" else None,
+                "error_rate": errors / len(period) if period and kind == "flow" else None,
+                "correlation_coverage": (
+                    sum(1 for s in period if s.correlation_id) / len(period) if period else None
+                ),
+                "api_versions": dict(Counter(s.version for s in period if s.version)),
+            }
+    return out
+
+
+def test_the_portfolio_lists_every_flow_and_source_system_with_its_facts(srv: Server):
+    as_of = B + DAY  # the period (B, B + 1 day]: erp-po's first span, at B, is just outside
+    status, body = srv.request("GET", f"/api/portfolio?as_of={ts(as_of)}&days=1", token=TOKEN)
+    assert status == 200, body
+    assert (body["as_of"], body["from"]) == (ts(as_of), ts(B))
+    have = {
+        (e["kind"], e["name"]): {
+            **{k: e[k] for k in ("owner", "tier", "registered", "status", "first_seen")},
+            **{k: e[k] for k in ("last_seen", "volume", "errors", "error_rate")},
+            "correlation_coverage": e["correlation_coverage"],
+            "api_versions": {v["version"]: v["calls"] for v in e["api_versions"]},
+        }
+        for e in body["entries"]
+    }
+    want = expected_portfolio(as_of, 1)
+    assert set(have) == set(want)
+    for key, entry in want.items():
+        got = have[key]
+        for field in ("error_rate", "correlation_coverage"):
+            if entry[field] is not None:
+                assert got.pop(field) == pytest.approx(entry.pop(field), abs=1e-6), key
+        assert got == entry, key
+    erp = next(e for e in body["entries"] if e["name"] == "erp-po")
+    assert [(v["version"], v["deprecated"]) for v in erp["api_versions"]] == [
+        ("v1", True),
+        ("v10", False),
+    ]
+    assert have[("flow", "never-seen")]["first_seen"] is None
+    status, _ = srv.request("GET", "/api/portfolio?days=0", token=TOKEN)
+    assert status == 422
+
+
+def test_the_portfolio_downloads_as_csv_and_xlsx(srv: Server, tmp_path):
+    as_of = ts(B + DAY)
+    _, body = srv.request("GET", f"/api/portfolio?as_of={as_of}&days=1", token=TOKEN)
+    entries = {e["name"]: e for e in body["entries"]}
+    status, text = srv.request("GET", f"/portfolio?as_of={as_of}&days=1&format=csv", token=TOKEN)
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["name"] for r in rows] == [e["name"] for e in body["entries"]]
+    fax = next(r for r in rows if r["name"] == "legacy-fax")
+    assert (fax["kind"], fax["owner"], fax["registered"]) == ("flow", "supply-it", "True")
+    assert fax["last_seen"] == entries["legacy-fax"]["last_seen"]
+    assert next(r for r in rows if r["name"] == "erp-po")["api_versions"] == (
+        "v1 (1, deprecated), v10 (1)"
+    )
+    status, data = srv.request("GET", f"/portfolio?as_of={as_of}&days=1&format=xlsx", token=TOKEN)
+    assert status == 200
+    (tmp_path / "p.xlsx").write_bytes(data)
+    book = openpyxl.load_workbook(tmp_path / "p.xlsx")
+    sheet = book["portfolio"]
+    header = [c.value for c in sheet[1]]
+    by_name = {
+        r[header.index("name")]: dict(zip(header, r, strict=True))
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert set(by_name) == set(entries)
+    asn = by_name["edi-asn"]
+    assert asn["volume"] == entries["edi-asn"]["volume"] == 21
+    assert asn["correlation_coverage"] == pytest.approx(19 / 21, abs=1e-6)
+    assert asn["registered"] is True and by_name["shadow-sync"]["registered"] is False
+    assert book["About"]["B1"].value == as_of
+    # Each download is in the audit log.
+    _, audit = srv.request("GET", "/api/audit?action=console.download", token=TOKEN)
+    formats = {i["detail"]["format"] for i in audit["items"] if "/portfolio" in i["object_id"]}
+    assert formats == {"csv", "xlsx"}
