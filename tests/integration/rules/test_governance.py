@@ -169,7 +169,7 @@ def send_spans(url: str, spans: list[Sent]) -> None:
     provider.shutdown()
 
 
-def send_events(srv: Server, events: list[Sent]) -> None:
+def send_events(srv: Server, events: list[Sent], token: str = TOKEN) -> None:
     body = [
         {
             "event_id": f"gov-{uuid.uuid4()}",
@@ -182,7 +182,7 @@ def send_events(srv: Server, events: list[Sent]) -> None:
         }
         for e in events
     ]
-    status, answer = srv.request("POST", "/v1/events", body, token=TOKEN)
+    status, answer = srv.request("POST", "/v1/events", body, token=token)
     assert status == 200 and answer["accepted"] == len(body), answer
 
 
