@@ -21,7 +21,7 @@ import yaml
 from rxsight.auth import hash_password
 from rxsight.config import Settings, load_config
 from rxsight.timeutil import parse_rfc3339, rfc3339, utcnow
-from simulator.catalog import FLOWS, SITES
+from simulator.catalog import FLOWS, SITES, SOURCE_SYSTEMS
 from simulator.config import SimConfig
 from simulator.runner import run
 
@@ -58,12 +58,14 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
             }
             for login, (_, _, display) in zip(logins["users"], _USERS, strict=True)
         ],
-        "flows": {f.name: {"tier": f.tier, "owner": f.owner, "domain": f.domain} for f in FLOWS},
+        # Registered flows and source systems: what the governance family judges against.
+        "flows": {f.name: f.config() for f in FLOWS if f.registered},
+        "source_systems": {name: {"owner": owner} for name, owner in SOURCE_SYSTEMS.items()},
         "sites": {s.id: {"timezone": s.timezone, "name": s.name} for s in SITES},
     }
     header = (
         "# Written by `rxsight demo`: console users (passwords in demo-logins.json), and the\n"
-        "# simulated health system's integration flows and sites.\n"
+        "# simulated health system's integration flows, source systems and sites.\n"
     )
     cfg_path.write_text(header + yaml.safe_dump(config, sort_keys=False))
     logins_path.write_text(json.dumps(logins, indent=2))

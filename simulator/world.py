@@ -13,7 +13,16 @@ from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
 
-from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, Site, build_items
+from simulator.catalog import (
+    ERP_FLOWS,
+    FLOW_BY_NAME,
+    FLOWS,
+    SITES,
+    UNREGISTERED_SOURCE,
+    Item,
+    Site,
+    build_items,
+)
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
 from simulator.rand import LiteRandom, Rng
@@ -211,7 +220,11 @@ class World:
     def _poller(self, flow: str, period_min: float) -> Iterator[datetime]:
         """An integration's heartbeat: mailbox polls, queue drains and batch jobs."""
         rng = self.rng(f"poll/{flow}")
-        service = FLOW_BY_NAME[flow].service
+        spec = FLOW_BY_NAME[flow]
+        service = spec.service
+        retired = (
+            self.anchor - timedelta(days=spec.retired_days_ago) if spec.retired_days_ago else None
+        )
         t = self.start + timedelta(minutes=rng.uniform(0, period_min))
         names = {
             "replenishment-to-po": "poll-cabinet-queue",
@@ -221,14 +234,18 @@ class World:
             "goods-receipt-sync": "download-open-pos",
             "invoice-inbound": "poll-ap-inbox",
         }
-        while True:
+        while retired is None or t < retired:
             yield t
             failed = False
+            # Each run of a governed integration carries a run ID as its correlation ID.
+            run = f"{flow}-run-{t:%Y%m%dT%H%M%S}" if spec.correlated else None
             if not self.silent(flow, t):
                 if flow == "ap-auto-match":
-                    self._auto_match(t, rng)
+                    self._auto_match(t, rng, run)
                 elif flow == "journal-posting":
-                    self._journal_batch(t, rng)
+                    self._journal_batch(t, rng, run)
+                elif flow == "periop-usage-sync":
+                    self._periop_usage(t, rng, run)
                 elif flow == "inventory-sync":
                     # One cycle-count sync covering every site's cabinets.
                     d = seconds(rng, 2.5, 0.5)
@@ -239,6 +256,7 @@ class World:
                         t - d,
                         t,
                         kind=SpanKind.CLIENT,
+                        corr=run,
                         attrs={"sites": len(SITES), "items.synced": rng.randint(200, 1600)},
                     )
                 else:
@@ -253,6 +271,7 @@ class World:
                         t - d,
                         t,
                         kind=SpanKind.CLIENT,
+                        corr=run,
                         error=err,
                     )
                     failed = err is not None or d > timedelta(seconds=5)
@@ -263,7 +282,38 @@ class World:
             else:
                 t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
 
-    def _auto_match(self, t: datetime, rng: random.Random) -> None:
+    def _periop_usage(self, t: datetime, rng: random.Random, run: str | None) -> None:
+        """The perioperative supply app's usage sync, run outside governance: its flow is
+        not registered, nor is it as a source system of the inventory updates it sends."""
+        sp = self.tel.span(
+            "periop-supply",
+            "periop-usage-sync",
+            "periop-usage-sync.push-usage",
+            t - seconds(rng, 0.8, 0.4),
+            t,
+            kind=SpanKind.CLIENT,
+            corr=run,
+        )
+        site = rng.choice(SITES)
+        item = rng.choice(self.items)
+        self.tel.event_json(
+            {
+                "event_id": new_event_id(rng),
+                "event_type": "inventory.updated",
+                "occurred_at": t,
+                "correlation_id": run,
+                "source_system": UNREGISTERED_SOURCE,
+                "domain": "supply",
+                "site": site.id,
+                "item_id": item.ndc,
+                "quantity": rng.randint(1, 12),
+                "status": "consumed",
+                "attributes": {"location": "operating-room"},
+            },
+            sp,
+        )
+
+    def _auto_match(self, t: datetime, rng: random.Random, run: str | None) -> None:
         """AP's auto-match job: invoices whose PO and receipts now agree are matched,
         scheduled for payment and queued for the GL."""
         ready, self.ap_ready = self.ap_ready, []
@@ -275,6 +325,7 @@ class World:
             "ap-auto-match.run",
             start,
             t,
+            corr=run,
             attrs={"invoices.matched": len(ready)},
         )
         step = run_d / max(1, len(ready))
@@ -325,7 +376,7 @@ class World:
             self.payables.append(inv)
             self.gl_queue.append(inv)
 
-    def _journal_batch(self, t: datetime, rng: random.Random) -> None:
+    def _journal_batch(self, t: datetime, rng: random.Random, run: str | None) -> None:
         """The hourly AP-to-GL interface: one journal per matched invoice (inventory accrual)."""
         batch, self.gl_queue = self.gl_queue, []
         run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
@@ -335,6 +386,7 @@ class World:
             start,
             t,
             batch,
+            run,
             {"journals": len(batch)},
             lambda inv: {
                 "event_type": "journal.posted",
@@ -351,13 +403,14 @@ class World:
         start: datetime,
         end: datetime,
         items: list[ApInvoice],
+        run: str | None,
         root_attrs: dict[str, Any],
         event_fields: Callable[[ApInvoice], dict[str, Any]],
     ) -> None:
         """A finance batch job's trace: the run's root span, then per invoice a client span
         and the business event it carries. names: service, flow, root span, item step."""
         service, flow, root_name, step_name = names
-        root = self.tel.span(service, flow, root_name, start, end, attrs=root_attrs)
+        root = self.tel.span(service, flow, root_name, start, end, corr=run, attrs=root_attrs)
         step = (end - start) / max(1, len(items))
         for i, inv in enumerate(items):
             at = start + step * i
@@ -403,6 +456,7 @@ class World:
                 start,
                 t,
                 due,
+                f"ap-payment-run-{t:%Y%m%d}",
                 {"payments": len(due)},
                 lambda inv: {
                     "event_type": "payment.sent",
