@@ -120,7 +120,8 @@ FLOWS: tuple[Flow, ...] = (
     Flow("asn-inbound", 1, "integration-edi", "supply", 10, "supplier-portal"),
     Flow("goods-receipt-sync", 1, "integration-erp", "supply", 10, "receiving-dock"),
     Flow("inventory-sync", 2, "integration-pharmacy", "pharmacy", 30, "pharmacy-inventory"),
-    # OCR'd invoices still reach AP through its API v1 (deprecated), EDI 810s through v2.
+    # The AP inbox is polled, and OCR'd invoices posted, through AP's API v1 (deprecated);
+    # EDI 810s through v2.
     Flow(
         "invoice-inbound",
         2,

@@ -35,6 +35,15 @@ _USERS = (
 )
 
 
+def registry_config() -> dict[str, Any]:
+    """The simulated world's registered flows and source systems, as configuration: what the
+    governance family judges the world's interfaces against."""
+    return {
+        "flows": {f.name: f.config() for f in FLOWS if f.registered},
+        "source_systems": {name: {"owner": owner} for name, owner in SOURCE_SYSTEMS.items()},
+    }
+
+
 def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
     """The demo's YAML config (users, flows, sites) and its logins, created on first use.
     Passwords are random per data directory and kept beside it (mode 600)."""
@@ -58,9 +67,7 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
             }
             for login, (_, _, display) in zip(logins["users"], _USERS, strict=True)
         ],
-        # Registered flows and source systems: what the governance family judges against.
-        "flows": {f.name: f.config() for f in FLOWS if f.registered},
-        "source_systems": {name: {"owner": owner} for name, owner in SOURCE_SYSTEMS.items()},
+        **registry_config(),
         "sites": {s.id: {"timezone": s.timezone, "name": s.name} for s in SITES},
     }
     header = (

@@ -234,6 +234,9 @@ class World:
             "goods-receipt-sync": "download-open-pos",
             "invoice-inbound": "poll-ap-inbox",
         }
+        # The AP inbox is still polled through AP's API v1, deprecated for the flow (as OCR'd
+        # invoices are posted through it: simulator/fulfilment.py).
+        api_version = {"invoice-inbound": "v1"}.get(flow)
         while retired is None or t < retired:
             yield t
             failed = False
@@ -272,6 +275,7 @@ class World:
                         t,
                         kind=SpanKind.CLIENT,
                         corr=run,
+                        attrs={"api.version": api_version},
                         error=err,
                     )
                     failed = err is not None or d > timedelta(seconds=5)
