@@ -11,9 +11,10 @@
 --   stale_flow                a registered flow whose latest span is older than its
 --                             stale_days (a flow never seen: counted from the first span
 --                             rxsight holds of any flow); since then + stale_days
--- Whole hours come from the hourly inventory, the window's partial first and current hours
--- from the narrow span and event tables. include_ok = 1 returns every flow and source system
--- (the portfolio catalog), with reason '' where none applies.
+-- Whole hours inside the window come from the hourly inventory, the rest of the window
+-- (its partial first and current hours) from the narrow span and event tables.
+-- include_ok = 1 returns every flow and source system (the portfolio catalog), with reason
+-- '' where none applies.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     toDateTime64(T, 9) AS T9,
@@ -34,15 +35,20 @@ WITH
         GROUP BY Flow, ApiVersion
         UNION ALL
         SELECT Flow, ApiVersion,
-            count() AS n, sum(Correlated) AS c, sum(IsError) AS e,
+            countIf(in_window) AS n, sumIf(Correlated, in_window) AS c,
+            sumIf(IsError, in_window) AS e,
             if(countIf(Timestamp >= full_to) > 0, toNullable(minIf(Timestamp, Timestamp >= full_to)), NULL)
                 AS first_seen,
             if(countIf(Timestamp >= full_to) > 0, toNullable(maxIf(Timestamp, Timestamp >= full_to)), NULL)
                 AS last_seen,
             maxIf(Tier, Timestamp >= full_to) AS declared
-        FROM governance_spans
-        WHERE Flow != '' AND ((Timestamp > W9 AND Timestamp < full_from)
-            OR (Timestamp >= full_to AND Timestamp <= T9))
+        FROM (
+            SELECT *, Timestamp > W9 AND NOT (Timestamp >= full_from AND Timestamp < full_to)
+                AS in_window
+            FROM governance_spans
+            WHERE Flow != '' AND Timestamp <= T9
+                AND ((Timestamp > W9 AND Timestamp < full_from) OR Timestamp >= full_to)
+        )
         GROUP BY Flow, ApiVersion
     ),
     by_version AS (
@@ -102,14 +108,18 @@ WITH
         WHERE hour < full_to AND source_system != ''
         GROUP BY source_system
         UNION ALL
-        SELECT source_system, count() AS n, sum(Correlated) AS c,
+        SELECT source_system, countIf(in_window) AS n, sumIf(Correlated, in_window) AS c,
             if(countIf(occurred_at >= full_to) > 0, toNullable(minIf(occurred_at, occurred_at >= full_to)), NULL)
                 AS s_first,
             if(countIf(occurred_at >= full_to) > 0, toNullable(maxIf(occurred_at, occurred_at >= full_to)), NULL)
                 AS s_last
-        FROM governance_events
-        WHERE source_system != '' AND ((occurred_at > W9 AND occurred_at < full_from)
-            OR (occurred_at >= full_to AND occurred_at <= T))
+        FROM (
+            SELECT *, occurred_at > W9
+                AND NOT (occurred_at >= full_from AND occurred_at < full_to) AS in_window
+            FROM governance_events
+            WHERE source_system != '' AND occurred_at <= T
+                AND ((occurred_at > W9 AND occurred_at < full_from) OR occurred_at >= full_to)
+        )
         GROUP BY source_system
         UNION ALL
         SELECT arrayJoin(registered_sources) AS source_system, 0 AS n, 0 AS c,

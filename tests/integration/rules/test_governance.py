@@ -298,7 +298,7 @@ def test_governed_workflow_share_counts_registered_flows_only(srv: Server):
     assert any(s.name == "shadow-sync" and s.correlation_id for s in spans)
 
 
-def expected_portfolio(as_of: datetime, days: int) -> dict[tuple[str, str], dict[str, Any]]:
+def expected_portfolio(as_of: datetime, days: float) -> dict[tuple[str, str], dict[str, Any]]:
     """(kind, name) -> what the catalog should say, from what the test sent and configured."""
     start = as_of - timedelta(days=days)
     status = expected_findings(SENT, as_of)
@@ -357,6 +357,25 @@ def test_the_portfolio_lists_every_flow_and_source_system_with_its_facts(srv: Se
     assert have[("flow", "never-seen")]["first_seen"] is None
     status, _ = srv.request("GET", "/api/portfolio?days=0", token=TOKEN)
     assert status == 422
+
+
+@pytest.mark.parametrize(
+    ("as_of", "days"),
+    [
+        (C + timedelta(minutes=20), 10 / 1440),  # inside one hour: no whole hour at all
+        (D + timedelta(minutes=19, seconds=30), 1 / 24),  # one hour, not on the hour
+        (S + DAY, 5),  # reaching back past the first span
+    ],
+)
+def test_the_portfolio_period_counts_to_the_millisecond(
+    srv: Server, as_of: datetime, days: float
+) -> None:
+    query = urlencode({"as_of": ts(as_of), "days": days})
+    status, body = srv.request("GET", f"/api/portfolio?{query}", token=TOKEN)
+    assert status == 200, body
+    want = expected_portfolio(as_of, days)
+    have = {(e["kind"], e["name"]): e["volume"] for e in body["entries"]}
+    assert have == {key: entry["volume"] for key, entry in want.items()}
 
 
 def test_the_portfolio_downloads_as_csv_and_xlsx(srv: Server, tmp_path):
