@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from opentelemetry.trace import SpanKind
 
+from simulator.backoffice import ApInvoice
 from simulator.documents import Invoice, Line, Shipment
 from simulator.timing import seconds
-from simulator.world import ApInvoice
 
 
 class FulfilmentEmissions:
@@ -240,7 +240,7 @@ class FulfilmentEmissions:
         )
 
     def queue_match(self, inv: Invoice, ready: datetime) -> None:
-        self.w.ap_ready.append(
+        self.w.back_office.ap_ready.append(
             ApInvoice(
                 corr=inv.corr,
                 supplier_id=self.sup.id,
