@@ -1,5 +1,6 @@
 """The portfolio page in real headless Chromium: every flow and source system with its
-governance status (one of each reason), the kind filter, the CSV download read back."""
+governance status (one of each reason), the kind filter, the CSV download read back; and a
+governance exception's own page."""
 
 from __future__ import annotations
 
@@ -114,4 +115,34 @@ def test_portfolio_page_shows_each_interface_its_status_and_downloads(
         ("erp", "ok"),
         ("excel-macro", "unregistered_flow"),
     ]
+    context.close()
+
+
+def test_a_governance_exception_reads_on_its_page(browser: Browser, live: Server) -> None:
+    status, body = live.request("POST", "/api/rules/evaluate?persist=true", {})
+    assert status == 200 and not body["errors"], body
+    _, found = live.request("GET", "/api/exceptions?family=governance&limit=50")
+    by_reason = {e["reason"]: e for e in found["items"]}
+    assert set(by_reason) == {
+        "unregistered_flow",
+        "low_correlation_coverage",
+        "deprecated_api",
+        "stale_flow",
+    }
+    source = next(e for e in found["items"] if e["summary"].startswith("source system"))
+    context = sign_in(browser, live, "vera")
+    page = context.new_page()
+    page.goto(f"/exceptions/{source['exception_id']}")
+    expect(page.locator("main")).to_contain_text(
+        "source system excel-macro is not registered: 1 event in the last 24 h"
+    )
+    expect(page.locator("h1")).to_have_text("Source system excel-macro")
+    # Only the details that say something: no deprecated calls, no stale days.
+    facts = page.locator("dl.details")
+    expect(facts).to_contain_text("source_system")
+    expect(facts).not_to_contain_text("deprecated")
+    expect(facts).not_to_contain_text("stale")
+    shot(page, "governance-exception")
+    page.goto("/exceptions?family=governance&owner=all")
+    expect(page.get_by_test_id("exception-total")).to_have_text(str(found["total"]))
     context.close()

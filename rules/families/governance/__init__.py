@@ -50,7 +50,9 @@ def _what(d: Details) -> str:
 
 
 def _sent(d: Details) -> str:
-    return f"{d.get('volume')} {'events' if d.get('kind') == 'source_system' else 'spans'}"
+    volume = d.get("volume")
+    what = "event" if d.get("kind") == "source_system" else "span"
+    return f"{volume} {what}{'' if volume == '1' else 's'}"
 
 
 def summarize(reason: str, e: Entity, d: Details) -> str:

@@ -158,6 +158,9 @@ SELECT
     '' AS supplier_id,
     '' AS receipt_id,
     if(kind = 'flow', name, '') AS flow,
+    -- Details that say something: no empty version list, no zero counts of deprecated
+    -- calls, stale_days only for a registered flow.
+    mapFilter((k, v) -> v NOT IN ('', '0') OR k IN ('volume', 'correlated'),
     map('kind', kind, 'name', name, 'volume', toString(volume),
         'correlated', toString(correlated),
         'deprecated_versions', arrayStringConcat(deprecated_seen, ','),
@@ -165,7 +168,7 @@ SELECT
         'first_seen', ifNull(toString(toDateTime64(first_seen, 3, 'UTC')), ''),
         'last_seen', ifNull(toString(toDateTime64(last_seen, 3, 'UTC')), ''),
         'window_hours', toString({gov_window_ms:Int64} / 3600000),
-        'stale_days', toString(intDiv(stale_ms, 86400000))) AS details,
+        'stale_days', toString(intDiv(stale_ms, 86400000)))) AS details,
     kind, name, registered, volume, correlated, errors, first_seen, last_seen, declared, versions
 FROM judged
 WHERE reason != '' OR {include_ok:UInt8} = 1

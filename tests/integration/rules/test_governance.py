@@ -237,7 +237,10 @@ def test_unregistered_flow_and_source_system_for_the_24_hours_after_their_last_s
         assert flow["since"] == source["since"] == ts(U)
         assert flow["flow"] == "shadow-sync" and source["flow"] is None
         assert flow["owner"] == "integration-governance" and flow["severity"] == "warning"
-        assert "source system excel-macro is not registered: 1 events" in source["summary"]
+        assert (
+            "source system excel-macro is not registered: 1 event in the last 24 h"
+            in source["summary"]
+        )
     # The window is (T - 24 h, T]: at T = span + 24 h the span has left it.
     got = check(srv, U + WINDOW)
     assert "flow/shadow-sync" not in got and "source_system/excel-macro" not in got
