@@ -33,10 +33,10 @@ def watermark(store: Store) -> str:
     return _ch(as_utc(store.query_value(SQL["facts_watermark"], {"name": FACTS})))
 
 
-def refresh(store: Store) -> None:
+def refresh(store: Store, margin: timedelta = VISIBILITY_MARGIN) -> None:
     """Rewrite the rows of every entity with facts arrived since the previous refresh."""
     since = watermark(store)
-    mark = as_utc(store.query_value("SELECT now64(3, 'UTC')")) - VISIBILITY_MARGIN
+    mark = as_utc(store.query_value("SELECT now64(3, 'UTC')")) - margin
     for name in _REFRESHES:
         store.command(SQL[name], {"since": since, "as_of": _ALL_FACTS})
     store.command(SQL["facts_watermark_set"], {"name": FACTS, "watermark": _ch(mark)})
