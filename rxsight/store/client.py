@@ -251,6 +251,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_receipts",
             "rules_po_invoice_lines",
             "rules_invoice_matches",
+            "rules_item_documents",
         )
     },
 }
