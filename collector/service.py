@@ -27,6 +27,7 @@ from collector.writer import BatchWriter
 from rxsight.auth import Principal
 from rxsight.config import Settings
 from rxsight.store import Store
+from rxsight.stored import StoredListener
 
 __all__ = ["Collector", "IngestResult", "SpoolFull"]
 log = logging.getLogger(__name__)
@@ -49,7 +50,13 @@ class Collector:
     process keeps the HTTP/gRPC front, the spool and the writer, whose inserts chDB runs on
     its own threads."""
 
-    def __init__(self, settings: Settings, store: Store, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        registry: CollectorRegistry,
+        on_stored: StoredListener | None = None,
+    ) -> None:
         cfg = settings.config.ingest
         self.config = cfg
         self.spool = Spool(
@@ -60,7 +67,7 @@ class Collector:
         )
         self.metrics = IngestMetrics(registry)
         self.inflight = InFlight(cfg.max_inflight_bytes)
-        self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
+        self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics, on_stored)
         self.phi_counts: Counter[str] = Counter()
         self.recent_spans: RecentRequests[IngestResult] = RecentRequests()
         self.rate_limiter = RateLimiter(
