@@ -168,10 +168,7 @@ def test_item_filter_and_search_reach_every_family_about_an_item(
     expect(page.locator(row)).to_have_count(1)
     total = int(page.get_by_test_id("exception-total").inner_text())
     assert (
-        total
-        == api(live, f"/api/exceptions?family={family}&limit=1&item={quote(prefix)}")[
-            "total"
-        ]
+        total == api(live, f"/api/exceptions?family={family}&limit=1&item={quote(prefix)}")["total"]
     )
     assert total < len(candidates) or len(candidates) == 1
     shot(page, f"item-filter-{family}")
