@@ -18,6 +18,7 @@ from web.pages import (
     kpis,
     lists,
     overview,
+    portfolio,
     traces,
     transactions,
 )
@@ -32,6 +33,7 @@ _PAGES = (
     transactions,
     traces,
     flows,
+    portfolio,
     alerts,
     lists,
     kpis,
