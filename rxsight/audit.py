@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
+from rxsight.openapi import ApiRow, Instant
 from rxsight.store import SqlFiles, Store, StoreUnavailable
 from rxsight.timeutil import as_utc, jsonable, rfc3339, utcnow
 
@@ -352,3 +355,15 @@ def as_json(row: dict[str, Any]) -> dict[str, Any]:
     with contextlib.suppress(ValueError):
         out["detail"] = json.loads(row["detail"])
     return out
+
+
+class AuditEntry(ApiRow):
+    """One audit entry as `as_json` gives it."""
+
+    seq: int
+    at: Instant
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: Any = Field(description="what changed: JSON as recorded (usually an object)")
