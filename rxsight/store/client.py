@@ -254,6 +254,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_receipts",
             "rules_po_invoice_lines",
             "rules_invoice_matches",
+            "rules_item_documents",
             "rules_po_supplier_steps",
             "governance_events",
         )
