@@ -7,7 +7,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -229,6 +229,49 @@ def _xlsx(report: KpiReport) -> bytes:
     return sink.getvalue()
 
 
+def table_xlsx(
+    sheet_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    about: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """A list as a workbook: one sheet of `rows` under a bold header of `columns` (numbers as
+    numbers, booleans as booleans, anything else as text) and, when given, an About sheet of
+    (name, value) lines. Text is written as text, never as a formula: a flow or system name
+    starting with "=" must not run in someone's spreadsheet."""
+    sink = io.BytesIO()
+    book = xlsxwriter.Workbook(sink, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet(sheet_name[:31])
+    sheet.write_row(0, 0, list(columns), bold)
+    widths = [len(c) for c in columns]
+    for i, row in enumerate(rows, start=1):
+        for j, column in enumerate(columns):
+            value = row.get(column)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                sheet.write_boolean(i, j, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(i, j, value)
+            else:
+                text = rfc3339(value) if isinstance(value, datetime) else str(value)
+                sheet.write_string(i, j, text)
+                widths[j] = max(widths[j], min(len(text), 60))
+    for j, width in enumerate(widths):
+        sheet.set_column(j, j, width + 2)
+    sheet.freeze_panes(1, 0)
+    if about:
+        notes = book.add_worksheet("About")
+        for i, (name, value) in enumerate(about):
+            notes.write_string(i, 0, name, bold)
+            notes.write_string(i, 1, value)
+        notes.set_column(0, 0, 20)
+        notes.set_column(1, 1, 60)
+    book.close()
+    return sink.getvalue()
+
+
 # ------------------------------------------------------------------ month-end reconciliation
 MONTH_END_FORMATS = ("xlsx", "csv")
 _MONEY_COLUMNS = frozenset(
@@ -243,8 +286,8 @@ _MONEY_COLUMNS = frozenset(
 
 
 def render_month_end(month: MonthEnd, fmt: str) -> bytes:
-    """Every receipt of the month, differences first: CSV (one header row) or XLSX (a sheet
-    with the differing rows marked, and a note of the month and the instant)."""
+    """Every receipt of the month, differences first: CSV (one header row) or XLSX (the list,
+    amounts and quantities as numbers, and an About sheet: month, instant, counts)."""
     if fmt not in MONTH_END_FORMATS:
         raise ValueError(f"format must be one of {', '.join(MONTH_END_FORMATS)}, not {fmt!r}")
     rows = [r.as_json() for r in month.rows]
@@ -260,43 +303,24 @@ def render_month_end(month: MonthEnd, fmt: str) -> bytes:
                 ]
             )
         return buf.getvalue().encode()
-    sink = io.BytesIO()
-    book = xlsxwriter.Workbook(sink, {"in_memory": True})
-    bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": "#,##0.00"})
-    flagged = book.add_format({"bg_color": "#FDE9D9"})
-    sheet = book.add_worksheet(f"Receipts {month.period.label}")
-    sheet.write_row(0, 0, MONTH_END_COLUMNS, bold)
-    for i, row in enumerate(rows, start=1):
-        for j, column in enumerate(MONTH_END_COLUMNS):
-            value = row[column]
-            if value is None or value == "":
-                continue
-            if column in _MONEY_COLUMNS:
-                sheet.write_number(i, j, float(value), money)
-            elif isinstance(value, int) or column.endswith("_quantity"):
-                sheet.write_number(i, j, float(value))
-            else:
-                # write_string: text from integrations never becomes a formula.
-                sheet.write_string(i, j, str(value))
-        if row["differs"]:
-            sheet.set_row(i, None, flagged)
-    sheet.write_row(
-        len(rows) + 2,
-        0,
-        [
-            "month",
-            month.period.label,
-            "as of",
-            rfc3339(month.as_of) or "",
-            "differing",
-            month.differing,
+    return table_xlsx(
+        f"Receipts {month.period.label}",
+        MONTH_END_COLUMNS,
+        ({k: _cell(k, v) for k, v in row.items()} for row in rows),
+        about=[
+            ("month", month.period.label),
+            ("as of", rfc3339(month.as_of) or ""),
+            ("receipts", str(len(rows))),
+            ("differing", str(month.differing)),
         ],
     )
-    sheet.freeze_panes(1, 1)
-    sheet.set_column(0, len(MONTH_END_COLUMNS) - 1, 16)
-    book.close()
-    return sink.getvalue()
+
+
+def _cell(column: str, value: Any) -> Any:
+    """Amounts and quantities as numbers in a workbook (the JSON carries them as text)."""
+    if value not in (None, "") and (column in _MONEY_COLUMNS or column.endswith("_quantity")):
+        return float(value)
+    return value
 
 
 _RENDERERS: dict[str, Callable[[KpiReport], bytes]] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from metrics.config import parse_kpis_config
 from metrics.definitions import KpiDef, kpi_defs
-from metrics.exports import FORMATS, MONTH_END_FORMATS, KpiReport, build_report
+from metrics.exports import FORMATS, MONTH_END_FORMATS, KpiReport, build_report, table_xlsx
 from metrics.kpis import compute_periods
 from metrics.month_end import MonthEnd, month_end
 from metrics.periods import KINDS, Period, last_completed, parse_at, series
@@ -28,6 +28,7 @@ __all__ = [
     "month_end",
     "period_of",
     "report",
+    "table_xlsx",
     "trend",
     "trend_periods",
 ]
