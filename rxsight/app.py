@@ -30,7 +30,7 @@ from rxsight.authz import Refused
 from rxsight.config import Settings
 from rxsight.logs import RequestContext
 from rxsight.malloc import collect_less_often
-from rxsight.runtime import Runtime, Service
+from rxsight.runtime import Runtime
 from rxsight.store import Store
 from rxsight.store.migrate import migrate
 
@@ -88,11 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime.rules = rules.build(runtime)
         runtime.alerts = alerts.build(runtime)
         runtime.metrics = metrics.build(runtime)
-        services: list[Service] = [
-            s
-            for s in (runtime.collector, runtime.rules, runtime.alerts, runtime.metrics)
-            if s is not None
-        ]
+        services = runtime.services()
         app.state.runtime = runtime
         app.state.settings = settings
         app.state.store = store
@@ -170,8 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
         if collector.writer.last_error:
             body["last_error"] = collector.writer.last_error
         # Which roles this process holds among those sharing the store (rxsight/lease.py).
-        stages = request.app.state.runtime.stages.values()
-        body["leases"] = {s.lease.name: s.lease.held for s in stages if hasattr(s, "lease")}
+        services = request.app.state.runtime.services()
+        body["leases"] = {s.lease.name: s.lease.held for s in services if hasattr(s, "lease")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

@@ -32,3 +32,8 @@ class Runtime:
     rules: Service | None = None
     alerts: Service | None = None
     metrics: Service | None = None
+
+    def services(self) -> list[Service]:
+        """The long-running parts this process runs, in start order."""
+        every = (self.collector, self.rules, self.alerts, self.metrics)
+        return [s for s in every if s is not None]
