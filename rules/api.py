@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules import lifecycle, public
+from rules.masterdata.api import router as masterdata_router
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
@@ -18,6 +19,7 @@ from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
 router = APIRouter(prefix="/api", tags=["rules"])
+router.include_router(masterdata_router)  # /api/masterdata/...
 
 
 def _runtime(request: Request) -> Runtime:

@@ -1,13 +1,14 @@
 """The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, alerts routes test,
-config check, audit verify, hash-password."""
+config check, audit verify, masterdata load, hash-password."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -316,6 +317,29 @@ def _verify_store(args: argparse.Namespace) -> Any:
             lock.close()
 
 
+def cmd_masterdata_load(args: argparse.Namespace) -> int:
+    from rules.masterdata.command import load_files
+
+    @contextlib.contextmanager
+    def open_store() -> Iterator[Any]:
+        from rxsight.app import lock_data_dir, migrate_store
+        from rxsight.store import Store
+
+        settings = _settings(args)
+        lock = lock_data_dir(settings.data_dir) if settings.embedded else None
+        store = Store(settings.dsn, settings.database, settings.cluster)
+        try:
+            migrate_store(store)
+            yield store
+        finally:
+            store.close()
+            if lock:
+                lock.close()
+
+    args.token = _token(args)
+    return load_files(args, open_store)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import runpy
 
@@ -429,6 +453,28 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--token", help="admin token for --url (default RXSIGHT_ADMIN_TOKEN)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("masterdata", help="the master data crosswalk")
+    msub = p.add_subparsers(dest="masterdata_command", required=True)
+    m = msub.add_parser(
+        "load",
+        help="load crosswalk files (CSV or YAML, one kind each); bad rows named, good rows load",
+        description="Loads into a running rxsight with --url, else into the data directory or "
+        "DSN (when no server holds it). Exit 1 when a row was rejected, 2 when a file was not "
+        "loaded.",
+    )
+    _common(m)
+    m.add_argument("files", nargs="+", metavar="FILE")
+    m.add_argument(
+        "--kind",
+        choices=["items", "suppliers", "sites", "cost_centers"],
+        help="default: from the file name (items.csv, suppliers.yaml, ...)",
+    )
+    m.add_argument("--dry-run", action="store_true", help="validate only; store nothing")
+    m.add_argument("--url", help="load through this running rxsight's API")
+    m.add_argument("--token", help="admin token for --url (default RXSIGHT_ADMIN_TOKEN)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_masterdata_load)
 
     p = sub.add_parser("bench", help="run a benchmark from bench/")
     p.add_argument("which", help="ingest, rules, console or alert_latency")
