@@ -247,6 +247,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_receipts",
             "rules_po_invoice_lines",
             "rules_invoice_matches",
+            "rules_identifiers",
         )
     },
 }

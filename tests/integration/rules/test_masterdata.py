@@ -118,6 +118,8 @@ def test_invoice_in_catalog_numbers_matches_only_through_the_crosswalk(srv: Serv
     as_of = T0 + timedelta(days=4)
     before = srv.wait_for(lambda: findings(srv, as_of, invoice_number="INV-X1"))
     assert [f["reason"] for f in before] == ["no_po"]
+    # No crosswalk: identifiers compare as sent, and none is "unmapped".
+    assert findings(srv, as_of, family="master_data") == []
     assert before[0]["supplier_id"] == "AP-77"
     late = findings(srv, as_of, family="delayed_receipt", po_number="PO-X1")
     assert [f["reason"] for f in late] == ["not_received"]
@@ -269,3 +271,49 @@ def test_only_an_admin_loads_and_the_cli_names_bad_rows(srv: Server, tmp_path: A
     assert run.returncode == 1, run.stderr
     assert "formulary.csv: 1 items loaded" in run.stdout
     assert "formulary.csv: row 4: schedule: not a DEA schedule" in run.stderr
+
+
+def test_unmapped_identifiers_per_kind_and_source_system_with_events_affected(
+    srv: Server,
+) -> None:
+    # Suppliers and items have crosswalk entries by now (the tests above); sites none.
+    for hours in (30, 31):
+        send(
+            srv,
+            {
+                "event_type": "invoice.received",
+                "source_system": "ap-inbox",
+                "at": T0 + timedelta(hours=hours),
+                "correlation_id": f"c-INV-U{hours}",
+                "site": "no-such-site",
+                "supplier_id": "AP-99",
+                "invoice_number": f"INV-U{hours}",
+                "po_number": "PO-X1",
+                "lines": [{"line_no": 1, "item_id": "KDW-77777", "quantity": 1, "unit_price": 1}],
+            },
+        )
+    as_of = T0 + timedelta(days=3)
+    found = srv.wait_for(lambda: findings(srv, as_of, family="master_data"))
+    by_entity = {f["key"].removeprefix("master_data:"): f for f in found}
+    supplier = by_entity["supplier/ap-inbox/AP-99"]
+    assert supplier["reason"] == "unmapped_supplier" and supplier["owner"] == "data-stewards"
+    assert supplier["since"] == ts(T0 + timedelta(hours=30)).replace("Z", ".000Z")
+    assert supplier["details"]["events"] == "2"
+    assert supplier["details"]["last_seen"].startswith("2026-03-03 15:00:00")
+    assert by_entity["item/ap-inbox/KDW-77777"]["reason"] == "unmapped_item"
+    assert not any(e.startswith("site/") for e in by_entity)  # no site in the crosswalk
+    assert "supplier/erp/V-100" not in by_entity  # mapped
+    # As of between the two invoices: one event so far.
+    early = findings(srv, T0 + timedelta(hours=30, minutes=30), family="master_data")
+    assert {f["key"].removeprefix("master_data:"): f["details"]["events"] for f in early}[
+        "supplier/ap-inbox/AP-99"
+    ] == "1"
+
+    fix = (
+        "id,name,id.ap,valid_from\nV-100,Keystone Drug Wholesale,AP-77|AP-99,2026-01-01T00:00:00Z\n"
+    )
+    assert put(srv, "suppliers", fix, "suppliers-fix.csv")[0] == 200
+    after = {
+        f["key"].removeprefix("master_data:") for f in findings(srv, as_of, family="master_data")
+    }
+    assert "supplier/ap-inbox/AP-99" not in after and "item/ap-inbox/KDW-77777" in after
