@@ -171,7 +171,13 @@ def exceptions_list(
         seen = facets.value["families"]
         builtin = [f.name for f in rules_public.family_list()]
         facets.value["families"] = builtin + [f for f in seen if f not in builtin]
-    names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
+    names = data.attempt(
+        "Names",
+        data.names,
+        store,
+        [r.get("correlation_id") for r in rows],
+        [("supplier", r.get("supplier_id")) for r in rows],
+    )
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
@@ -267,7 +273,13 @@ def exception_detail(
             offset=0,
         )
     clock = sla_clock(request).clock(exc, utcnow())
-    names = data.attempt("Names", data.names, store, [exc.get("correlation_id")])
+    names = data.attempt(
+        "Names",
+        data.names,
+        store,
+        [exc.get("correlation_id")],
+        [("supplier", exc.get("supplier_id"))],
+    )
     details = details_of(exc)
     tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
     lines = invoice_lines(exc, details, tolerance)

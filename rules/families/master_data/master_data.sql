@@ -21,7 +21,7 @@ SELECT
     concat('unmapped_', kind) AS reason,
     first_seen AS since,
     concat(kind, '/', source_system, '/', identifier) AS entity,
-    tupleElement(latest, 2) AS correlation_id,
+    '' AS correlation_id,
     '' AS site,
     '' AS domain,
     '' AS po_number,
@@ -29,6 +29,7 @@ SELECT
     '' AS supplier_id,
     concat('{"kind":', toJSONString(kind), ',"source_system":', toJSONString(toString(source_system)),
         ',"identifier":', toJSONString(identifier), ',"events":', toJSONString(toString(events)),
-        ',"last_seen":', toJSONString(toString(tupleElement(latest, 1))), '}') AS details
+        ',"last_seen":', toJSONString(toString(tupleElement(latest, 1))),
+        ',"last_transaction":', toJSONString(tupleElement(latest, 2)), '}') AS details
 FROM unmapped
 WHERE since <= T OR {include_pending:UInt8} = 1
