@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from collector.events import events_table
-from collector.otlp import SpanAttributes, decode_trace_body
+from collector.otlp.attributes import SpanAttributes
+from collector.otlp.traces import decode_trace_body
 from collector.phi import PhiScrubber
 from rxsight.app import migrate_store
 from rxsight.config import IngestConfig

@@ -11,13 +11,10 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector.events import BadLine, content_hash, decode_rows, events_table, split_body
-from collector.otlp import (
-    SpanAttributes,
-    StartWindow,
-    decode_trace_body,
-    log_records_to_events,
-    parse_request,
-)
+from collector.otlp.attributes import SpanAttributes
+from collector.otlp.logs import log_records_to_events
+from collector.otlp.traces import StartWindow, decode_trace_body
+from collector.otlp.wire import parse_request
 from collector.phi import PhiScrubber, phi_kind
 from rxsight.config import IngestConfig, RetentionConfig
 from rxsight.event_checks import event_problem

@@ -17,7 +17,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
 from collector.events import BodyError, UnsupportedMediaType
-from collector.otlp import OtlpDecodeError
+from collector.otlp.wire import OtlpDecodeError
 from collector.ratelimit import Throttled
 from collector.spool import LargerThanSpool, SpoolFull
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +19,17 @@ from pydantic import (
 )
 
 from rxsight.passwords import hash_problem
+
+
+def _is_a_hash(value: str) -> str:
+    problem = hash_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A PBKDF2 hash as `rxsight hash-password` prints it; refused at load if it is anything else.
+PasswordHash = Annotated[str, AfterValidator(_is_a_hash)]
 
 DEFAULT_CORRELATION_KEYS = ("correlation.id", "correlation_id", "x-correlation-id")
 
@@ -126,18 +138,10 @@ class SiteConfig(Strict):
 class UserConfig(Strict):
     username: str
     # PBKDF2 hash as `rxsight hash-password` prints it; never the password itself.
-    password_hash: str
+    password_hash: PasswordHash
     role: str = Field(pattern="^(viewer|operator|admin)$")
     owner: str | None = None
     display_name: str | None = None
-
-    @field_validator("password_hash")
-    @classmethod
-    def _is_a_hash(cls, v: str) -> str:
-        problem = hash_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class TeamConfig(Strict):

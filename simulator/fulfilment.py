@@ -8,10 +8,10 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
+from simulator.backoffice import ApInvoice
 from simulator.crosswalk import billed_by_catalog, bills_by_catalog
 from simulator.documents import Invoice, Line, Shipment
 from simulator.timing import seconds
-from simulator.world import ApInvoice
 
 
 class FulfilmentEmissions:
@@ -250,7 +250,7 @@ class FulfilmentEmissions:
         )
 
     def queue_match(self, inv: Invoice, ready: datetime) -> None:
-        self.w.ap_ready.append(
+        self.w.back_office.ap_ready.append(
             ApInvoice(
                 corr=inv.corr,
                 supplier_id=self.sup.id,

@@ -15,9 +15,9 @@ from simulator.catalog import SUPPLIERS, Site, substitute_ndc
 from simulator.documents import CENT, Invoice, Line, Shipment
 from simulator.fulfilment import FulfilmentEmissions
 from simulator.ordering import OrderingEmissions
-from simulator.rand import LiteRandom
+from simulator.rand import LiteRandom, new_event_id
 from simulator.timing import hours, minutes, seconds, within_hours
-from simulator.world import World, new_event_id
+from simulator.world import World
 
 _SUPPLIER = {s.id: s for s in SUPPLIERS}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
@@ -61,3 +62,8 @@ class LiteRandom:
 
     def choice(self, seq: Sequence[T]) -> T:
         return seq[int(self.random() * len(seq))]
+
+
+def new_event_id(rng: Rng) -> str:
+    """A UUID drawn from the process's RNG, so a seed reproduces every event_id."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

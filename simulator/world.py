@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import heapq
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from opentelemetry.trace import SpanKind
 
+from simulator.backoffice import BackOffice
 from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, Site, build_items
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
 from simulator.rand import LiteRandom, Rng
-from simulator.timing import DIURNAL_MAX, DIURNAL_MEAN, diurnal, minutes, next_local, seconds
-
-AP_TZ = "America/Chicago"  # the shared-services centre (AP, GL, master data) runs on HQ time
+from simulator.timing import DIURNAL_MAX, DIURNAL_MEAN, diurnal, minutes, seconds
 
 
 @dataclass
@@ -38,19 +36,6 @@ NewTransaction = Callable[["World", int, datetime, Site, LiteRandom], Transactio
 
 
 @dataclass
-class ApInvoice:
-    corr: str
-    supplier_id: str
-    invoice_number: str
-    po_number: str
-    amount: Decimal
-    due_at: datetime
-    site: str
-    cost_center: str
-    rng: Rng
-
-
-@dataclass
 class World:
     cfg: SimConfig
     tel: Telemetry
@@ -62,12 +47,10 @@ class World:
     seq: int = 0
     tx_count: int = 0
     outages: list[tuple[datetime, datetime]] = field(default_factory=list)
-    ap_ready: list[ApInvoice] = field(default_factory=list)
-    payables: list[ApInvoice] = field(default_factory=list)
-    gl_queue: list[ApInvoice] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.items = build_items(self.cfg.seed)
+        self.back_office = BackOffice(self.tel, self.items)
         # Generic lines are ordered far more often than specialty and biologic ones.
         self.item_weights = [
             1.0 if it.supplier_ids[0] in ("SUP-1001", "SUP-2002") else 0.3 for it in self.items
@@ -87,8 +70,9 @@ class World:
         for flow in FLOWS:
             if flow.poll_minutes:
                 self._add(self._poller(flow.name, flow.poll_minutes), f"poll/{flow.name}")
-        self._add(self._payment_run(), "payment-run")
-        self._add(self._item_master(), "item-master")
+        office = self.back_office
+        self._add(office.payment_run(self.rng("payment-run"), self.start), "payment-run")
+        self._add(office.item_master(self.rng("item-master"), self.start), "item-master")
 
     # ------------------------------------------------------------------ scheduler
     def rng(self, name: str) -> random.Random:
@@ -226,9 +210,9 @@ class World:
             failed = False
             if not self.silent(flow, t):
                 if flow == "ap-auto-match":
-                    self._auto_match(t, rng)
+                    self.back_office.auto_match(t, rng)
                 elif flow == "journal-posting":
-                    self._journal_batch(t, rng)
+                    self.back_office.journal_batch(t, rng)
                 elif flow == "inventory-sync":
                     # One cycle-count sync covering every site's cabinets.
                     d = seconds(rng, 2.5, 0.5)
@@ -262,193 +246,6 @@ class World:
                 t += timedelta(seconds=rng.uniform(20, 40))
             else:
                 t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
-
-    def _auto_match(self, t: datetime, rng: random.Random) -> None:
-        """AP's auto-match job: invoices whose PO and receipts now agree are matched,
-        scheduled for payment and queued for the GL."""
-        ready, self.ap_ready = self.ap_ready, []
-        run_d = seconds(rng, 4 + 0.3 * len(ready), 0.3)
-        start = t - run_d
-        root = self.tel.span(
-            "ap-erp",
-            "ap-auto-match",
-            "ap-auto-match.run",
-            start,
-            t,
-            attrs={"invoices.matched": len(ready)},
-        )
-        step = run_d / max(1, len(ready))
-        for i, inv in enumerate(ready):
-            at = start + step * i
-            sp = self.tel.span(
-                "ap-erp",
-                "ap-auto-match",
-                "ap-auto-match.three-way-match",
-                at,
-                at + step * 0.8,
-                parent=root,
-                corr=inv.corr,
-                attrs={"po_number": inv.po_number, "invoice_number": inv.invoice_number},
-            )
-            base = {
-                "correlation_id": inv.corr,
-                "source_system": "ap-erp",
-                "domain": "finance",
-                "site": inv.site,
-                "supplier_id": inv.supplier_id,
-                "invoice_number": inv.invoice_number,
-                "po_number": inv.po_number,
-            }
-            self.tel.event_json(
-                {
-                    **base,
-                    "event_id": new_event_id(inv.rng),
-                    "event_type": "invoice.matched",
-                    "occurred_at": at,
-                    "status": "matched",
-                    "amount": inv.amount,
-                },
-                sp,
-            )
-            self.tel.event_json(
-                {
-                    **base,
-                    "event_id": new_event_id(inv.rng),
-                    "event_type": "payment.scheduled",
-                    "occurred_at": at,
-                    "amount": inv.amount,
-                    "due_at": inv.due_at,
-                    "status": "scheduled",
-                },
-                sp,
-            )
-            self.payables.append(inv)
-            self.gl_queue.append(inv)
-
-    def _journal_batch(self, t: datetime, rng: random.Random) -> None:
-        """The hourly AP-to-GL interface: one journal per matched invoice (inventory accrual)."""
-        batch, self.gl_queue = self.gl_queue, []
-        run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
-        start = t - run_d
-        self._batch_trace(
-            ("gl-adapter", "journal-posting", "journal-posting.batch", "post-entry"),
-            start,
-            t,
-            batch,
-            {"journals": len(batch)},
-            lambda inv: {
-                "event_type": "journal.posted",
-                "source_system": "gl",
-                "site": inv.site,
-                "cost_center": inv.cost_center,
-                "attributes": {"gl.account": "1410-PHARMACY-INVENTORY"},
-            },
-        )
-
-    def _batch_trace(
-        self,
-        names: tuple[str, str, str, str],
-        start: datetime,
-        end: datetime,
-        items: list[ApInvoice],
-        root_attrs: dict[str, Any],
-        event_fields: Callable[[ApInvoice], dict[str, Any]],
-    ) -> None:
-        """A finance batch job's trace: the run's root span, then per invoice a client span
-        and the business event it carries. names: service, flow, root span, item step."""
-        service, flow, root_name, step_name = names
-        root = self.tel.span(service, flow, root_name, start, end, attrs=root_attrs)
-        step = (end - start) / max(1, len(items))
-        for i, inv in enumerate(items):
-            at = start + step * i
-            sp = self.tel.span(
-                service,
-                flow,
-                f"{flow}.{step_name}",
-                at,
-                at + step * 0.8,
-                parent=root,
-                corr=inv.corr,
-                kind=SpanKind.CLIENT,
-            )
-            self.tel.event_json(
-                {
-                    "event_id": new_event_id(inv.rng),
-                    "occurred_at": at,
-                    "correlation_id": inv.corr,
-                    "domain": "finance",
-                    "supplier_id": inv.supplier_id,
-                    "invoice_number": inv.invoice_number,
-                    "po_number": inv.po_number,
-                    "amount": inv.amount,
-                    **event_fields(inv),
-                },
-                sp,
-            )
-
-    def _payment_run(self) -> Iterator[datetime]:
-        """AP's daily payment run at 15:00 HQ time: pays what falls due within two days."""
-        rng = self.rng("payment-run")
-        t = self.start
-        while True:
-            t = next_local(t, AP_TZ, 15.0) + minutes(rng, 0, 10)
-            yield t
-            horizon = t + timedelta(days=2)
-            due = [p for p in self.payables if p.due_at <= horizon]
-            self.payables = [p for p in self.payables if p.due_at > horizon]
-            run_d = seconds(rng, 40 + 0.5 * len(due), 0.3)
-            start = t - run_d
-            self._batch_trace(
-                ("ap-erp", "ap-payment-run", "ap-payment-run.run", "send-ach"),
-                start,
-                t,
-                due,
-                {"payments": len(due)},
-                lambda inv: {
-                    "event_type": "payment.sent",
-                    "source_system": "ap-erp",
-                    "status": "ach_sent",
-                    "attributes": {"payment.method": "ACH"},
-                },
-            )
-
-    def _item_master(self) -> Iterator[datetime]:
-        """Nightly item-master sync (tier 3) at 02:00 HQ time: a batch with one span per item."""
-        rng = self.rng("item-master")
-        t = self.start
-        while True:
-            t = next_local(t, AP_TZ, 2.0) + minutes(rng, 0, 5)
-            run_d = timedelta(minutes=rng.uniform(3, 9))
-            yield t + run_d
-            corr = f"IMS-{t.strftime('%Y%m%d')}"
-            root = self.tel.span(
-                "masterdata",
-                "item-master-sync",
-                "item-master-sync.run",
-                t,
-                t + run_d,
-                kind=SpanKind.SERVER,
-                corr=corr,
-            )
-            changed = rng.sample(self.items, k=min(len(self.items), rng.randint(12, 30)))
-            step = run_d / (len(changed) + 1)
-            for i, item in enumerate(changed):
-                at = t + step * (i + 0.5)
-                self.tel.span(
-                    "masterdata",
-                    "item-master-sync",
-                    "item-master-sync.upsert-item",
-                    at,
-                    at + seconds(rng, 1.5, 0.5),
-                    parent=root,
-                    corr=corr,
-                    attrs={"item.ndc": item.ndc},
-                )
-
-
-def new_event_id(rng: Rng) -> str:
-    """A UUID drawn from the process's RNG, so a seed reproduces every event_id."""
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def _money(value: Decimal) -> Decimal:

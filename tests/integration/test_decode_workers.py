@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.decode import Decoder
 from collector.events import UnsupportedMediaType
-from collector.otlp import OtlpDecodeError
+from collector.otlp.wire import OtlpDecodeError
 from collector.workers import DECODE_NICENESS, DecodePool, WorkerUnavailable
 from rxsight.config import IngestConfig
 from tests.support import Server

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_alerts_kit import SECRET, Receiver, config, verify
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import SECRET, config, verify
 from tests.support import ClickHouseHttp, Server
 
 TOKEN = "pair-admin-token-0123456789"

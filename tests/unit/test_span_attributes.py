@@ -1,4 +1,4 @@
-"""Span attributes read raw (RawAttributesRequest, SpanAttributes): the same rows, PHI counts
+"""Span attributes read raw (raw_attributes_request, SpanAttributes): the same rows, PHI counts
 and whole-request errors as reading every KeyValue as a message."""
 
 from __future__ import annotations
@@ -10,16 +10,10 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-import collector.otlp
-from collector.otlp import (
-    OtlpDecodeError,
-    RawAttributesRequest,
-    SpanAttributes,
-    TraceBatch,
-    decode_trace_body,
-    decode_traces,
-    parse_request,
-)
+import collector.otlp.attributes
+from collector.otlp.attributes import SpanAttributes, raw_attributes_request
+from collector.otlp.traces import TraceBatch, decode_trace_body, decode_traces
+from collector.otlp.wire import OtlpDecodeError, parse_request
 from collector.phi import PhiScrubber
 from rxsight.config import PhiConfig
 
@@ -146,7 +140,7 @@ def test_rows_and_phi_counts_are_those_of_the_message_path(config):
 
 
 def test_a_full_cache_starts_again_without_losing_a_request(monkeypatch):
-    monkeypatch.setattr(collector.otlp, "_RAW_CACHE_LIMIT", 3)
+    monkeypatch.setattr(collector.otlp.attributes, "_RAW_CACHE_LIMIT", 3)
     rng = random.Random(3)
     scrubber = PhiScrubber(PhiConfig())
     attributes = SpanAttributes(scrubber)
@@ -156,7 +150,7 @@ def test_a_full_cache_starts_again_without_losing_a_request(monkeypatch):
 
 
 def _with_raw_attribute(raw: bytes, valid_span: bool) -> bytes:
-    req = RawAttributesRequest()
+    req = raw_attributes_request()()
     span = req.resource_spans.add().scope_spans.add().spans.add()  # type: ignore[attr-defined]
     span.trace_id = b"1" * 16 if valid_span else b"\0" * 16  # an invalid span is rejected
     span.span_id, span.start_time_unix_nano, span.end_time_unix_nano = b"2" * 8, 10**18, 10**18

@@ -396,71 +396,6 @@ def test_timeout_is_retried(receiver: Receiver, stages) -> None:
     assert attempts[1]["outcome"] == "delivered"
 
 
-def test_matchers_routing_tree_and_durations() -> None:
-    from alerts.config import AlertsConfig
-    from alerts.dispatch import LogEntry, needs_update
-    from alerts.duration import parse_duration
-    from alerts.matchers import MatcherError, from_json, parse_matcher
-    from alerts.route import compile_tree
-
-    assert parse_duration("1h30m") == 5400 and parse_duration("200ms") == 0.2
-    assert parse_duration("0") == 0.0
-    for wrong in ("5 minutes", "30", "1.5h", "30m1h", 0):
-        with pytest.raises(ValueError):
-            parse_duration(wrong)
-    m = parse_matcher('site=~"mercy-.*"')
-    assert m.matches({"site": "mercy-east"}) and not m.matches({"site": "x-mercy-east"})
-    assert parse_matcher("site!~mercy-.*").matches({"site": "riverside"})
-    assert parse_matcher("flow!=").matches({"flow": "erp"})
-    assert from_json({"name": "a", "value": "b", "isEqual": False}).op == "!="
-    with pytest.raises(MatcherError):
-        parse_matcher("site=~(")
-    tree = compile_tree(
-        AlertsConfig.model_validate(
-            {
-                "receivers": [
-                    {"name": n, "secret": "s", "webhooks": [{"url": "http://x/"}]}
-                    for n in ("root", "a", "b", "c")
-                ],
-                "route": {
-                    "receiver": "root",
-                    "group_by": ["site"],
-                    "routes": [
-                        {"match": {"family": "x"}, "receiver": "a", "continue": True},
-                        {
-                            "matchers": ["site=~s1|s2"],
-                            "receiver": "b",
-                            "group_by": ["..."],
-                            "routes": [{"matchers": ["severity=critical"], "receiver": "c"}],
-                        },
-                    ],
-                },
-            }
-        )
-    )
-    assert tree is not None
-
-    def receivers(**labels: str) -> list[str]:
-        return [n.opts.receiver for n in tree.match(labels)]
-
-    assert receivers(family="x", site="s1") == ["a", "b"]
-    assert receivers(family="x", site="s3") == ["a"]
-    assert receivers(family="y", site="s2", severity="critical") == ["c"]
-    assert receivers(family="y", site="s9") == ["root"]
-    node = tree.match({"site": "s1"})[0]
-    assert node.group_labels({"site": "s1", "reason": "r"}) == {"site": "s1", "reason": "r"}
-    # Alertmanager's dedup rules.
-    now = datetime.now(UTC)
-    entry = LogEntry(frozenset({"a"}), frozenset(), now)
-    assert needs_update(None, {"a"}, set(), 60, now)
-    assert not needs_update(None, set(), {"a"}, 60, now)
-    assert not needs_update(entry, {"a"}, set(), 60, now)
-    assert needs_update(entry, {"a", "b"}, set(), 60, now)
-    assert needs_update(entry, set(), {"a"}, 60, now)
-    assert needs_update(entry, {"a"}, set(), 60, now + timedelta(seconds=61))
-    assert not needs_update(LogEntry(frozenset(), frozenset({"a"}), now), set(), {"a"}, 60, now)
-
-
 def test_disabled_dispatcher_and_retention(receiver: Receiver, stages) -> None:
     cfg = config({"ap": [receiver.url("/ap")]}, {"receiver": "ap"})
     cfg.update(enabled=False, retention_days=30)
@@ -471,18 +406,3 @@ def test_disabled_dispatcher_and_retention(receiver: Receiver, stages) -> None:
     assert receiver.hits == []  # another process owns dispatch
     ddl = stage.store.query_value("SHOW CREATE TABLE alert_notifications")
     assert "toIntervalDay(30)" in ddl
-
-
-def test_readme_example_config_is_valid() -> None:
-    import re
-
-    import yaml
-
-    from alerts.config import validate
-    from tests.support import REPO
-
-    text = (REPO / "alerts" / "README.md").read_text()
-    block = re.search(r"```yaml\n(.*?)```", text, re.S)
-    assert block
-    cfg = validate(yaml.safe_load(block.group(1))["alerts"], "README.md")
-    assert cfg.route is not None and len(cfg.route.routes) == 3

@@ -2,113 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import quote, urlencode
+from datetime import timedelta
+from urllib.parse import quote
 
-import pytest
-import yaml
-
+from tests.integration.rules.api_kit import (
+    T0,
+    T1,
+    TOKEN,
+    action,
+    current,
+    evaluate,
+    findings_for,
+    send,
+    ts,
+    wait_finding,
+)
 from tests.support import Server
-
-TOKEN = "rules-admin-token-0123456789abcdef"
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-T1 = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
-
-CONFIG = {
-    # Exceptions are assigned to configured people or teams only.
-    "teams": {"buyers": {"name": "Pharmacy buyers"}},
-    "rules": {
-        # The tests drive evaluation through the API at fixed instants.
-        "interval_s": 3600,
-        "sites": {"site-b": {"open_replenishment": {"po_hours": {"stat": 0.5}}}},
-        "owners": [
-            {"family": "open_replenishment", "site": "site-b", "owner": "{site}-pharmacy"},
-        ],
-        "custom": ["custom-rules"],
-    },
-}
-GOOD_RULE = {
-    "id": "big_invoice",
-    "family": "big_invoice",
-    "description": "Invoices above an amount need a controller's look",
-    "severity": "critical",
-    "owner": "finance-controller",
-    "params": {"min_amount": "10000"},
-    "sql": """
-SELECT 'over_limit' AS reason, min(occurred_at) AS since,
-    concat(supplier_id, '/', invoice_number) AS entity,
-    supplier_id, invoice_number, any(po_number) AS po_number
-FROM business_events
-WHERE event_type = 'invoice.received'
-    AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
-    AND amount > toDecimal64({min_amount:String}, 4)
-GROUP BY supplier_id, invoice_number
-""",
-}
-BROKEN_RULE = {
-    "id": "broken_rule",
-    "severity": "warning",
-    "sql": "SELECT 'x' AS reason FROM no_such_table_anywhere WHERE",
-}
-
-
-def ts(dt: datetime) -> str:
-    return dt.isoformat().replace("+00:00", "Z")
-
-
-@pytest.fixture(scope="module")
-def srv() -> Iterator[Server]:
-    server = Server(CONFIG, admin_token=TOKEN)
-    rules_dir = server.data_dir / "custom-rules"
-    rules_dir.mkdir()
-    (rules_dir / "big_invoice.yaml").write_text(yaml.safe_dump(GOOD_RULE))
-    (rules_dir / "broken.yaml").write_text(yaml.safe_dump(BROKEN_RULE))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-def send(srv: Server, *events: dict[str, Any]) -> None:
-    body = [
-        {"event_id": str(uuid.uuid4()), "source_system": "test", **e, "occurred_at": ts(e["at"])}
-        for e in events
-    ]
-    for item in body:
-        item.pop("at")
-    status, answer = srv.request("POST", "/v1/events", body)
-    assert status == 200 and answer["accepted"] == len(body), answer
-
-
-def evaluate(srv: Server, as_of: datetime, persist: bool = False) -> dict[str, Any]:
-    query = urlencode({"as_of": ts(as_of), "persist": str(persist).lower()})
-    # Accepted data becomes visible within a second; retry briefly rather than sleep blindly.
-    status, body = srv.request("POST", f"/api/rules/evaluate?{query}", {})
-    assert status == 200, body
-    return body
-
-
-def findings_for(body: dict[str, Any], **match: str) -> list[dict[str, Any]]:
-    return [f for f in body["findings"] if all(f.get(k) == v for k, v in match.items())]
-
-
-def wait_finding(srv: Server, as_of: datetime, **match: str) -> dict[str, Any]:
-    found = srv.wait_for(lambda: findings_for(evaluate(srv, as_of), **match), timeout=10)
-    return found[0]
-
-
-def action(srv: Server, exc_id: str, name: str, **body: str) -> tuple[int, Any]:
-    return srv.request("POST", f"/api/exceptions/{quote(exc_id, safe='')}/{name}", body)
-
-
-def current(srv: Server, exc_id: str) -> dict[str, Any]:
-    status, body = srv.request("GET", f"/api/exceptions/{quote(exc_id, safe='')}")
-    assert status == 200, body
-    return body
 
 
 def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server) -> None:
@@ -325,121 +234,6 @@ def test_custom_rule_and_broken_rule(srv: Server) -> None:
     assert by_id["big_invoice"]["kind"] == "custom" and by_id["big_invoice"]["findings"] >= 1
     assert "Syntax error" in by_id["broken_rule"]["last_error"]
     assert by_id["broken_rule"]["source"].endswith("broken.yaml")
-
-
-def test_full_runs_judge_every_entity_open_at_a_past_instant(srv: Server) -> None:
-    """A full run judges only the entities that could have a finding. Entities closed now
-    but open at an earlier instant, a PO revised upward, and an invoice received again
-    after its match must all still be found."""
-    t = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
-    h = timedelta(hours=1)
-
-    def line(qty: int, price: str = "5.00") -> list[dict[str, Any]]:
-        return [{"line_no": 1, "item_id": "NDC-ASOF", "quantity": qty, "unit_price": price}]
-
-    def po(n: int, at: datetime, qty: int) -> dict[str, Any]:
-        return {
-            "event_type": "po.created",
-            "at": at,
-            "correlation_id": f"asof-{n}",
-            "po_number": f"PO-ASOF-{n}",
-            "supplier_id": "SUP-ASOF",
-            "expected_at": ts(t + 2 * h),
-            "lines": line(qty),
-        }
-
-    def invoice(kind: str, number: str, at: datetime, po_n: int, **extra: Any) -> dict[str, Any]:
-        return {
-            "event_type": kind,
-            "at": at,
-            "correlation_id": f"asof-{po_n}",
-            "supplier_id": "SUP-ASOF",
-            "invoice_number": number,
-            "po_number": f"PO-ASOF-{po_n}",
-            **extra,
-        }
-
-    request = {
-        "event_type": "replenishment.requested",
-        "at": t,
-        "priority": "stat",
-        "item_id": "NDC-ASOF",
-        "quantity": 10,
-    }
-    send(
-        srv,
-        # 1: received only after its 8 h limit, posted much later.
-        {**request, "correlation_id": "asof-1", "site": "site-a"},
-        po(1, t + h / 2, 10),
-        {
-            "event_type": "goods.received",
-            "at": t + 9 * h,
-            "correlation_id": "asof-1",
-            "po_number": "PO-ASOF-1",
-            "receipt_id": "GR-ASOF-1",
-            "lines": line(10),
-        },
-        {
-            "event_type": "receipt.posted",
-            "at": t + 20 * h,
-            "correlation_id": "asof-1",
-            "receipt_id": "GR-ASOF-1",
-        },
-        # 2: the PO is revised from 10 to 20; only 10 arrive.
-        {**request, "correlation_id": "asof-2", "site": "site-a"},
-        po(2, t + h / 2, 10),
-        po(2, t + h, 20),
-        {
-            "event_type": "goods.received",
-            "at": t + 2 * h,
-            "correlation_id": "asof-2",
-            "po_number": "PO-ASOF-2",
-            "receipt_id": "GR-ASOF-2",
-            "lines": line(10),
-        },
-        {
-            "event_type": "receipt.posted",
-            "at": t + 2 * h,
-            "correlation_id": "asof-2",
-            "receipt_id": "GR-ASOF-2",
-        },
-        # An invoice 20 % over the PO price, matched by AP a day later.
-        invoice("invoice.received", "INV-ASOF-3", t + 10 * h, 1, lines=line(10, "6.00")),
-        invoice("invoice.matched", "INV-ASOF-3", t + 30 * h, 1),
-        # An invoice matched, then received a second time.
-        invoice("invoice.received", "INV-ASOF-4", t + 10 * h, 2, lines=line(10)),
-        invoice("invoice.matched", "INV-ASOF-4", t + 11 * h, 2),
-        invoice("invoice.received", "INV-ASOF-4", t + 12 * h, 2, lines=line(10)),
-    )
-
-    def reasons(at: datetime) -> dict[tuple[str, str], str]:
-        mine = ("asof-1", "asof-2")
-        return {
-            (f["family"], f["key"].split(":", 1)[1]): f["reason"]
-            for f in evaluate(srv, at)["findings"]
-            if f.get("correlation_id") in mine or "ASOF" in f["key"]
-        }
-
-    # Wait until everything sent is visible: the last event decides the finding below.
-    srv.wait_for(lambda: ("unmatched_invoice", "SUP-ASOF/INV-ASOF-4") in reasons(t + 13 * h))
-    assert reasons(t + 8.5 * h) == {
-        ("open_replenishment", "asof-1"): "not_received",
-        ("delayed_receipt", "PO-ASOF-1"): "not_received",
-        ("open_replenishment", "asof-2"): "not_received",
-        ("delayed_receipt", "PO-ASOF-2"): "partial",
-    }
-    assert reasons(t + 13 * h) == {
-        ("open_replenishment", "asof-2"): "not_received",
-        ("delayed_receipt", "PO-ASOF-2"): "partial",
-        ("delayed_receipt", "GR-ASOF-1"): "not_posted",
-        ("unmatched_invoice", "SUP-ASOF/INV-ASOF-3"): "price_variance",
-        ("unmatched_invoice", "SUP-ASOF/INV-ASOF-4"): "duplicate",
-    }
-    assert reasons(t + 31 * h) == {
-        ("open_replenishment", "asof-2"): "not_received",
-        ("delayed_receipt", "PO-ASOF-2"): "partial",
-        ("unmatched_invoice", "SUP-ASOF/INV-ASOF-4"): "duplicate",
-    }
 
 
 def test_metrics_and_flows(srv: Server) -> None:
