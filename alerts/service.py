@@ -28,6 +28,7 @@ from rxsight import audit
 from rxsight.config import ConfigError, Settings
 from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
+from rxsight.stored import StoredBatch
 from rxsight.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class AlertsService:
         if not self.config.enabled:
             log.info("alerts: dispatcher disabled in this process (alerts.enabled: false)")
             return
+        self.runtime.stored.subscribe(self._rows_stored)
         self._keeper.start()
         if self.runtime.settings.config_path is not None:
             self._watcher = threading.Thread(target=self._watch, name="alerts-config", daemon=True)
@@ -145,7 +147,13 @@ class AlertsService:
             self.dispatcher.start()
         self.dispatcher.poke()
 
+    def _rows_stored(self, batch: StoredBatch) -> None:
+        # Exception changes the rules just wrote: dispatch now, not at the next poll.
+        if rules_public.EXCEPTIONS_TABLE in batch.rows:
+            self.dispatcher.poke()
+
     def stop(self) -> None:
+        self.runtime.stored.unsubscribe(self._rows_stored)
         self._stopping.set()
         self._keeper.stop()
         self.dispatcher.stop()

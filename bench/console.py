@@ -42,6 +42,9 @@ from rxsight.store import Store  # noqa: E402
 from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
+# The generated month (bench/rules.py) is weeks old: with the default 30 days of traces its
+# spans would be dropped on the server's start, and with them every flow.
+RETENTION_DAYS = 3650
 # An SLA clock on every family, so the list computes, filters and sorts by it.
 SLA = {
     "open_replenishment": {
@@ -66,6 +69,8 @@ def prepare(data_dir: Path, n: int, spans: int) -> str:
     gen = rules_bench()
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     migrate_store(store)
+    # The generated month lies weeks back: kept, as the server's configuration says.
+    store.apply_retention(RETENTION_DAYS, RETENTION_DAYS)
     as_of = gen.START + timedelta(days=gen.DAYS + 1)
     t = time.perf_counter()
     gen.generate(store, n, 0, n)
@@ -160,11 +165,10 @@ def main() -> int:
         marker.write_text(as_of)
 
     config = {
-        "users": [
-            {"username": "bench", "password_hash": hash_password(PASSWORD), "role": "operator"}
-        ],
+        "users": [{"username": "bench", "password_hash": hash_password(PASSWORD), "role": "admin"}],
         # The scheduler would evaluate "now" over the whole store while we time pages.
         "rules": {"interval_s": 86400, "sla": SLA},
+        "retention": {"traces_days": RETENTION_DAYS, "events_days": RETENTION_DAYS},
         "teams": {"buyers": {"name": "Buyers", "members": ["bench"]}},
     }
     if args.console_only:
@@ -236,6 +240,8 @@ def main() -> int:
             )
             timed(client, "rules", ["/rules"] * k)
             timed(client, "alerts", ["/alerts"] * k)
+            timed(client, "kpis", [f"/kpis?as_of={as_of}"] * k)
+            timed(client, "audit", [f"/audit?as_of={as_of}"] * k)
     finally:
         server.stop()
         if tmp is not None:

@@ -7,12 +7,18 @@ Generates the transactions with bench/rules.py's generator (about 8 events each,
 and spans in a temporary chDB directory, evaluates and persists the rules once (so the
 exception KPIs have history), then times, in process as the API runs them: the KPI rows of
 the month, the report of the month beside the previous one rendered as XLSX, and the
-12-month trend the console draws. Prints seconds (best of --repeat). Figures, no assertions.
+12-month trend the console draws. Prints seconds (best of --repeat) and where the time of
+one month's rows goes (each KPI SQL file, the unmatched_invoice findings they need).
+Figures, no assertions.
+
+`--data-dir DIR` keeps the generated store there and reuses it when run again with the same
+--transactions and --spans (generating 1M transactions takes minutes).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -25,8 +31,9 @@ sys.path.insert(0, str(ROOT))
 from bench.console import rules_bench  # noqa: E402
 from bench.machine import report  # noqa: E402
 from metrics import public as metrics_public  # noqa: E402
+from metrics.definitions import sql_files  # noqa: E402
 from metrics.exports import render  # noqa: E402
-from metrics.kpis import compute  # noqa: E402
+from metrics.kpis import compute, findings_params, query_params, run_file  # noqa: E402
 from metrics.periods import containing  # noqa: E402
 from rules.config import LoadedRules, RulesConfig  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
@@ -46,36 +53,72 @@ def best(label: str, repeat: int, fn: object) -> object:
     return result
 
 
+def prepared(data_dir: Path, transactions: int, spans: int) -> Store:
+    """The store in data_dir, generated there unless a previous run left the same data."""
+    gen = rules_bench()
+    marker = data_dir / "bench-kpis.json"
+    wanted = {"transactions": transactions, "spans": spans}
+    reuse = marker.exists() and json.loads(marker.read_text()) == wanted
+    store = Store(f"chdb://{data_dir / 'clickhouse'}")
+    migrate_store(store)
+    if reuse:
+        events = store.query_value("SELECT count() FROM business_events")
+        print(f"reusing {data_dir}: {transactions:,} transactions ({events:,} events)")
+        return store
+    if store.query_value("SELECT count() FROM business_events"):
+        raise SystemExit(f"{data_dir} holds other data: give an empty directory")
+    as_of = gen.START + timedelta(days=gen.DAYS + 1)
+    t = time.perf_counter()
+    gen.generate(store, transactions, 0, transactions)
+    gen.generate_spans(store, spans, as_of)
+    gen.settle(store)
+    events = store.query_value("SELECT count() FROM business_events")
+    print(
+        f"generated {transactions:,} transactions ({events:,} events, "
+        f"{spans:,} spans) in {time.perf_counter() - t:.1f} s"
+    )
+    settings = Settings(dsn=store.dsn, data_dir=data_dir)
+    t = time.perf_counter()
+    result = evaluate(store, LoadedRules(RulesConfig(), (), ()), settings, as_of)
+    persist(store, result)
+    print(
+        f"evaluated and persisted {len(result.findings):,} findings in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
+    marker.write_text(json.dumps(wanted))
+    return store
+
+
+def breakdown(store: Store, settings: Settings, start, end, as_of) -> None:  # noqa: ANN001
+    """Where one month's rows spend their time: the findings, then each SQL file, one at a
+    time (compute runs them two at a time)."""
+    t = time.perf_counter()
+    params = {
+        **query_params(settings, [(start, end)], as_of),
+        **findings_params(store, settings, as_of),
+    }
+    print(f"  {'unmatched_invoice findings':<28} {time.perf_counter() - t:6.2f} s")
+    for name in sql_files():
+        t = time.perf_counter()
+        run_file(store, name, params)
+        print(f"  {name + '.sql':<28} {time.perf_counter() - t:6.2f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transactions", type=int, default=1_000_000)
     ap.add_argument("--spans", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data-dir", type=Path, help="keep (and reuse) the generated store here")
     args = ap.parse_args()
     report("bench/kpis.py")
     gen = rules_bench()
     with tempfile.TemporaryDirectory(prefix="rxsight-bench-kpis-") as tmp:
-        data_dir = Path(tmp)
-        store = Store(f"chdb://{data_dir / 'clickhouse'}")
-        migrate_store(store)
-        as_of = gen.START + timedelta(days=gen.DAYS + 1)
-        t = time.perf_counter()
-        gen.generate(store, args.transactions, 0, args.transactions)
-        gen.generate_spans(store, args.spans, as_of)
-        gen.settle(store)
-        events = store.query_value("SELECT count() FROM business_events")
-        print(
-            f"generated {args.transactions:,} transactions ({events:,} events, "
-            f"{args.spans:,} spans) in {time.perf_counter() - t:.1f} s"
-        )
+        data_dir = args.data_dir or Path(tmp)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = prepared(data_dir, args.transactions, args.spans)
         settings = Settings(dsn=store.dsn, data_dir=data_dir)
-        t = time.perf_counter()
-        result = evaluate(store, LoadedRules(RulesConfig(), (), ()), settings, as_of)
-        persist(store, result)
-        print(
-            f"evaluated and persisted {len(result.findings):,} findings in "
-            f"{time.perf_counter() - t:.1f} s"
-        )
+        as_of = gen.START + timedelta(days=gen.DAYS + 1)
         month = containing("month", gen.START)
         start, end = month.bounds()
         rows = best(
@@ -84,6 +127,7 @@ def main() -> int:
             lambda: compute(store, settings, start, end, as_of),
         )
         print(f"  {len(rows):,} rows")  # type: ignore[arg-type]
+        breakdown(store, settings, start, end, as_of)
         data = best(
             "XLSX export (month beside the previous one)",
             args.repeat,

@@ -57,7 +57,10 @@ class _Export:
         try:
             principal = self.principal(context)
             self.collector.admit(principal)
-            result = self.collector.ingest(self.signal, body, "application/x-protobuf", principal)
+            with self.collector.inflight.hold(len(body)):
+                result = self.collector.ingest(
+                    self.signal, body, "application/x-protobuf", principal
+                )
         except Exception as exc:  # noqa: BLE001 - what is not a refusal is re-raised
             refusal = refusal_of(exc)
             if refusal is None:

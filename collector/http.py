@@ -12,7 +12,9 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.requests import ClientDisconnect
 
+from collector.inflight import Hold, Overloaded
 from collector.refusals import Refusal, http_refusal, refusal_of
 from collector.service import Collector, IngestResult
 from rxsight.auth import Authenticator, Principal, is_loopback
@@ -40,8 +42,9 @@ def ingest_principal(request: Request) -> Principal:
     raise Refusal(403, "no ingest token is configured, so ingest is accepted from loopback only")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, decompressed, refused past `limit` bytes before or after decompression."""
+async def read_body(request: Request, limit: int, held: Hold | None = None) -> bytes:
+    """The body, decompressed, refused past `limit` bytes before or after decompression;
+    `held` grows to the bytes held (raising Overloaded past the in-flight budget)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise Refusal(413, f"body: {declared} bytes, limit {limit}")
@@ -50,6 +53,8 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise Refusal(413, f"body: more than {limit} bytes")
+        if held is not None:
+            held.grow(size)
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
@@ -63,6 +68,8 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise Refusal(415, f"Content-Encoding: {encoding} is not supported (gzip, deflate, zstd)")
     if len(out) > limit:
         raise Refusal(413, f"body: more than {limit} bytes after decompression")
+    if held is not None:
+        held.grow(len(body) + len(out))
     return out
 
 
@@ -85,6 +92,10 @@ def _unzstd(body: bytes, limit: int) -> bytes:
 
 
 def _refused(signal: str, request: Request, exc: Exception, otlp: bool) -> Response:
+    if isinstance(exc, ClientDisconnect):
+        # The client hung up before its body arrived: nothing was taken, no one to answer.
+        _collector(request).metrics.requests.labels(signal, "disconnected").inc()
+        return Response(status_code=400)
     refusal = refusal_of(exc)
     if refusal is None:
         raise exc
@@ -110,10 +121,23 @@ async def _ingest(request: Request, signal: str) -> IngestResult:
     collector = _collector(request)
     principal = ingest_principal(request)
     collector.admit(principal)
-    body = await read_body(request, collector.config.max_request_bytes)
-    return await run_in_threadpool(
-        collector.ingest, signal, body, request.headers.get("content-type", ""), principal
-    )
+    limit = collector.config.max_request_bytes
+    declared = request.headers.get("content-length", "")
+    # The declared length is taken before a byte is read, so that an overloaded server
+    # refuses at once; a body without one takes its share as it arrives.
+    first = min(int(declared), limit) if declared.isdigit() else 0
+    try:
+        with collector.inflight.hold(first) as held:
+            body = await read_body(request, limit, held)
+            return await run_in_threadpool(
+                collector.ingest, signal, body, request.headers.get("content-type", ""), principal
+            )
+    except Overloaded:
+        # Read what is left of the body, keeping none of it, so that the client reads the
+        # 503 instead of a connection reset while it is still sending.
+        async for _ in request.stream():
+            pass
+        raise
 
 
 async def _otlp(request: Request, signal: str) -> Response:

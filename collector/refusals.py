@@ -17,11 +17,16 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
 from collector.events import BodyError, UnsupportedMediaType
+from collector.inflight import Overloaded
 from collector.otlp.wire import OtlpDecodeError
 from collector.ratelimit import Throttled
 from collector.spool import LargerThanSpool, SpoolFull
+from rxsight.malloc import is_out_of_memory
+from rxsight.store import StoreUnavailable
 
 SPOOL_FULL_RETRY_AFTER_S = 2
+# Overload passes as requests in flight finish: a second is enough to try again.
+OVERLOADED_RETRY_AFTER_S = 1
 
 # The gRPC code of each HTTP refusal. A request too large for this server is permanent:
 # INVALID_ARGUMENT, not RESOURCE_EXHAUSTED, which SDKs retry (the Python one even without
@@ -74,6 +79,15 @@ def refusal_of(exc: Exception) -> Refusal | None:
         return Refusal(429, f"ingest is backed up ({exc}); retry later", SPOOL_FULL_RETRY_AFTER_S)
     if isinstance(exc, Throttled):
         return Refusal(429, str(exc), exc.retry_after_s)
+    if isinstance(exc, Overloaded):
+        return Refusal(503, str(exc), OVERLOADED_RETRY_AFTER_S)
+    if is_out_of_memory(exc):
+        # Nothing of the request was kept: the client sends it again once memory is free.
+        message = "ingest is out of memory right now; retry later"
+        return Refusal(503, message, SPOOL_FULL_RETRY_AFTER_S)
+    if isinstance(exc, StoreUnavailable):
+        message = f"the store is unavailable ({exc}); retry later"
+        return Refusal(503, message, SPOOL_FULL_RETRY_AFTER_S)
     return None
 
 

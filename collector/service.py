@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from collector.decode import SIGNAL_TABLES, Decoded, Decoder
+from collector.inflight import InFlight
 from collector.ratelimit import RateLimiter, Throttled
 from collector.replays import RecentRequests
 from collector.resends import ResentEvents, Verdicts
@@ -26,6 +27,7 @@ from collector.writer import BatchWriter
 from rxsight.auth import Principal
 from rxsight.config import Settings
 from rxsight.store import Store
+from rxsight.stored import StoredListener
 
 __all__ = ["Collector", "IngestResult", "SpoolFull"]
 log = logging.getLogger(__name__)
@@ -48,7 +50,13 @@ class Collector:
     process keeps the HTTP/gRPC front, the spool and the writer, whose inserts chDB runs on
     its own threads."""
 
-    def __init__(self, settings: Settings, store: Store, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        registry: CollectorRegistry,
+        on_stored: StoredListener | None = None,
+    ) -> None:
         cfg = settings.config.ingest
         self.config = cfg
         self.spool = Spool(
@@ -58,7 +66,8 @@ class Collector:
             fsync=cfg.spool.fsync,
         )
         self.metrics = IngestMetrics(registry)
-        self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics)
+        self.inflight = InFlight(cfg.max_inflight_bytes)
+        self.writer = BatchWriter(self.spool, store, cfg.spool, self.metrics, on_stored)
         self.phi_counts: Counter[str] = Counter()
         self.recent_spans: RecentRequests[IngestResult] = RecentRequests()
         self.rate_limiter = RateLimiter(
@@ -138,6 +147,8 @@ class Collector:
                     if self._pool is pool:
                         self._pool = None
                 threading.Thread(target=pool.close, name="rxsight-decode-stop").start()
+                if exc.out_of_memory:
+                    raise MemoryError(str(exc)) from None
         with self._lock:
             self._inline += 1
             overlap = self._inline > 1

@@ -36,9 +36,18 @@ DECODE_NICENESS = 5
 class WorkerUnavailable(Exception):
     """This pool cannot decode the request (it was closed, or a worker died): decode inline."""
 
-    def __init__(self, message: str, *, died: bool = False) -> None:
+    def __init__(self, message: str, *, died: bool = False, out_of_memory: bool = False) -> None:
         super().__init__(message)
         self.died = died
+        self.out_of_memory = out_of_memory
+
+
+class DecodeRefused(Exception):
+    """What the worker's decoder raised (a body it refuses), carried out of the pool."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.error = error
 
 
 class _Worker:
@@ -56,7 +65,7 @@ class _Worker:
         self.requests.send_bytes(body)
         kind, value, has_payload = self.results.recv()
         if kind == "raised":
-            raise value
+            raise DecodeRefused(value)
         if has_payload:
             value.payload = self.results.recv_bytes()
         return value
@@ -117,12 +126,22 @@ class DecodePool:
             raise WorkerUnavailable("the decode workers were stopped")
         try:
             decoded = worker.call(signal, body, content_type, sources, principal)
-        except (EOFError, OSError) as exc:
-            worker.process.kill()
-            raise WorkerUnavailable(f"a decode worker exited: {exc!r}", died=True) from None
-        except BaseException:
+        except DecodeRefused as refused:
             self._idle.put(worker)  # a refused body: the worker is fine
-            raise
+            raise refused.error from None
+        except MemoryError:
+            # Out of memory part-way through a message: the pipe is out of step, so the
+            # worker goes (the pool is replaced when load returns); the request is refused
+            # as retryable, not decoded here, where memory is as short.
+            worker.process.kill()
+            raise WorkerUnavailable(
+                "out of memory while talking to a decode worker", died=True, out_of_memory=True
+            ) from None
+        except BaseException as exc:
+            # The worker exited, or the conversation broke off (an error mid-message, an
+            # interrupt): what comes next on its pipes cannot be trusted.
+            worker.process.kill()
+            raise WorkerUnavailable(f"a decode worker failed: {exc!r}", died=True) from None
         self._idle.put(worker)
         return decoded
 

@@ -17,8 +17,10 @@ from collector.spool import Segment, Spool
 from collector.telemetry import IngestMetrics
 from rxsight.backoff import Backoff
 from rxsight.config import SpoolConfig
+from rxsight.malloc import is_out_of_memory
 from rxsight.store import SqlFiles, Store, StoreUnavailable
 from rxsight.store.arrow import ipc_bytes, streams_table
+from rxsight.stored import StoredBatch, StoredListener
 
 log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
@@ -38,9 +40,15 @@ class BatchWriter:
     is stored, which also drops an integration's own resends."""
 
     def __init__(
-        self, spool: Spool, store: Store, config: SpoolConfig, metrics: IngestMetrics
+        self,
+        spool: Spool,
+        store: Store,
+        config: SpoolConfig,
+        metrics: IngestMetrics,
+        on_stored: StoredListener | None = None,
     ) -> None:
         self.spool = spool
+        self.on_stored = on_stored
         self.store = store
         self.config = config
         self.metrics = metrics
@@ -81,13 +89,20 @@ class BatchWriter:
                 continue
             group = waiting[:1] if alone else _group(waiting)
             try:
-                self.write_segments(group)
+                rows = self.write_segments(group)
             except StoreUnavailable as exc:
                 self._unhealthy(str(exc))
                 failures += 1
                 time.sleep(backoff.delay(failures))
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad segment must not stop ingest
+                if is_out_of_memory(exc):
+                    # Not the segment's fault: it is written once memory is free again.
+                    log.warning("writing spool segments waits for memory: %s", exc)
+                    self._unhealthy(f"out of memory: {exc}")
+                    failures += 1
+                    time.sleep(backoff.delay(failures))
+                    continue
                 if len(group) > 1:
                     # Which of them is bad is found by writing them one at a time.
                     log.warning("writing %d spool segments together failed: %s", len(group), exc)
@@ -102,6 +117,9 @@ class BatchWriter:
                     where = self.spool.quarantine(segment)
                     self.metrics.quarantined.inc()
                     log.error("spool segment quarantined at %s", where)
+                    # The fault was that segment's: writing the others says whether the
+                    # store is healthy (with none left, nothing says it is not).
+                    self.healthy = True
                 time.sleep(backoff.delay(1))
                 continue
             # Arrow's allocator keeps what a batch freed for the next one; under sustained load
@@ -111,17 +129,22 @@ class BatchWriter:
                 self.spool.remove(segment)
                 self._failures.pop(segment.name, None)
             self.healthy, self.last_error, failures, alone = True, None, 0, False
+            if rows and self.on_stored is not None:
+                # After the segments left the spool: a listener reading the store at once
+                # sees every row of them.
+                self.on_stored(StoredBatch(rows))
 
     def _unhealthy(self, message: str) -> None:
         self.healthy = False
         self.last_error = message
         self.metrics.write_errors.inc()
 
-    def write_segment(self, segment: Segment) -> None:
-        self.write_segments([segment])
+    def write_segment(self, segment: Segment) -> dict[str, int]:
+        return self.write_segments([segment])
 
-    def write_segments(self, segments: list[Segment]) -> None:
+    def write_segments(self, segments: list[Segment]) -> dict[str, int]:
         """Every table of these segments into the store; they may be removed once it returns.
+        Returns the rows inserted per table (duplicates left out).
 
         Spans go in one insert per segment under the segment's content-derived dedup token,
         so a replay after a crash repeats exactly those inserts. Events of all the segments
@@ -129,6 +152,7 @@ class BatchWriter:
         them differently on a replay cannot add a row, and a bigger insert costs less per
         event (every materialized view on business_events plans once per insert)."""
         events: list[memoryview] = []
+        inserted: dict[str, int] = defaultdict(int)
         for segment in segments:
             streams: dict[str, list[memoryview]] = defaultdict(list)
             digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
@@ -140,20 +164,24 @@ class BatchWriter:
                     digests[table].update(payload)
             for table, payloads in streams.items():
                 token = f"{segment.name}:{digests[table].hexdigest()}"
-                self._insert(table, payloads, token)
+                inserted[table] += self._insert(table, payloads, token)
         if events:
-            self._insert("business_events", self._only_new_events(events), None)
+            inserted["business_events"] += self._insert(
+                "business_events", self._only_new_events(events), None
+            )
+        return {table: n for table, n in inserted.items() if n}
 
     def _insert(
         self, table: str, streams: list[memoryview] | list[bytes], dedup_token: str | None
-    ) -> None:
+    ) -> int:
         if not streams:
-            return
+            return 0
         started = time.perf_counter()
         rows = self.store.insert_arrow_streams(table, streams, dedup_token=dedup_token)
         if rows:
             self.metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
             self.metrics.rows_written.labels(table).inc(rows)
+        return rows or 0
 
     def _only_new_events(self, streams: list[memoryview]) -> list[memoryview] | list[bytes]:
         """The streams of events not stored yet, each once: the streams themselves when all of

@@ -55,7 +55,15 @@ class OwnerRule(Strict):
 
 class RulesConfig(Strict):
     enabled: bool = True
+    # The periodic run: conditions that only the clock makes true and no pending finding
+    # announces (a flow falling silent, custom rules) are found within this.
     interval_s: float = Field(default=15, gt=0)
+    # A run also starts as soon as the collector has stored new facts, and at the instant a
+    # pending finding comes due (a limit or grace period running out); never sooner than
+    # `min_gap_s` after the previous run started, so a steady stream of batches costs at
+    # most one run per gap.
+    on_ingest: bool = True
+    min_gap_s: float = Field(default=0.5, ge=0)
     # Scheduled runs between these look only at open and touched entities.
     full_every_s: float = Field(default=600, gt=0)
     # Per family (rules/families/<family>): validated against the family's own model.

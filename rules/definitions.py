@@ -131,9 +131,12 @@ class FullRunCandidates:
         if rule.id == "delayed_receipt":
             return self._short()[0]
         params = self.params
-        if rule.id == "open_replenishment":
+        sql = builtin_sql(rule, "_candidates")
+        if "{short_pos:" in sql:
+            # A query that reads the POs short on a line (open_replenishment's, for their
+            # requests; supplier_response's, since full receipt closes every reason).
             params = {**params, "short_pos": self._short()[1]}
-        return [r[0] for r in self.store.query_rows(builtin_sql(rule, "_candidates"), params)]
+        return [r[0] for r in self.store.query_rows(sql, params)]
 
     def _short(self) -> tuple[list[str], str]:
         with self._lock:

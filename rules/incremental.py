@@ -57,6 +57,13 @@ class _Carried:
             else:
                 pending[key] = found
 
+    def next_due(self, as_of: datetime) -> datetime | None:
+        """The earliest instant after `as_of` at which a pending condition becomes a finding."""
+        return min(
+            (f.since for found in self.pending.values() for f in found if f.since > as_of),
+            default=None,
+        )
+
     def findings(self, as_of: datetime) -> list[Finding]:
         """The findings as of `as_of`; pending entities whose grace has run out become due."""
         now_due = [k for k, found in self.pending.items() if _all_due(found, as_of)]
@@ -86,6 +93,9 @@ class IncrementalPlanner:
         self._watermark: datetime | None = None
         self._previous_as_of: datetime | None = None
         self._last_full = 0.0
+        # When the carried outcome next changes by the clock alone: the earliest grace period
+        # or limit that runs out after the last run (None: nothing pending, or no carry).
+        self.next_due: datetime | None = None
 
     def plan(self, store: Store, as_of: datetime) -> Plan:
         db_now = as_utc(store.query_value("SELECT now64(3, 'UTC')"))
@@ -125,6 +135,7 @@ class IncrementalPlanner:
         if result.failed_rules & families.scope_keys().keys():
             # Whatever a failed rule would have said is unknown: start over with a full run.
             self._carry = None
+            self.next_due = None
             return result
         self._watermark = plan.watermark
         self._previous_as_of = as_of = as_utc(plan.as_of)
@@ -134,6 +145,7 @@ class IncrementalPlanner:
                 self._carry[rule_id] = carried = _Carried()
                 carried.add(by_entity, as_of)
             self._last_full = time.monotonic()
+            self.next_due = self._next_due(as_of)
             return result
         findings = [f for f in result.findings if f.rule_id not in plan.scope]
         counts = Counter(map(attrgetter("rule_id"), findings))
@@ -150,7 +162,15 @@ class IncrementalPlanner:
             findings = [f for k, f in zip(keys, findings, strict=True) if firsts[k] is f]
             counts = Counter(map(attrgetter("rule_id"), findings))
         runs = tuple(dataclasses.replace(r, findings=counts.get(r.rule_id, 0)) for r in result.runs)
+        self.next_due = self._next_due(as_of)
         return dataclasses.replace(result, findings=tuple(findings), runs=runs)
+
+    def _next_due(self, as_of: datetime) -> datetime | None:
+        assert self._carry is not None
+        return min(
+            (d for c in self._carry.values() if (d := c.next_due(as_of)) is not None),
+            default=None,
+        )
 
 
 def _billed_together(store: Store, seed: list[str], one_step: list[str]) -> list[str]:

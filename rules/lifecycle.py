@@ -15,6 +15,7 @@ from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, jsonable, utcnow
 
 SQL = SqlFiles(__file__)
+EXCEPTIONS_TABLE = "exception_history"
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
 COLUMNS = (
     "exception_id",
@@ -77,9 +78,7 @@ def _finding_fields(f: Finding) -> dict[str, Any]:
 
 def _write(store: Store, rows: list[dict[str, Any]]) -> None:
     if rows:
-        store.insert_rows(
-            "exception_history", [[r[c] for c in COLUMNS] for r in rows], list(COLUMNS)
-        )
+        store.insert_rows(EXCEPTIONS_TABLE, [[r[c] for c in COLUMNS] for r in rows], list(COLUMNS))
 
 
 def _next(current: dict[str, Any], at: datetime, **changes: Any) -> dict[str, Any]:

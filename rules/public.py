@@ -19,12 +19,14 @@ from rules.definitions import (
     builtin_params,
     builtin_rules,
     builtin_sql,
+    put_scope,
     rule_defs,
     run_rule,
 )
 from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
+from rules.lifecycle import EXCEPTIONS_TABLE as EXCEPTIONS_TABLE  # where exception changes go
 from rules.masterdata.crosswalk import history as masterdata_history  # noqa: F401 - the console's
 from rules.masterdata.crosswalk import names as crosswalk_names  # noqa: F401
 from rules.masterdata.crosswalk import search as masterdata_search  # noqa: F401
@@ -51,6 +53,7 @@ class FamilyInfo:
     default_owner: str
     default_severity: str
     rule_ids: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,12 @@ def family_list() -> list[FamilyInfo]:
     """The built-in families in their listing order (one folder each in rules/families)."""
     return [
         FamilyInfo(
-            f.name, f.description, f.default_owner, f.default_severity, tuple(r.id for r in f.rules)
+            f.name,
+            f.description,
+            f.default_owner,
+            f.default_severity,
+            tuple(r.id for r in f.rules),
+            f.reasons,
         )
         for f in families.all_families()
     ]
@@ -411,3 +419,20 @@ def findings_as_of(
         return []
     result = evaluate(store, loaded, settings, as_utc(as_of), only=only)
     return [f.as_json() for f in result.findings if f.family == family]
+
+
+def stored_findings(
+    store: Store, settings: Settings, as_of: datetime, family: str, entity: tuple[str, ...]
+) -> str:
+    """The findings of findings_as_of, stored for another stage's query to read: returns the
+    run id under which rules_scope holds each finding as its `entity` fields joined by "/",
+    a tab, and its reason."""
+    loaded = rules_config.load(settings)
+    only = {r.id for r in rule_defs(loaded) if r.family == family}
+    found = evaluate(store, loaded, settings, as_utc(as_of), only=only).findings if only else ()
+    keys = [
+        "/".join(getattr(f, field) or "" for field in entity) + "\t" + f.reason
+        for f in found
+        if f.family == family
+    ]
+    return put_scope(store, f"{family} findings", keys)

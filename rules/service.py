@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import datetime
@@ -10,17 +11,21 @@ from datetime import datetime
 from rules import config as rules_config
 from rules.engine import Evaluation, RuleRun, evaluate
 from rules.incremental import IncrementalPlanner
-from rules.lifecycle import persist
+from rules.lifecycle import EXCEPTIONS_TABLE, persist
 from rules.metrics import RulesMetrics
 from rxsight.lease import Lease, LeaseKeeper, holder_name
 from rxsight.runtime import Runtime
+from rxsight.stored import StoredBatch
 from rxsight.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# A run at a due instant starts this much after it, so its T (the wall clock) is past it.
+_CLOCK_MARGIN_S = 0.005
 
 
 class RulesService:
-    """Evaluates every rule every `interval_s` (T = now) and persists the exceptions."""
+    """Evaluates every rule (T = now) and persists the exceptions: after each batch of new
+    facts, when a pending finding comes due, and at least every `interval_s`."""
 
     def __init__(self, runtime: Runtime, loaded: rules_config.LoadedRules) -> None:
         self.runtime = runtime
@@ -31,6 +36,9 @@ class RulesService:
         self.last_scheduled_scoped = False
         self.planner = IncrementalPlanner(loaded.config.full_every_s)
         self._stop = threading.Event()
+        # Set by new facts, a stop, or anything else that may move the next run earlier.
+        self._wake = threading.Event()
+        self._new_facts = threading.Event()
         self._thread: threading.Thread | None = None
         # One scheduler among the processes sharing the store: the others wait on the lease.
         self.lease = Lease(
@@ -46,6 +54,8 @@ class RulesService:
     def start(self) -> None:
         if not self.loaded.config.enabled:
             return
+        if self.loaded.config.on_ingest:
+            self.runtime.stored.subscribe(self._facts_stored)
         self._keeper.start()
         self._thread = threading.Thread(target=self._loop, name="rules-scheduler", daemon=True)
         self._thread.start()
@@ -55,26 +65,54 @@ class RulesService:
         self.planner = IncrementalPlanner(self.loaded.config.full_every_s)
 
     def stop(self) -> None:
+        self.runtime.stored.unsubscribe(self._facts_stored)
         self._stop.set()
+        self._wake.set()
         self._keeper.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def _facts_stored(self, batch: StoredBatch) -> None:
+        # On the writer's thread: take note and return. Our own exceptions are no news.
+        if batch.rows.keys() - {EXCEPTIONS_TABLE}:
+            self._new_facts.set()
+            self._wake.set()
+
     def _loop(self) -> None:
-        interval = self.loaded.config.interval_s
-        due = time.monotonic() + interval
-        while not self._stop.wait(max(0.0, due - time.monotonic())):
-            started = time.monotonic()
-            if not self.lease.held:
-                due = started + min(interval, 1.0)
+        cfg = self.loaded.config
+        interval = cfg.interval_s
+        tick = time.monotonic() + interval
+        last_started = -math.inf
+        while not self._stop.is_set():
+            now = time.monotonic()
+            # Whichever comes first: the periodic tick, new facts, a pending finding's due
+            # instant; the last two no sooner than min_gap_s after the previous run.
+            wake_at = tick
+            soonest = last_started + cfg.min_gap_s
+            if self._new_facts.is_set():
+                wake_at = min(wake_at, soonest)
+            due = self.planner.next_due
+            if due is not None:
+                due_in = (due - utcnow()).total_seconds() + _CLOCK_MARGIN_S
+                wake_at = min(wake_at, max(now + due_in, soonest))
+            if wake_at > now:
+                self._wake.wait(wake_at - now)
+                self._wake.clear()
                 continue
+            if not self.lease.held:
+                self._new_facts.clear()
+                tick, last_started = now + min(interval, 1.0), now
+                continue
+            # Cleared before the run reads the store: facts stored during it start the next.
+            self._new_facts.clear()
             try:
                 self.scheduled_run()
             except Exception:  # noqa: BLE001 - the scheduler keeps going; the error is logged
                 log.exception("scheduled rule evaluation failed")
-            # Fixed rate: due an interval after this run started, so a condition is found
-            # within one interval; a run that overran starts the next one at once.
-            due = max(started + interval, time.monotonic())
+            last_started = now
+            # Every run is a whole tick (T = now, every rule): the periodic one is due an
+            # interval after the last run started; a run that overran starts it at once.
+            tick = max(now + interval, time.monotonic())
 
     def scheduled_run(self, as_of: datetime | None = None) -> Evaluation:
         """One scheduler tick: T = now, incremental when the planner can, persisted."""
@@ -92,7 +130,10 @@ class RulesService:
         result = self.planner.record(plan, result)
         self.last_scheduled_scoped = plan.scope is not None
         self._after(result)
-        persist(store, result, actor="rules")
+        changes = sum(persist(store, result, actor="rules").values())
+        if changes:
+            # The alert dispatcher hears of them now rather than at its next poll.
+            self.runtime.stored.publish(StoredBatch({EXCEPTIONS_TABLE: changes}))
         return result
 
     def _after(self, result: Evaluation) -> None:

@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime = Runtime(
             settings=settings, store=store, registry=registry, auth=Authenticator(settings, store)
         )
-        collector = Collector(settings, store, registry)
+        collector = Collector(settings, store, registry, runtime.stored.publish)
         runtime.collector = collector
         runtime.rules = rules.build(runtime)
         runtime.alerts = alerts.build(runtime)

@@ -87,6 +87,9 @@ class SpoolConfig(Strict):
 class IngestConfig(Strict):
     tokens: tuple[IngestToken, ...] = ()
     max_request_bytes: int = Field(default=8 << 20, ge=1024)
+    # Bytes of requests (as read, then decompressed) held at once; past it ingest answers
+    # 503 + Retry-After at once instead of running out of memory (collector/inflight.py).
+    max_inflight_bytes: int = Field(default=64 << 20, ge=1024)
     max_lines: int = 1000
     max_attributes: int = 128
     correlation_keys: tuple[str, ...] = DEFAULT_CORRELATION_KEYS
@@ -109,6 +112,12 @@ class IngestConfig(Strict):
             raise ValueError(
                 f"spool.max_bytes ({self.spool.max_bytes}) is smaller than max_request_bytes "
                 f"({self.max_request_bytes}): a request that large could never be accepted"
+            )
+        if self.max_inflight_bytes < self.max_request_bytes:
+            raise ValueError(
+                f"max_inflight_bytes ({self.max_inflight_bytes}) is smaller than "
+                f"max_request_bytes ({self.max_request_bytes}): a request that large would only "
+                "get in alone"
             )
         return self
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import gc
 import os
 import sys
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers
+_M_ARENA_MAX = -8
+# ClickHouse's error codes for an allocation that failed: MEMORY_LIMIT_EXCEEDED,
+# CANNOT_ALLOCATE_MEMORY, CANNOT_SCHEDULE_TASK (no thread could be started: its stack is
+# memory too), CANNOT_MREMAP, CANNOT_MUNMAP.
+_ENGINE_OUT_OF_MEMORY = ("Code: 241.", "Code: 173.", "Code: 439.", "Code: 243.", "Code: 242.")
 
 
 def return_large_buffers(threshold: int = 1 << 20) -> None:
@@ -22,6 +28,51 @@ def return_large_buffers(threshold: int = 1 << 20) -> None:
     with contextlib.suppress(OSError, AttributeError, TypeError):
         # The process's own symbols, libc's among them (find_library would run ldconfig).
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, threshold)
+
+
+def few_arenas(arenas: int = 2) -> None:
+    """At most `arenas` malloc arenas for the process's threads.
+
+    glibc gives threads arenas of their own, up to eight per core, and reserves 64 MiB of
+    address space for each: under a burst of ingest on the server's forty request threads
+    that was a GiB of address space more, which a memory limit on the process (RLIMIT_AS, a
+    container's) counts in full. Two arenas cost nothing measurable here: the threads that
+    allocate most (decoding) run in worker processes of their own."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is an allocation that failed: Python's
+    MemoryError, ENOMEM from the system (mmap, a thread), or the store engine's own codes.
+    Such a failure passes with the pressure: the work is retried or refused as retryable,
+    never treated as bad data."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError):
+            return True
+        if isinstance(current, OSError) and current.errno == errno.ENOMEM:
+            return True
+        text = str(current)
+        if isinstance(current, RuntimeError) and "can't start new thread" in text:
+            return True  # its stack could not be mapped
+        if any(code in text for code in _ENGINE_OUT_OF_MEMORY):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def arrow_uses_system_allocator() -> None:
+    """pyarrow's own allocator (mimalloc) reserves a GiB of address space at its first
+    allocation: a memory limit on the process (RLIMIT_AS) counted two thirds of the headroom
+    of a server capped at 1.5 GiB above its start as used by one ingest request. The system
+    allocator (glibc, with return_large_buffers) reserves what it uses. Arrow reads the
+    variable when it loads, so this runs before; decode workers inherit it; an
+    ARROW_DEFAULT_MEMORY_POOL the operator set is kept."""
+    if "pyarrow" not in sys.modules:
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 def embedded_engine_returns_freed_pages(decay_ms: int = 1000) -> None:

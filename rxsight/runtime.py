@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry
@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from rxsight.auth import Authenticator
 from rxsight.config import Settings
 from rxsight.store import Store
+from rxsight.stored import StoredBatches
 
 
 class Service(Protocol):
@@ -32,6 +33,9 @@ class Runtime:
     rules: Service | None = None
     alerts: Service | None = None
     metrics: Service | None = None
+    # The collector's writer announces each stored batch here; stages that react to new
+    # facts (the rules scheduler) listen.
+    stored: StoredBatches = field(default_factory=StoredBatches)
 
     def services(self) -> list[Service]:
         """The long-running parts this process runs, in start order."""

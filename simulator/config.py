@@ -13,6 +13,8 @@ class Faults:
     backorder: float = 0.06  # supplier acknowledges the PO as back-ordered
     substitution: float = 0.03  # supplier substitutes another NDC on one line
     supplier_reject: float = 0.005  # supplier rejects the PO (discontinued item)
+    supplier_no_ack: float = 0.01  # supplier never acknowledges the PO
+    edi_queue_stall: float = 0.02  # the ERP's outbound queue holds the PO 1-10 h
     partial_shipment: float = 0.08  # first shipment short on some lines
     late_delivery: float = 0.05  # delivery slips past the promised date
     invoice_before_receipt: float = 0.08  # supplier bills on acceptance, before delivery

@@ -21,7 +21,7 @@ import yaml
 from rxsight.auth import hash_password
 from rxsight.config import Settings, load_config
 from rxsight.timeutil import parse_rfc3339, rfc3339, utcnow
-from simulator.catalog import FLOWS, SITES
+from simulator.catalog import FLOWS, SITES, SUPPLIERS
 from simulator.config import SimConfig
 from simulator.runner import run
 
@@ -60,6 +60,20 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
         ],
         "flows": {f.name: {"tier": f.tier, "owner": f.owner, "domain": f.domain} for f in FLOWS},
         "sites": {s.id: {"timezone": s.timezone, "name": s.name} for s in SITES},
+        # EDI suppliers send an ASN (856) when they ship, hours before the promised date;
+        # portal suppliers answer POs within a business day.
+        "rules": {
+            "thresholds": {
+                "supplier_response": {
+                    "suppliers": {
+                        s.id: {"asn_expected": True, "asn_lead_hours": 4}
+                        if s.channel == "edi"
+                        else {"ack_hours": 24}
+                        for s in SUPPLIERS
+                    }
+                }
+            }
+        },
     }
     header = (
         "# Written by `rxsight demo`: console users (passwords in demo-logins.json), and the\n"

@@ -148,7 +148,13 @@ class Replenishment(OrderingEmissions, FulfilmentEmissions):
         self.at(t_po, self.emit_po, t_po, expected)
 
         t_tx = t_po + minutes(rng, 1, 12)
+        if rng.random() < f.edi_queue_stall:
+            # The ERP's outbound queue stalls: the PO leaves hours late.
+            t_tx += hours(rng, 1, 10)
         self.at(t_tx, self.emit_transmit, t_tx)
+        if rng.random() < f.supplier_no_ack:
+            # The supplier never answers; nothing more happens to this PO.
+            return
 
         # The supplier's answer.
         if self.priority != "routine":

@@ -3,6 +3,7 @@ CLI in a subprocess: what tests and benchmarks both drive rxsight with."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -20,6 +21,36 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# Every child process started here, until stopped: whatever a failed start, a test that
+# forgot its cleanup or an interrupted run leaves is stopped at the end (stop_all).
+_children: set[subprocess.Popen[bytes]] = set()
+
+
+def spawn(
+    cmd: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`cmd` in a subprocess logging to log_path, remembered until it is stopped."""
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+    _children.add(proc)
+    return proc
+
+
+def running_children() -> list[subprocess.Popen[bytes]]:
+    """The processes started here that still run."""
+    return [proc for proc in _children if proc.poll() is None]
+
+
+def stop_all() -> int:
+    """Stops every process started here that still runs; returns how many there were."""
+    left = running_children()
+    for proc in left:
+        stop_process(proc)
+    _children.clear()
+    return len(left)
+
+
+atexit.register(stop_all)
 
 
 def free_port() -> int:
@@ -96,22 +127,29 @@ class Server:
         ]
         if self.config_path:
             cmd += ["--config", str(self.config_path)]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        self.proc = spawn(cmd, self.log_path, env)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            # A server that never became ready (or whose start was interrupted) is not left
+            # behind to hold ports and memory.
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"rxsight exited {self.proc.returncode}:\n{self.log()}")
             try:
-                status, _ = self.request("GET", "/readyz", token=None)
+                status, _ = self.request("GET", "/readyz", token=None, timeout=5)
                 if status == 200:
-                    return self
+                    return
             except OSError:
                 pass
             time.sleep(0.2)
-        # A server that never became ready is not left behind to hold ports and memory.
-        stop_process(self.proc)
-        self.proc = None
         raise RuntimeError(f"rxsight not ready in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
@@ -123,8 +161,7 @@ class Server:
 
     def kill9(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        kill_process(self.proc)
         self.proc = None
 
     def cleanup(self) -> None:
@@ -179,27 +216,38 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+    _children.discard(proc)  # type: ignore[arg-type]
+
+
+def kill_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL: gone at once, as a crashed server is."""
+    if proc and proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    _children.discard(proc)  # type: ignore[arg-type]
 
 
 def start_listening(
     cmd: list[str], log_path: Path, ready_url: str, timeout: float
 ) -> subprocess.Popen[bytes]:
-    """`cmd` in a subprocess logging to log_path, returned once ready_url answers."""
-    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-5000:]
-            raise RuntimeError(f"{cmd[0]} {cmd[1:3]} exited {proc.returncode}:\n{tail}")
-        try:
-            with urllib.request.urlopen(ready_url, timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait(5)
-    raise RuntimeError(f"{cmd[0]} not ready in {timeout}s: {log_path}")
+    """`cmd` in a subprocess logging to log_path, returned once ready_url answers; killed
+    when it does not (or the wait is interrupted)."""
+    proc = spawn(cmd, log_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-5000:]
+                raise RuntimeError(f"{cmd[0]} {cmd[1:3]} exited {proc.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2):
+                    return proc
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{cmd[0]} not ready in {timeout}s: {log_path}")
+    except BaseException:
+        kill_process(proc)
+        raise
 
 
 def rxsight_cli(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:

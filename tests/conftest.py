@@ -12,9 +12,20 @@ import pytest
 
 from rxsight.app import migrate_store
 from rxsight.store import Store
+from testkit.server import stop_all
 from tests.support import ClickHouseHttp, Server
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Whatever a test started and left running (a failed start, a forgotten cleanup, an
+    interrupted run) is stopped with the session, and said so."""
+    left = stop_all()
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"stopped {left} child process(es) the tests left running")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from testkit.server import REPO, Server, free_port, rxsight_cli, start_listening, stop_process
+from testkit.server import (
+    REPO,
+    Server,
+    free_port,
+    kill_process,
+    rxsight_cli,
+    start_listening,
+    stop_process,
+)
 
 __all__ = [
     "REPO",
@@ -87,9 +95,7 @@ class ClickHouseHttp:
 
     def stop(self) -> None:
         """The endpoint goes away at once, as a crashed or unplugged server does."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        kill_process(self.proc)
         self.proc = None
 
 

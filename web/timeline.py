@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from web.gaps import owed_gaps, supplier_gaps
 from web.quantities import LineQty, PriceTolerance, Totals, quantities
 from web.ui import to_datetime
 
@@ -151,6 +152,7 @@ def steps_and_issues(
                 to_datetime(cancelled["occurred_at"]),
             )
         )
+    issues.extend(Issue(g.text, g.at, site=g.site, step=g.step) for g in supplier_gaps(events))
     issues.extend(_receipt_issues(events))
     issues.extend(_invoice_issues(events))
     for row in lines:
@@ -338,3 +340,17 @@ def build(tx: dict[str, Any], price_tolerance: PriceTolerance) -> Timeline:
         end=end,
         keys=keys,
     )
+
+
+def with_open_exceptions(view: Timeline, exceptions: list[dict[str, Any]]) -> None:
+    """Steps the transaction's open exceptions say are owed (an ASN from a supplier that sends
+    them) become missing, their issue first: the rules know what the chain cannot."""
+    all_events = sorted(
+        [*view.events, *view.linked_events], key=lambda e: (e["occurred_at"] or "", e["event_id"])
+    )
+    for gap in reversed(owed_gaps(all_events, exceptions)):
+        step = next((s for s in view.steps if s.key == gap.step), None)
+        if step is None or step.at is not None:
+            continue
+        step.state = "missing"
+        view.issues.insert(0, Issue(gap.text, gap.at, site=gap.site, step=gap.step))

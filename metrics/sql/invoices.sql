@@ -2,9 +2,10 @@
 -- (supplier_id + invoice_number) first received in the period: invoice_first_pass_match_rate ({} and by
 -- supplier_id: never an unmatched_invoice finding up to as_of) and invoice_exception_rate ({}
 -- and by reason: an unmatched_invoice finding as of as_of).
--- The finding as of as_of: with {evaluated} = 1, the rules' own evaluation at as_of, passed as
--- {finding_keys} ("supplier_id/invoice_number") and {finding_reasons}; with 0 (a dashboard),
--- the exception history as recorded by as_of. "At any instant up to as_of": that finding, or
+-- The finding as of as_of: with {evaluated} = 1, the rules' own evaluation at as_of, stored
+-- under {findings_run} in rules_scope as "supplier_id/invoice_number<TAB>reason" (tens of
+-- thousands at a million transactions: through a table, not the query text); with 0 (a
+-- dashboard), the exception history as recorded by as_of. "At any instant up to as_of": that finding, or
 -- any exception the scheduler recorded for the invoice by as_of.
 WITH
     {starts:Array(DateTime64(3, 'UTC'))} AS starts,
@@ -28,9 +29,9 @@ WITH
         GROUP BY supplier_id, invoice_number
     ),
     evaluated AS (
-        SELECT tupleElement(f, 1) AS entity, tupleElement(f, 2) AS reason
-        FROM (SELECT arrayJoin(arrayZip({finding_keys:Array(String)},
-            {finding_reasons:Array(String)})) AS f)
+        SELECT splitByChar('\t', key) AS f, f[1] AS entity, f[2] AS reason
+        FROM rules_scope
+        WHERE run_id = {findings_run:String}
     ),
     judged AS (
         SELECT i.period AS period, i.supplier_id AS supplier_id,

@@ -65,6 +65,9 @@ class Family:
     # The labels its alerts carry besides the common ones (family, reason, site, owner,
     # severity, domain): finding fields that tell its alerts apart.
     alert_labels: tuple[str, ...] = ()
+    # Its reasons, in the order they are judged: the console offers them as filter choices
+    # before any exception has one.
+    reasons: tuple[str, ...] = ()
     module_file: str = field(default="", compare=False)
 
     @property

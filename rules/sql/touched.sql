@@ -1,5 +1,5 @@
 -- Entity keys whose facts arrived after {since}: correlation IDs (open_replenishment),
--- PO numbers (delayed_receipt; unmatched_invoice by the POs its invoices bill) and receipt
+-- PO numbers (delayed_receipt, supplier_response; unmatched_invoice by the POs its invoices bill) and receipt
 -- IDs (receipt_posting). A receipt touches its PO and the PO's request. Facts dated after
 -- the previous run's instant that have now come due count as touched too. An invoice is
 -- judged whole, so unmatched_invoice's POs come with those of every invoice they are billed
@@ -42,6 +42,15 @@ SELECT
         )
     ) AS correlation_ids,
     (SELECT groupUniqArray(po_number) FROM po_touched) AS po_numbers,
+    -- supplier_response: the POs touched above, and those the supplier's steps name.
+    (
+        SELECT groupUniqArray(po_number) FROM (
+            SELECT po_number FROM po_touched
+            UNION ALL
+            SELECT po_number FROM rules_po_supplier_steps
+            WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+        )
+    ) AS supplier_po_numbers,
     (SELECT groupUniqArray(po_number) FROM invoice_seed) AS invoice_seed,
     (
         SELECT groupUniqArray(po_number) FROM (

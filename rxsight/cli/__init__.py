@@ -17,13 +17,22 @@ from rxsight.config import ConfigError, Settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rxsight.malloc import (
+        arrow_uses_system_allocator,
+        embedded_engine_returns_freed_pages,
+        few_arenas,
+        return_large_buffers,
+    )
+
+    # Before the app's modules load pyarrow and chDB: both read their allocator settings once.
+    return_large_buffers()
+    few_arenas()
+    arrow_uses_system_allocator()
+    embedded_engine_returns_freed_pages()
     import uvicorn
 
     from rxsight.app import create_app
-    from rxsight.malloc import embedded_engine_returns_freed_pages, return_large_buffers
 
-    return_large_buffers()
-    embedded_engine_returns_freed_pages()
     settings = settings_from(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
     logs.configure(args.log_level.upper())
     print(

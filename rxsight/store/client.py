@@ -13,6 +13,7 @@ import pyarrow as pa
 from clickhouse_connect.driver import binding
 from clickhouse_connect.driver.client import Client
 
+from rxsight.malloc import is_out_of_memory
 from rxsight.store.arrow import JoinedStreams, ipc_bytes, streams_table
 from rxsight.store.cluster import render
 
@@ -197,6 +198,9 @@ class Store:
                 # A dead HTTP connection: drop this thread's client so the next call reconnects.
                 self._local.client = None
                 raise StoreUnavailable(str(exc)) from exc
+            if is_out_of_memory(exc):
+                # Passes with the pressure: callers retry or refuse as retryable.
+                raise StoreUnavailable(f"out of memory: {exc}") from exc
             raise
 
     def ping(self) -> bool:
@@ -247,6 +251,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_receipts",
             "rules_po_invoice_lines",
             "rules_invoice_matches",
+            "rules_po_supplier_steps",
             "rules_identifiers",
         )
     },

@@ -19,6 +19,7 @@ from rxsight.model import event_row
 from rxsight.store import Store
 from rxsight.store.arrow import ipc_bytes
 from rxsight.store.client import SERVER_BOUND_PARAMETER_BYTES
+from rxsight.stored import StoredBatch
 
 
 def _events(n: int, prefix: str, *, own_transactions: bool = False) -> bytes:
@@ -237,3 +238,30 @@ def test_spans_of_many_requests_and_events_partly_stored_keep_every_value(
         "WHERE event_id IN ('PO-1-3', 'PO-1-4') ORDER BY event_id"
     ) == [(f"PO-1-{i}", "po.created", ["NDC-0409-4888-01"], "12.5", "3.25", "850") for i in (3, 4)]
     assert store.query_value("SELECT count() FROM business_events") == 5
+
+
+def test_the_writer_announces_each_stored_batch_with_its_new_rows(store: Store, tmp_path: Path):
+    spool = Spool(tmp_path, max_bytes=1 << 26)
+    heard: list[StoredBatch] = []
+    writer = BatchWriter(
+        spool, store, SpoolConfig(), IngestMetrics(CollectorRegistry()), on_stored=heard.append
+    )
+    writer.start()
+    try:
+        spool.append("business_events", _events(30, "told"), 30)
+        spool.seal()
+        deadline = time.monotonic() + 30
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [b.rows for b in heard] == [{"business_events": 30}]
+        # When the listener hears of it, the rows are there to read.
+        assert store.query_value("SELECT count() FROM business_events") == 30
+        # The same events again are no news: nothing is announced.
+        spool.append("business_events", _events(30, "told"), 30)
+        spool.seal()
+        while spool.sealed() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert len(heard) == 1
+    finally:
+        writer.stop()

@@ -1,7 +1,7 @@
 """Overload under a memory cap: more ingest than the spool and the store can take, with the
 server's address space capped (RLIMIT_AS). Its memory stays under the cap, every refusal is
-429 or 503 with Retry-After (never a 5xx of another kind, never a crash), and what was
-acknowledged is all stored afterwards."""
+429 or 503 with Retry-After (never a 5xx of another kind, never a crash), it is ready again
+once the load stops, and what was acknowledged is all stored afterwards."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def test_overload_under_a_memory_cap_refuses_with_retry_after_and_loses_nothing(
     config = {
         "ingest": {
             "max_request_bytes": 2 * MIB,
+            # A few requests at once; the others are refused at once (503 + Retry-After).
+            "max_inflight_bytes": 6 * MIB,
             # The writer seals a segment every 2 s only: ingest outruns it within seconds.
             "spool": {"max_bytes": 4 * MIB, "flush_interval_s": 2, "batch_rows": 10**9},
         }

@@ -171,6 +171,15 @@ def exceptions_list(
         seen = facets.value["families"]
         builtin = [f.name for f in rules_public.family_list()]
         facets.value["families"] = builtin + [f for f in seen if f not in builtin]
+        # And every reason of the chosen family (of every family when none is chosen).
+        reasons = [
+            r
+            for f in rules_public.family_list()
+            if not family or f.name == family
+            for r in f.reasons
+        ]
+        reasons.extend(facets.value["reasons"])
+        facets.value["reasons"] = list(dict.fromkeys(reasons))
     names = data.attempt(
         "Names",
         data.names,

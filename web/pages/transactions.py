@@ -87,6 +87,7 @@ def transaction_page(
         view.keys["invoice_number"],
         view.keys["receipt_id"],
     )
+    timeline.with_open_exceptions(view, exceptions.value or [])
     names = data.attempt("Names", data.names, store, [correlation_id])
     exc_rows = [
         {**e, "entity": entity_label(e), "url": exception_url(e["exception_id"])}

@@ -57,5 +57,6 @@ FAMILY = Family(
     summarize=summarize,
     thresholds=DelayedThresholds,
     threshold_values=threshold_values,
+    reasons=("backordered", "substituted", "partial", "not_received", "not_posted"),
     module_file=__file__,
 )

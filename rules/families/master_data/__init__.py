@@ -26,6 +26,7 @@ FAMILY = Family(
     name="master_data",
     order=70,
     description="Identifiers the master data crosswalk does not know",
+    reasons=REASONS,
     rules=(
         # Few rows (one per unknown identifier), read whole: no entity scope.
         Rule(

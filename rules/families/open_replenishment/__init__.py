@@ -77,5 +77,6 @@ FAMILY = Family(
     severity_of=severity_of,
     thresholds=ReplenishmentThresholds,
     threshold_values=threshold_values,
+    reasons=("no_po", "not_received"),
     module_file=__file__,
 )

@@ -115,5 +115,6 @@ FAMILY = Family(
     per_site=False,
     query_params=query_params,
     alert_labels=("flow", "tier"),
+    reasons=("silence", "error_rate", "latency"),
     module_file=__file__,
 )

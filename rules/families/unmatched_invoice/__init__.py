@@ -98,5 +98,6 @@ FAMILY = Family(
     summarize=summarize,
     thresholds=InvoiceThresholds,
     threshold_values=threshold_values,
+    reasons=REASONS,
     module_file=__file__,
 )

@@ -162,6 +162,8 @@ TEAMS = {
     "open_replenishment": "pharmacy",
     "delayed_receipt": "supply",
     "sla_breach": "integration",
+    "supplier_response": "purchasing",
+    "reconciliation": "finance",
 }
 
 

@@ -129,3 +129,59 @@ def test_price_off_uses_the_tolerance_at_the_pos_site() -> None:
     assert view_at("west").lines[0].price_off
     east = view_at("east").lines[0]
     assert not east.price_off and east.price_tolerance_pct == Decimal(10)
+
+
+def supplier_tx(*events: dict[str, Any]) -> dict[str, Any]:
+    base = [
+        ev("replenishment.requested", "2026-11-16T10:00:00.000Z"),
+        ev(
+            "po.created",
+            "2026-11-16T11:00:00.000Z",
+            po_number="P7",
+            supplier_id="SUP-9",
+            lines=LINES,
+        ),
+    ]
+    return {"correlation_id": "c1", "events": [*base, *events], "linked_events": [], "spans": []}
+
+
+def test_a_po_not_transmitted_names_the_outbound_queue() -> None:
+    view = timeline.build(supplier_tx(), two_pct)
+    states = {s.key: s.state for s in view.steps}
+    assert states["po"] == "done" and states["transmitted"] == "missing"
+    assert view.issues[0].step == "transmitted"
+    assert view.issues[0].parts() == (
+        "PO P7 created ",
+        ", not sent to the supplier (stuck in the ERP's outbound queue?).",
+    )
+
+
+def test_a_po_the_supplier_did_not_acknowledge() -> None:
+    view = timeline.build(
+        supplier_tx(ev("po.transmitted", "2026-11-16T11:05:00.000Z", po_number="P7")), two_pct
+    )
+    assert {s.key: s.state for s in view.steps}["acknowledged"] == "missing"
+    assert view.issues[0].parts() == ("PO P7 sent to SUP-9 ", ", not acknowledged.")
+    assert str(view.issues[0].at) == "2026-11-16 11:05:00+00:00"
+
+
+def test_an_owed_asn_is_missing_only_while_its_exception_is_open() -> None:
+    tx = supplier_tx(
+        ev("po.transmitted", "2026-11-16T11:05:00.000Z", po_number="P7"),
+        ev("po.acknowledged", "2026-11-16T12:00:00.000Z", po_number="P7", status="accepted"),
+    )
+    no_asn = {"family": "supplier_response", "reason": "no_asn", "po_number": "P7", "site": "s"}
+    # Without the exception the ASN is optional: not every supplier sends one.
+    plain = timeline.build(tx, two_pct)
+    assert {s.key: s.state for s in plain.steps}["shipped"] == "later"
+    view = timeline.build(tx, two_pct)
+    timeline.with_open_exceptions(view, [{**no_asn, "status": "open"}])
+    assert {s.key: s.state for s in view.steps}["shipped"] == "missing"
+    assert view.issues[0].step == "shipped"
+    assert view.issues[0].parts() == (
+        "PO P7 acknowledged ",
+        "; the supplier sends ASNs, and none came.",
+    )
+    resolved = timeline.build(tx, two_pct)
+    timeline.with_open_exceptions(resolved, [{**no_asn, "status": "resolved"}])
+    assert {s.key: s.state for s in resolved.steps}["shipped"] == "later"
