@@ -7,7 +7,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -222,6 +222,49 @@ def _xlsx(report: KpiReport) -> bytes:
     )
     sheet.set_column(0, 0, 36)
     sheet.set_column(3, 3, 90)
+    book.close()
+    return sink.getvalue()
+
+
+def table_xlsx(
+    sheet_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    about: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """A list as a workbook: one sheet of `rows` under a bold header of `columns` (numbers as
+    numbers, booleans as booleans, anything else as text) and, when given, an About sheet of
+    (name, value) lines. Text is written as text, never as a formula: a flow or system name
+    starting with "=" must not run in someone's spreadsheet."""
+    sink = io.BytesIO()
+    book = xlsxwriter.Workbook(sink, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet(sheet_name[:31])
+    sheet.write_row(0, 0, list(columns), bold)
+    widths = [len(c) for c in columns]
+    for i, row in enumerate(rows, start=1):
+        for j, column in enumerate(columns):
+            value = row.get(column)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                sheet.write_boolean(i, j, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(i, j, value)
+            else:
+                text = rfc3339(value) if isinstance(value, datetime) else str(value)
+                sheet.write_string(i, j, text)
+                widths[j] = max(widths[j], min(len(text), 60))
+    for j, width in enumerate(widths):
+        sheet.set_column(j, j, width + 2)
+    sheet.freeze_panes(1, 0)
+    if about:
+        notes = book.add_worksheet("About")
+        for i, (name, value) in enumerate(about):
+            notes.write_string(i, 0, name, bold)
+            notes.write_string(i, 1, value)
+        notes.set_column(0, 0, 20)
+        notes.set_column(1, 1, 60)
     book.close()
     return sink.getvalue()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from metrics.config import parse_kpis_config
 from metrics.definitions import KpiDef, kpi_defs
-from metrics.exports import FORMATS, KpiReport, build_report
+from metrics.exports import FORMATS, KpiReport, build_report, table_xlsx
 from metrics.kpis import compute_periods
 from metrics.periods import KINDS, Period, last_completed, parse_at, series
 from metrics.scheduler import next_due, recent_runs
@@ -24,6 +24,7 @@ __all__ = [
     "export_schedules",
     "period_of",
     "report",
+    "table_xlsx",
     "trend",
     "trend_periods",
 ]

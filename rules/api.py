@@ -1,4 +1,5 @@
-"""HTTP API of the rules stage: evaluation, exceptions and their actions, replenishments, flows."""
+"""HTTP API of the rules stage: evaluation, exceptions and their actions, replenishments, flows,
+the portfolio catalog."""
 
 from __future__ import annotations
 
@@ -273,3 +274,29 @@ def flows(
     rt = _runtime(request)
     when = as_of or utcnow()
     return {"as_of": rfc3339(when), "flows": public.flows(rt.store, rt.settings, when)}
+
+
+@router.get(
+    "/portfolio",
+    summary="Every flow and source system: owner, tier, registered, first / last seen, and over "
+    "the period volume, error rate, correlation coverage, API versions; governance status",
+)
+def portfolio(
+    request: Request,
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
+    days: float = Query(
+        public.PORTFOLIO_DEFAULT_DAYS,
+        gt=0,
+        le=public.PORTFOLIO_MAX_DAYS,
+        description="The review period before as_of, in days (a quarter by default)",
+    ),
+    _: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    rt = _runtime(request)
+    found = public.portfolio(rt.store, rt.settings, as_of or utcnow(), days)
+    return {
+        "as_of": rfc3339(found.as_of),
+        "from": rfc3339(found.start),
+        "days": found.days,
+        "entries": found.entries,
+    }

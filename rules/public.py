@@ -11,6 +11,7 @@ import orjson
 
 from rules import actions, families, lifecycle
 from rules import config as rules_config
+from rules import portfolio as governance_portfolio
 from rules import sla as rules_sla
 from rules.actions import MAX_BULK as MAX_BULK
 from rules.actions import InvalidField as InvalidField
@@ -38,6 +39,14 @@ from rxsight.config import Settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
 from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
+
+# The portfolio catalog (DESIGN 5.8): portfolio(store, settings, as_of, days) -> Portfolio.
+Portfolio = governance_portfolio.Portfolio
+PortfolioEntry = governance_portfolio.PortfolioEntry
+portfolio = governance_portfolio.portfolio
+PORTFOLIO_COLUMNS = governance_portfolio.COLUMNS
+PORTFOLIO_DEFAULT_DAYS = governance_portfolio.DEFAULT_DAYS
+PORTFOLIO_MAX_DAYS = governance_portfolio.MAX_DAYS
 
 ACTIONS = ("ack", "assign", "comment", "resolve", "reopen")
 # Labels every alert carries (when the exception has a value for them).

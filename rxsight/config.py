@@ -123,9 +123,34 @@ class IngestConfig(Strict):
 
 
 class FlowConfig(Strict):
+    """A registered integration flow (DESIGN 5.8: a flow absent from `flows:` is unregistered
+    once any is listed)."""
+
     tier: int | None = Field(default=None, ge=1, le=3)
     owner: str | None = None
     domain: str | None = None
+    # API versions (`api.version`, or the version segment of `http.route`) the flow must stop
+    # calling: each call in the last 24 h is a governance finding.
+    deprecated_versions: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
+    # No span for this many days makes the flow a retirement candidate (default:
+    # rules.thresholds.governance.stale_days, 30).
+    stale_days: int | None = Field(default=None, ge=1, le=365)
+
+    @field_validator("deprecated_versions")
+    @classmethod
+    def _distinct(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({x for x in v if v.count(x) > 1})
+        if twice:
+            raise ValueError(f"listed more than once: {', '.join(twice)}")
+        return v
+
+
+class SourceSystemConfig(Strict):
+    """A registered source system (the `source_system` of business events) and its owner."""
+
+    owner: str | None = None
+    domain: str | None = None
+    description: str | None = None
 
 
 class SiteConfig(Strict):
@@ -179,7 +204,10 @@ class Config(Strict):
     """The YAML file. Stage sections (rules, alerts, kpis, metrics) are validated by their stage."""
 
     ingest: IngestConfig = IngestConfig()
-    flows: dict[str, FlowConfig] = {}
+    flows: dict[Annotated[str, Field(min_length=1, max_length=256)], FlowConfig] = {}
+    source_systems: dict[
+        Annotated[str, Field(min_length=1, max_length=256)], SourceSystemConfig
+    ] = {}
     sites: dict[str, SiteConfig] = {}
     users: tuple[UserConfig, ...] = ()
     teams: dict[str, TeamConfig] = {}

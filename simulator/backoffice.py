@@ -43,7 +43,7 @@ class BackOffice:
         self.payables: list[ApInvoice] = []
         self.gl_queue: list[ApInvoice] = []
 
-    def auto_match(self, t: datetime, rng: random.Random) -> None:
+    def auto_match(self, t: datetime, rng: random.Random, run: str | None) -> None:
         """AP's auto-match job: invoices whose PO and receipts now agree are matched,
         scheduled for payment and queued for the GL."""
         ready, self.ap_ready = self.ap_ready, []
@@ -55,6 +55,7 @@ class BackOffice:
             "ap-auto-match.run",
             start,
             t,
+            corr=run,
             attrs={"invoices.matched": len(ready)},
         )
         step = run_d / max(1, len(ready))
@@ -105,7 +106,7 @@ class BackOffice:
             self.payables.append(inv)
             self.gl_queue.append(inv)
 
-    def journal_batch(self, t: datetime, rng: random.Random) -> None:
+    def journal_batch(self, t: datetime, rng: random.Random, run: str | None) -> None:
         """The hourly AP-to-GL interface: one journal per matched invoice (inventory accrual)."""
         batch, self.gl_queue = self.gl_queue, []
         run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
@@ -115,6 +116,7 @@ class BackOffice:
             start,
             t,
             batch,
+            run,
             {"journals": len(batch)},
             lambda inv: {
                 "event_type": "journal.posted",
@@ -131,13 +133,14 @@ class BackOffice:
         start: datetime,
         end: datetime,
         items: list[ApInvoice],
+        run: str | None,
         root_attrs: dict[str, Any],
         event_fields: Callable[[ApInvoice], dict[str, Any]],
     ) -> None:
         """A finance batch job's trace: the run's root span, then per invoice a client span
         and the business event it carries. names: service, flow, root span, item step."""
         service, flow, root_name, step_name = names
-        root = self.tel.span(service, flow, root_name, start, end, attrs=root_attrs)
+        root = self.tel.span(service, flow, root_name, start, end, corr=run, attrs=root_attrs)
         step = (end - start) / max(1, len(items))
         for i, inv in enumerate(items):
             at = start + step * i
@@ -182,6 +185,7 @@ class BackOffice:
                 start,
                 t,
                 due,
+                f"ap-payment-run-{t:%Y%m%d}",
                 {"payments": len(due)},
                 lambda inv: {
                     "event_type": "payment.sent",

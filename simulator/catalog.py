@@ -62,6 +62,24 @@ class Flow:
     # Heartbeat (poll / batch) period in minutes; 0 = only business traffic.
     poll_minutes: float
     service: str
+    # Governance (DESIGN 5.8): whether the demo's configuration registers the flow; whether
+    # its spans carry correlation IDs (its polls a run ID each); API versions the
+    # configuration marks deprecated for it; its stale_days; and, for an interface retired
+    # already, how many days before "now" its last poll ran.
+    registered: bool = True
+    correlated: bool = True
+    deprecated_versions: tuple[str, ...] = ()
+    stale_days: int | None = None
+    retired_days_ago: float | None = None
+
+    def config(self) -> dict[str, object]:
+        """Its entry under `flows:` in the demo's configuration."""
+        entry: dict[str, object] = {"tier": self.tier, "owner": self.owner, "domain": self.domain}
+        if self.deprecated_versions:
+            entry["deprecated_versions"] = list(self.deprecated_versions)
+        if self.stale_days:
+            entry["stale_days"] = self.stale_days
+        return entry
 
 
 SITES: tuple[Site, ...] = (
@@ -91,6 +109,8 @@ SERVICES: tuple[Service, ...] = (
     Service("ap-erp", None, "grpc"),
     Service("gl-adapter", 2, "http"),
     Service("masterdata", 3, "grpc"),
+    Service("fax-gateway", 3, "http"),
+    Service("periop-supply", None, "http"),
 )
 
 FLOWS: tuple[Flow, ...] = (
@@ -100,14 +120,62 @@ FLOWS: tuple[Flow, ...] = (
     Flow("asn-inbound", 1, "integration-edi", "supply", 10, "supplier-portal"),
     Flow("goods-receipt-sync", 1, "integration-erp", "supply", 10, "receiving-dock"),
     Flow("inventory-sync", 2, "integration-pharmacy", "pharmacy", 30, "pharmacy-inventory"),
-    Flow("invoice-inbound", 2, "integration-ap", "finance", 30, "ap-inbox"),
+    # The AP inbox is polled, and OCR'd invoices posted, through AP's API v1 (deprecated);
+    # EDI 810s through v2.
+    Flow(
+        "invoice-inbound",
+        2,
+        "integration-ap",
+        "finance",
+        30,
+        "ap-inbox",
+        deprecated_versions=("v1",),
+    ),
     Flow("ap-auto-match", 2, "accounts-payable", "finance", 30, "ap-erp"),
     Flow("journal-posting", 2, "integration-gl", "finance", 60, "gl-adapter"),
     Flow("ap-payment-run", 3, "accounts-payable", "finance", 0, "ap-erp"),
     Flow("item-master-sync", 3, "integration-masterdata", "supply", 0, "masterdata"),
+    # The rest of the governance story (DESIGN 5.8): supplier price files arrive through an
+    # SFTP adapter that knows nothing of correlation IDs; the fax order gateway was retired
+    # five days ago; the perioperative supply app syncs usage outside governance.
+    Flow(
+        "price-file-import",
+        3,
+        "integration-masterdata",
+        "supply",
+        30,
+        "masterdata",
+        correlated=False,
+    ),
+    Flow(
+        "fax-order-gateway",
+        3,
+        "supply-it",
+        "supply",
+        60,
+        "fax-gateway",
+        stale_days=3,
+        retired_days_ago=5,
+    ),
+    Flow("periop-usage-sync", 3, "periop-it", "supply", 20, "periop-supply", registered=False),
 )
 FLOW_BY_NAME = {f.name: f for f in FLOWS}
 # Flows whose work ends in a post to the ERP: the ones an ERP outage slows and fails.
+# The source systems the demo's configuration registers, with owners: every system whose
+# events the world sends, but the perioperative supply app's.
+SOURCE_SYSTEMS: dict[str, str] = {
+    "pharmacy-omnicell": "integration-pharmacy",
+    "pharmacy-inventory": "integration-pharmacy",
+    "erp-purchasing": "integration-erp",
+    "erp-inventory": "integration-erp",
+    "receiving-dock": "integration-erp",
+    "edi-gateway": "integration-edi",
+    "supplier-portal": "integration-edi",
+    "ap-inbox": "integration-ap",
+    "ap-erp": "accounts-payable",
+    "gl": "integration-gl",
+}
+UNREGISTERED_SOURCE = "periop-supply"
 ERP_FLOWS = frozenset({"replenishment-to-po", "po-transmit", "goods-receipt-sync"})
 
 # (description, uom, unit price, typical order quantity, supplier group). Prices are

@@ -21,7 +21,7 @@ import yaml
 from rxsight.auth import hash_password
 from rxsight.config import Settings, load_config
 from rxsight.timeutil import parse_rfc3339, rfc3339, utcnow
-from simulator.catalog import FLOWS, SITES, SUPPLIERS
+from simulator.catalog import FLOWS, SITES, SOURCE_SYSTEMS, SUPPLIERS
 from simulator.config import SimConfig
 from simulator.runner import run
 
@@ -33,6 +33,15 @@ _USERS = (
     ("operator", "operator", "Demo operator (buyer / AP clerk)"),
     ("viewer", "viewer", "Demo viewer"),
 )
+
+
+def registry_config() -> dict[str, Any]:
+    """The simulated world's registered flows and source systems, as configuration: what the
+    governance family judges the world's interfaces against."""
+    return {
+        "flows": {f.name: f.config() for f in FLOWS if f.registered},
+        "source_systems": {name: {"owner": owner} for name, owner in SOURCE_SYSTEMS.items()},
+    }
 
 
 def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
@@ -58,7 +67,7 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
             }
             for login, (_, _, display) in zip(logins["users"], _USERS, strict=True)
         ],
-        "flows": {f.name: {"tier": f.tier, "owner": f.owner, "domain": f.domain} for f in FLOWS},
+        **registry_config(),
         "sites": {s.id: {"timezone": s.timezone, "name": s.name} for s in SITES},
         # EDI suppliers send an ASN (856) when they ship, hours before the promised date;
         # portal suppliers answer POs within a business day.
@@ -77,7 +86,7 @@ def ensure_demo_config(data_dir: Path) -> tuple[Path, dict[str, Any]]:
     }
     header = (
         "# Written by `rxsight demo`: console users (passwords in demo-logins.json), and the\n"
-        "# simulated health system's integration flows and sites.\n"
+        "# simulated health system's integration flows, source systems and sites.\n"
     )
     cfg_path.write_text(header + yaml.safe_dump(config, sort_keys=False))
     logins_path.write_text(json.dumps(logins, indent=2))

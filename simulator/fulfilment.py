@@ -188,9 +188,11 @@ class FulfilmentEmissions:
             "ap-inbox", flow, f"{flow}.post-ap", t + recv + extract, t + recv + extract + post,
             parent=root, kind=SpanKind.CLIENT, corr=inv.corr,
         )  # fmt: skip
+        # OCR'd invoices still come in through AP's API v1, which is deprecated for the flow.
+        route = f"/ap/{'v1' if ocr else 'v2'}/invoices"
         tel.span("ap-erp", flow, "ap.create-invoice", t + recv + extract,
                  t + recv + extract + post * 0.8, parent=post_sp, kind=SpanKind.SERVER,
-                 corr=inv.corr)  # fmt: skip
+                 corr=inv.corr, attrs={"http.route": route})  # fmt: skip
         tel.event_json(
             self.ev(
                 "invoice.received",

@@ -13,10 +13,19 @@ from typing import Protocol
 from opentelemetry.trace import SpanKind
 
 from simulator.backoffice import BackOffice
-from simulator.catalog import ERP_FLOWS, FLOW_BY_NAME, FLOWS, SITES, Item, Site, build_items
+from simulator.catalog import (
+    ERP_FLOWS,
+    FLOW_BY_NAME,
+    FLOWS,
+    SITES,
+    UNREGISTERED_SOURCE,
+    Item,
+    Site,
+    build_items,
+)
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
-from simulator.rand import LiteRandom, Rng
+from simulator.rand import LiteRandom, Rng, new_event_id
 from simulator.timing import DIURNAL_MAX, DIURNAL_MEAN, diurnal, minutes, seconds
 
 
@@ -195,7 +204,11 @@ class World:
     def _poller(self, flow: str, period_min: float) -> Iterator[datetime]:
         """An integration's heartbeat: mailbox polls, queue drains and batch jobs."""
         rng = self.rng(f"poll/{flow}")
-        service = FLOW_BY_NAME[flow].service
+        spec = FLOW_BY_NAME[flow]
+        service = spec.service
+        retired = (
+            self.anchor - timedelta(days=spec.retired_days_ago) if spec.retired_days_ago else None
+        )
         t = self.start + timedelta(minutes=rng.uniform(0, period_min))
         names = {
             "replenishment-to-po": "poll-cabinet-queue",
@@ -205,14 +218,21 @@ class World:
             "goods-receipt-sync": "download-open-pos",
             "invoice-inbound": "poll-ap-inbox",
         }
-        while True:
+        # The AP inbox is still polled through AP's API v1, deprecated for the flow (as OCR'd
+        # invoices are posted through it: simulator/fulfilment.py).
+        api_version = {"invoice-inbound": "v1"}.get(flow)
+        while retired is None or t < retired:
             yield t
             failed = False
+            # Each run of a governed integration carries a run ID as its correlation ID.
+            run = f"{flow}-run-{t:%Y%m%dT%H%M%S}" if spec.correlated else None
             if not self.silent(flow, t):
                 if flow == "ap-auto-match":
-                    self.back_office.auto_match(t, rng)
+                    self.back_office.auto_match(t, rng, run)
                 elif flow == "journal-posting":
-                    self.back_office.journal_batch(t, rng)
+                    self.back_office.journal_batch(t, rng, run)
+                elif flow == "periop-usage-sync":
+                    self._periop_usage(t, rng, run)
                 elif flow == "inventory-sync":
                     # One cycle-count sync covering every site's cabinets.
                     d = seconds(rng, 2.5, 0.5)
@@ -223,6 +243,7 @@ class World:
                         t - d,
                         t,
                         kind=SpanKind.CLIENT,
+                        corr=run,
                         attrs={"sites": len(SITES), "items.synced": rng.randint(200, 1600)},
                     )
                 else:
@@ -237,6 +258,8 @@ class World:
                         t - d,
                         t,
                         kind=SpanKind.CLIENT,
+                        corr=run,
+                        attrs={"api.version": api_version},
                         error=err,
                     )
                     failed = err is not None or d > timedelta(seconds=5)
@@ -246,6 +269,35 @@ class World:
                 t += timedelta(seconds=rng.uniform(20, 40))
             else:
                 t += timedelta(minutes=period_min * rng.uniform(0.9, 1.1))
+
+    def _periop_usage(self, t: datetime, rng: random.Random, run: str | None) -> None:
+        """The perioperative supply app's usage sync, run outside governance: its flow is
+        not registered, nor is it as a source system of the inventory updates it sends."""
+        sp = self.tel.span(
+            "periop-supply",
+            "periop-usage-sync",
+            "periop-usage-sync.push-usage",
+            t - seconds(rng, 0.8, 0.4),
+            t,
+            kind=SpanKind.CLIENT,
+            corr=run,
+        )
+        self.tel.event_json(
+            {
+                "event_id": new_event_id(rng),
+                "event_type": "inventory.updated",
+                "occurred_at": t,
+                "correlation_id": run,
+                "source_system": UNREGISTERED_SOURCE,
+                "domain": "supply",
+                "site": rng.choice(SITES).id,
+                "item_id": rng.choice(self.items).ndc,
+                "quantity": rng.randint(1, 12),
+                "status": "consumed",
+                "attributes": {"location": "operating-room"},
+            },
+            sp,
+        )
 
 
 def _money(value: Decimal) -> Decimal:

@@ -19,6 +19,7 @@ from web.pages import (
     lists,
     masterdata,
     overview,
+    portfolio,
     traces,
     transactions,
 )
@@ -33,6 +34,7 @@ _PAGES = (
     transactions,
     traces,
     flows,
+    portfolio,
     alerts,
     lists,
     kpis,

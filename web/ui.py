@@ -29,6 +29,7 @@ NAV = (
     ("/exceptions", "Exceptions", "viewer"),
     ("/transactions", "Transactions", "viewer"),
     ("/flows", "Flows", "viewer"),
+    ("/portfolio", "Portfolio", "viewer"),
     ("/replenishments", "Replenishments", "viewer"),
     ("/kpis", "KPIs", "viewer"),
     ("/rules", "Rules", "viewer"),

@@ -125,7 +125,8 @@ ENTITY_FIELDS = (
 
 
 def entity_label(exc: dict[str, Any]) -> str:
-    """The entity an exception is about, as people name it: invoice, PO, receipt or flow."""
+    """The entity an exception is about, as people name it: invoice, PO, receipt, flow,
+    source system or an identifier the crosswalk lacks."""
     details = exc.get("details")
     if exc.get("family") == "master_data" and isinstance(details, dict):
         kind = str(details.get("kind", "")).replace("_", " ").capitalize()
@@ -143,6 +144,9 @@ def entity_label(exc: dict[str, Any]) -> str:
         return f"Flow {exc['flow']}"
     if exc.get("correlation_id"):
         return f"Transaction {exc['correlation_id']}"
+    details = details_of(exc)
+    if details.get("kind") == "source_system" and details.get("name"):
+        return f"Source system {details['name']}"  # a governance finding
     return str(exc.get("exception_id", "?"))
 
 

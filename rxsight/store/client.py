@@ -233,12 +233,15 @@ class Store:
 # Tables derived from spans (the trace-ID index, the rules' span facts) follow the traces;
 # the console's business-key index (migration 031) and the rules' event facts follow the
 # events. (The rules' key maps, rules_po_by_correlation and rules_pos_by_invoice, hold
-# identifiers without a time: they are kept.)
+# identifiers without a time: they are kept; so is the governance family's hourly inventory
+# of flows and source systems, governance_flow_hours and governance_source_hours: names,
+# counts and times for the portfolio review, 400 days by their own TTL, migration 065.)
 RETENTION: dict[str, tuple[str, str]] = {
     "otel_traces": ("traces", "toDateTime(Timestamp)"),
     "otel_traces_trace_id_ts": ("traces", "toDate(Start)"),
     "rules_spans": ("traces", "toDateTime(Timestamp)"),
     "rules_flow_hours": ("traces", "hour"),
+    "governance_spans": ("traces", "toDateTime(Timestamp)"),
     **{
         table: ("events", "toDateTime(occurred_at)")
         for table in (
@@ -252,6 +255,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_po_invoice_lines",
             "rules_invoice_matches",
             "rules_po_supplier_steps",
+            "governance_events",
             "rules_identifiers",
         )
     },

@@ -26,6 +26,7 @@ from rxsight.model import EVENT_TYPES
 from rxsight.timeutil import rfc3339
 from simulator.catalog import FLOWS
 from simulator.config import SimConfig
+from simulator.demo import registry_config
 from simulator.lifecycle import Replenishment
 from simulator.world import World
 from tests.support import REPO, Server, free_port
@@ -45,7 +46,8 @@ def burst() -> Iterator[tuple[Server, dict[str, Any]]]:
     after it started, later than the live burst. With the default start (8 minutes back)
     the window held between 0 and about 8 minutes of probes against 200 healthy live
     spans, and the breach depended on the minute the test ran."""
-    srv = Server(admin_token=TOKEN).start()
+    # The demo's registry of flows and source systems: the world's governance story shows.
+    srv = Server(registry_config(), admin_token=TOKEN).start()
     try:
         started = time.monotonic()
         out = subprocess.run(
@@ -136,6 +138,17 @@ def test_every_family_of_exception_arrives(burst: tuple[Server, dict[str, Any]])
     reasons = {(f["family"], f["reason"]) for f in body["findings"]}
     # The two scripted incidents: the silent inventory sync and the live ERP outage.
     assert ("sla_breach", "silence") in reasons
+    # One interface per governance reason (simulator/catalog.py).
+    governance = {
+        f["details"]["name"]: f["reason"] for f in body["findings"] if f["family"] == "governance"
+    }
+    assert governance == {
+        "periop-usage-sync": "unregistered_flow",
+        "periop-supply": "unregistered_flow",
+        "price-file-import": "low_correlation_coverage",
+        "invoice-inbound": "deprecated_api",
+        "fax-order-gateway": "stale_flow",
+    }
     assert {f["flow"] for f in body["findings"] if f["family"] == "sla_breach"} >= {
         "inventory-sync",
         "replenishment-to-po",
