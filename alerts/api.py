@@ -10,14 +10,26 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from alerts import public
+from alerts.api_models import (
+    Alerts,
+    AlertsConfigView,
+    DeadLetters,
+    Deliveries,
+    ReloadAnswer,
+    Replayed,
+    RoutesTestAnswer,
+    Silence,
+    TestSent,
+)
 from alerts.service import AlertsService
 from alerts.silence import SilenceError
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.runtime import Runtime
 
-router = APIRouter(prefix="/api", tags=["alerts"])
+router = APIRouter(prefix="/api", tags=["alerts"], responses=error_responses(401, 403, 503))
 # A label name, as a validated dict key: a bad one is a 422 in the shape the OpenAPI
 # document gives (FastAPI's validation error), with its place in the body.
 _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -87,7 +99,11 @@ def _body(model: BaseModel) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- alerts
-@router.get("/alerts", summary="Alerts with their state: firing, suppressed or resolved")
+@router.get(
+    "/alerts",
+    operation_id="listAlerts",
+    summary="Alerts with their state: firing, suppressed or resolved",
+)
 def list_alerts(
     request: Request,
     state: Literal["firing", "suppressed", "resolved"] | None = None,
@@ -95,7 +111,7 @@ def list_alerts(
     owner: str | None = None,
     family: str | None = None,
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Alerts:
     _service(request)
     alerts = public.alerts(_runtime(request))
     if state:
@@ -109,8 +125,12 @@ def list_alerts(
     return {"alerts": alerts, "count": len(alerts)}
 
 
-@router.get("/alerts/config", summary="Receivers, routing tree and the last reload result")
-def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
+@router.get(
+    "/alerts/config",
+    operation_id="getAlertsConfig",
+    summary="Receivers, routing tree and the last reload result",
+)
+def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -> AlertsConfigView:
     svc = _service(request)
     cfg = svc.config
     return {
@@ -130,7 +150,13 @@ def alerts_config(request: Request, _: Principal = Depends(require("viewer"))) -
     }
 
 
-@router.post("/alerts/reload", summary="Reload the alerts section of the config file")
+@router.post(
+    "/alerts/reload",
+    operation_id="reloadAlertsConfig",
+    response_model=ReloadAnswer,
+    responses={400: {"model": ReloadAnswer, "description": "The new configuration was refused"}},
+    summary="Reload the alerts section of the config file",
+)
 def reload_config(request: Request, who: Principal = Depends(require("admin"))) -> JSONResponse:
     enforce(who, Action.CONFIG_RELOAD)
     problems = _service(request).reload(who.name)
@@ -142,10 +168,16 @@ def reload_config(request: Request, who: Principal = Depends(require("admin"))) 
     return JSONResponse({"status": "reloaded"})
 
 
-@router.post("/alerts/test", status_code=202, summary="Send a test alert to a receiver")
+@router.post(
+    "/alerts/test",
+    operation_id="sendTestAlert",
+    responses=error_responses(404),
+    status_code=202,
+    summary="Send a test alert to a receiver",
+)
 def send_test(
     body: TestIn, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> TestSent:
     svc = _service(request)
     enforce(who, Action.TEST_ALERT, public.receiver_resource(_runtime(request), body.receiver))
     try:
@@ -162,12 +194,13 @@ class RoutesTestIn(BaseModel):
 
 @router.post(
     "/alerts/routes/test",
+    operation_id="testAlertRoutes",
     summary="Which receivers a label set reaches, in order, with each group key (amtool's "
     "`config routes test`)",
 )
 def routes_test(
     body: RoutesTestIn, request: Request, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> RoutesTestAnswer:
     matches = public.routes_test(_runtime(request), body.labels)
     return {
         "receivers": [m.receiver for m in matches],
@@ -184,30 +217,41 @@ def routes_test(
 
 
 # ---------------------------------------------------------------------- silences
-@router.get("/silences", summary="Silences (pending, active, expired)")
+@router.get("/silences", operation_id="listSilences", summary="Silences (pending, active, expired)")
 def list_silences(
     request: Request,
     state: Literal["pending", "active", "expired"] | None = None,
     _: Principal = Depends(require("viewer")),
-) -> list[dict[str, Any]]:
+) -> list[Silence]:
     _service(request)
     return public.silences(_runtime(request), state)
 
 
-@router.get("/silences/{silence_id}", summary="One silence")
+@router.get(
+    "/silences/{silence_id}",
+    operation_id="getSilence",
+    responses=error_responses(404),
+    summary="One silence",
+)
 def get_silence(
     silence_id: str, request: Request, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> Silence:
     silence = _service(request).silences.get(silence_id)
     if silence is None:
         raise HTTPException(404, f"no silence {silence_id}")
     return silence.as_json()
 
 
-@router.post("/silences", status_code=201, summary="Create a silence")
+@router.post(
+    "/silences",
+    operation_id="createSilence",
+    responses=error_responses(400),
+    status_code=201,
+    summary="Create a silence",
+)
 def create_silence(
     body: SilenceIn, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.create_silence(_runtime(request), _body(body), who)
@@ -215,13 +259,18 @@ def create_silence(
         raise HTTPException(400, str(exc)) from None
 
 
-@router.put("/silences/{silence_id}", summary="Change a silence (matchers, window, comment)")
+@router.put(
+    "/silences/{silence_id}",
+    operation_id="updateSilence",
+    responses=error_responses(400, 404),
+    summary="Change a silence (matchers, window, comment)",
+)
 def update_silence(
     silence_id: str,
     body: SilenceUpdate,
     request: Request,
     who: Principal = Depends(require("operator")),
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.update_silence(_runtime(request), silence_id, _body(body), who)
@@ -231,10 +280,15 @@ def update_silence(
         raise HTTPException(400, str(exc)) from None
 
 
-@router.delete("/silences/{silence_id}", summary="Expire a silence now")
+@router.delete(
+    "/silences/{silence_id}",
+    operation_id="expireSilence",
+    responses=error_responses(404),
+    summary="Expire a silence now",
+)
 def expire_silence(
     silence_id: str, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Silence:
     _service(request)
     try:
         return public.expire_silence(_runtime(request), silence_id, who)
@@ -243,7 +297,9 @@ def expire_silence(
 
 
 # ---------------------------------------------------------------------- deliveries
-@router.get("/deliveries", summary="Notifications and every delivery attempt")
+@router.get(
+    "/deliveries", operation_id="listDeliveries", summary="Notifications and every delivery attempt"
+)
 def list_deliveries(
     request: Request,
     status: Literal["pending", "delivered", "dead"] | None = None,
@@ -251,7 +307,7 @@ def list_deliveries(
     since: QueryInstant | None = Query(None, description="RFC 3339; default 7 days ago"),
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Deliveries:
     _service(request)
     items = public.deliveries(
         _runtime(request), status=status or "", receiver=receiver or "", since=since, limit=limit
@@ -259,13 +315,17 @@ def list_deliveries(
     return {"deliveries": items, "count": len(items)}
 
 
-@router.get("/dead-letters", summary="Notifications that exhausted their attempts")
+@router.get(
+    "/dead-letters",
+    operation_id="listDeadLetters",
+    summary="Notifications that exhausted their attempts",
+)
 def list_dead_letters(
     request: Request,
     receiver: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> DeadLetters:
     _service(request)
     items = public.deliveries(
         _runtime(request), status="dead", receiver=receiver or "", limit=limit
@@ -275,12 +335,14 @@ def list_dead_letters(
 
 @router.post(
     "/dead-letters/{notification_id}/replay",
+    operation_id="replayDeadLetter",
+    responses=error_responses(404, 409),
     status_code=202,
     summary="Send a dead letter again (same webhook-id, fresh attempts)",
 )
 def replay_dead_letter(
     notification_id: str, request: Request, who: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> Replayed:
     _service(request)
     try:
         return public.replay_dead_letter(_runtime(request), notification_id, who)

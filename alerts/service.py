@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
+import watchfiles
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -34,8 +35,8 @@ from rxsight.timeutil import utcnow
 log = logging.getLogger(__name__)
 # What migration 020 sets; another value is applied at start.
 DEFAULT_RETENTION_DAYS = 90
-# The config file is looked at this often; a changed file is reloaded.
-WATCH_EVERY_S = 2.0
+# A file written in several steps settles within this before it is read again.
+WATCH_DEBOUNCE_MS = 500
 
 
 class _Gauges(Collector):
@@ -73,7 +74,6 @@ class AlertsService:
         self.store = runtime.store
         self.config = cfg
         self.last_reload_error: list[str] | None = None
-        self._config_mtime = self._mtime()
         base = (
             settings.config.console_url
             or cfg.external_url
@@ -162,19 +162,18 @@ class AlertsService:
             notifier.close()
 
     # ------------------------------------------------------------------ config reload
-    def _mtime(self) -> float | None:
-        path = self.runtime.settings.config_path
-        try:
-            return os.stat(path).st_mtime if path else None
-        except OSError:
-            return None
-
     def _watch(self) -> None:
-        while not self._stopping.wait(WATCH_EVERY_S):
-            mtime = self._mtime()
-            if mtime is not None and mtime != self._config_mtime:
-                self._config_mtime = mtime
-                self.reload("config-file-watch")
+        """Reload when the config file changes. Editors and config management replace the
+        file (write a new one, rename it over), so its folder is watched for its name."""
+        path = Path(self.runtime.settings.config_path or "").absolute()
+        for _changes in watchfiles.watch(
+            path.parent,
+            watch_filter=lambda _change, changed: Path(changed).name == path.name,
+            recursive=False,
+            stop_event=self._stopping,
+            debounce=WATCH_DEBOUNCE_MS,
+        ):
+            self.reload("config-file-watch")
 
     def reload(self, actor: str) -> list[str]:
         """Read the alerts section again; on any problem the running config stays active.

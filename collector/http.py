@@ -14,12 +14,15 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.requests import ClientDisconnect
 
+from collector.api_models import ingest_responses, otlp_openapi, otlp_responses
 from collector.inflight import Hold, Overloaded
 from collector.refusals import Refusal, http_refusal, refusal_of
 from collector.service import Collector, IngestResult
 from rxsight.auth import Authenticator, Principal, is_loopback
 
 router = APIRouter(tags=["ingest"])
+# An ingest token; with none configured, ingest is accepted from loopback without one.
+_INGEST_SECURITY = {"security": [{"bearerAuth": []}, {}]}
 
 
 def _collector(request: Request) -> Collector:
@@ -164,13 +167,24 @@ def otlp_answer(signal: str, result: IngestResult) -> Message:
     return answer
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP traces (protobuf or JSON; gzip, deflate or zstd)")
+@router.post(
+    "/v1/traces",
+    operation_id="exportTraces",
+    openapi_extra={**_INGEST_SECURITY, **otlp_openapi("traces")},
+    response_model=None,
+    responses=otlp_responses(),
+    summary="OTLP/HTTP traces (protobuf or JSON; gzip, deflate or zstd)",
+)
 async def post_traces(request: Request) -> Response:
     return await _otlp(request, "spans")
 
 
 @router.post(
     "/v1/logs",
+    operation_id="exportLogs",
+    openapi_extra={**_INGEST_SECURITY, **otlp_openapi("logs")},
+    response_model=None,
+    responses=otlp_responses(),
     summary="OTLP/HTTP logs; records whose event.name is a business "
     "event type become business events",
 )
@@ -180,6 +194,11 @@ async def post_logs(request: Request) -> Response:
 
 @router.post(
     "/v1/events",
+    operation_id="ingestEvents",
+    openapi_extra=_INGEST_SECURITY,
+    # The body is read raw (object, array or NDJSON); its schema: collector.api_models.
+    response_model=None,
+    responses=ingest_responses(),
     summary="Business events: one object, an array, or NDJSON",
     description="Answers {accepted, duplicates, rejected: [{index, error}]}: 200 when anything "
     "was accepted or was a duplicate of what was (a resend), 400 otherwise. A resent event_id "

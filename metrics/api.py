@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from metrics.api_models import Kpis
 from metrics.exports import MEDIA_TYPES, build_report, render
 from metrics.kpis import compute
 from metrics.periods import KINDS, Period, last_completed, parse_at
 from rxsight.auth import Principal, require
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.timeutil import rfc3339, utcnow
 
-router = APIRouter(prefix="/api", tags=["kpis"])
+router = APIRouter(prefix="/api", tags=["kpis"], responses=error_responses(401, 403))
 
 
 def period_bounds(
@@ -41,6 +43,8 @@ def period_bounds(
 
 @router.get(
     "/kpis",
+    operation_id="getKpis",
+    response_model_exclude_unset=True,
     summary="KPI rows for [from, to) as of an instant: one per KPI and group (DESIGN 7a)",
 )
 def get_kpis(
@@ -49,7 +53,7 @@ def get_kpis(
     end: QueryInstant | None = Query(None, alias="to", description="RFC 3339; default as_of"),
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Kpis:
     start, end, when = period_bounds(start, end, as_of)
     runtime = request.app.state.runtime
     rows = compute(runtime.store, runtime.settings, start, end, when)
@@ -59,6 +63,9 @@ def get_kpis(
         "as_of": rfc3339(when),
         "rows": [r.as_json() for r in rows],
     }
+
+
+_FILE = {"type": "string", "format": "binary"}
 
 
 def period_from_query(kind: str, at: str | None, when: datetime) -> Period:
@@ -75,10 +82,17 @@ def period_from_query(kind: str, at: str | None, when: datetime) -> Period:
 
 @router.get(
     "/kpis/export",
+    operation_id="exportKpis",
     summary="KPI report of a calendar period beside the previous one (xlsx, csv, parquet, json)",
     response_class=Response,
     responses={
-        200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The report"}
+        200: {
+            "content": {
+                t: {"schema": {"type": "object"} if f == "json" else _FILE}
+                for f, t in MEDIA_TYPES.items()
+            },
+            "description": "The report, as an attachment",
+        }
     },
 )
 def get_kpis_export(

@@ -9,6 +9,7 @@ import binascii
 import secrets
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from metrics.config import MetricsAuth
@@ -16,6 +17,7 @@ from metrics.service import MetricsStage
 from rxsight.passwords import verify_password
 
 router = APIRouter(tags=["ops"])
+_EXPOSITION = CONTENT_TYPE_LATEST.split(";")[0]
 
 
 def _allowed(auth: MetricsAuth, header: str) -> bool:
@@ -37,10 +39,19 @@ def _allowed(auth: MetricsAuth, header: str) -> bool:
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics",
+    description="The Prometheus text exposition format.",
+    response_class=PlainTextResponse,
     responses={
-        401: {"description": "metrics.auth is configured and the credentials are missing or wrong"}
+        200: {"content": {_EXPOSITION: {"schema": {"type": "string"}}}},
+        401: {
+            "description": "metrics.auth is configured and the credentials are missing or wrong",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
     },
+    # metrics.auth is optional: without it /metrics answers anyone.
+    openapi_extra={"security": [{"bearerAuth": []}, {"metricsBasic": []}, {}]},
 )
 def get_metrics(request: Request) -> Response:
     stage = request.app.state.runtime.metrics

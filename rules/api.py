@@ -10,16 +10,28 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules import lifecycle, public
+from rules.api_models import (
+    BulkOutcome,
+    Evaluation,
+    ExceptionAudit,
+    ExceptionDetail,
+    ExceptionPage,
+    ExceptionState,
+    Flows,
+    OpenReplenishments,
+    Rules,
+)
 from rules.masterdata.api import router as masterdata_router
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Refused
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
-router = APIRouter(prefix="/api", tags=["rules"])
+router = APIRouter(prefix="/api", tags=["rules"], responses=error_responses(401, 403))
 router.include_router(masterdata_router)  # /api/masterdata/...
 
 
@@ -34,13 +46,18 @@ def _service(request: Request) -> RulesService:
     return svc
 
 
-@router.post("/rules/evaluate", summary="Evaluate every rule as of an instant")
+@router.post(
+    "/rules/evaluate",
+    operation_id="evaluateRules",
+    responses=error_responses(503),
+    summary="Evaluate every rule as of an instant",
+)
 def evaluate(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     persist: bool = Query(False, description="open/resolve exceptions from the findings"),
     principal: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Evaluation:
     if persist:
         enforce(principal, Action.RULES_PERSIST)
     when = as_of or utcnow()
@@ -67,12 +84,21 @@ def evaluate(
     }
 
 
-@router.get("/rules", summary="Each rule: last run, duration, findings, last error")
-def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> dict[str, Any]:
+@router.get(
+    "/rules",
+    operation_id="listRules",
+    summary="Each rule: last run, duration, findings, last error",
+)
+def list_rules(request: Request, _: Principal = Depends(require("viewer"))) -> Rules:
     return {"rules": public.rule_status(_runtime(request))}
 
 
-@router.get("/exceptions", summary="Exceptions (current state), oldest first")
+@router.get(
+    "/exceptions",
+    operation_id="listExceptions",
+    response_model_exclude_unset=True,
+    summary="Exceptions (current state), oldest first",
+)
 def exceptions(
     request: Request,
     family: str | None = None,
@@ -103,7 +129,7 @@ def exceptions(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> ExceptionPage:
     rt = _runtime(request)
     items, total = public.list_exceptions(
         rt.store,
@@ -180,11 +206,13 @@ class BulkBody(BaseModel):
 
 @router.post(
     "/exceptions/bulk",
+    operation_id="actOnExceptions",
+    response_model_exclude_unset=True,
     summary="One action on a selection of exceptions (each authorized and audit-logged)",
 )
 def exceptions_bulk(
     request: Request, body: BulkBody, principal: Principal = Depends(require("operator"))
-) -> dict[str, Any]:
+) -> BulkOutcome:
     """Each exception gets its own result: one refused (owner scope), unknown or not in a
     state the action applies to does not stop the others. A wrong field is a 422."""
     rt = _runtime(request)
@@ -210,7 +238,7 @@ def _action_route(action: str) -> None:
         exception_id: str,
         body: ActionBody | None = Body(None),
         principal: Principal = Depends(require("operator")),
-    ) -> dict[str, Any]:
+    ) -> ExceptionState:
         return _act(request, exception_id, action, body, principal)
 
     handler.__name__ = f"exception_{action}"
@@ -218,6 +246,9 @@ def _action_route(action: str) -> None:
         f"/exceptions/{{exception_id:path}}/{action}",
         handler,
         methods=["POST"],
+        operation_id=f"{action}Exception",
+        response_model_exclude_unset=True,
+        responses=error_responses(404, 409),
         summary=f"{action.capitalize()} an exception (audit-logged)",
     )
 
@@ -228,11 +259,12 @@ for _action in lifecycle.ACTIONS:
 
 @router.get(
     "/exceptions/{exception_id:path}/audit",
+    operation_id="getExceptionAudit",
     summary="People's changes to one exception, oldest first (admins, as in the console)",
 )
 def exception_audit(
     request: Request, exception_id: str, _: Principal = Depends(require("admin"))
-) -> dict[str, Any]:
+) -> ExceptionAudit:
     rows, _total = audit.entries(
         _runtime(request).store,
         object_type="exception",
@@ -242,10 +274,16 @@ def exception_audit(
     return {"items": [audit.as_json(r) for r in reversed(rows)]}
 
 
-@router.get("/exceptions/{exception_id:path}", summary="One exception with its full history")
+@router.get(
+    "/exceptions/{exception_id:path}",
+    operation_id="getException",
+    response_model_exclude_unset=True,
+    responses=error_responses(404),
+    summary="One exception with its full history",
+)
 def exception_detail(
     request: Request, exception_id: str, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> ExceptionDetail:
     rt = _runtime(request)
     found = public.get_exception(rt.store, exception_id)
     if found is None:
@@ -253,24 +291,32 @@ def exception_detail(
     return {**found, **public.sla_clock(rt.settings).clock(found, utcnow()).as_json()}
 
 
-@router.get("/replenishments/open", summary="Every open replenishment request, late or not")
+@router.get(
+    "/replenishments/open",
+    operation_id="listOpenReplenishments",
+    summary="Every open replenishment request, late or not",
+)
 def replenishments_open(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> OpenReplenishments:
     rt = _runtime(request)
     when = as_of or utcnow()
     items = public.open_replenishments(rt.store, rt.settings, when)
     return {"as_of": rfc3339(when), "items": items}
 
 
-@router.get("/flows", summary="Each flow: tier, volume, error rate, p95, last seen, status")
+@router.get(
+    "/flows",
+    operation_id="listFlows",
+    summary="Each flow: tier, volume, error rate, p95, last seen, status",
+)
 def flows(
     request: Request,
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Flows:
     rt = _runtime(request)
     when = as_of or utcnow()
     return {"as_of": rfc3339(when), "flows": public.flows(rt.store, rt.settings, when)}

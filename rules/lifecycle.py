@@ -329,11 +329,15 @@ def list_exceptions(
     return [present(r, now) for r in rows], total
 
 
-def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
+def get_exception(
+    store: Store, exception_id: str, as_of: datetime | None = None
+) -> dict[str, Any] | None:
     rows = store.query(SQL["exception_history"], {"exception_id": exception_id})
+    if as_of is not None:
+        rows = [r for r in rows if as_utc(r["at"]) <= as_utc(as_of)]
     if not rows:
         return None
-    now = utcnow()
+    now = as_of or utcnow()
     out = present(rows[-1], now)
     out["history"] = [present(r, now) for r in rows]
     return out

@@ -214,9 +214,12 @@ def sla_clock(settings: Settings) -> SlaClock:
     return rules_sla.load(settings)
 
 
-def get_exception(store: Store, exception_id: str) -> dict[str, Any] | None:
-    """Current state plus "history": every change, oldest first; None when unknown."""
-    return lifecycle.get_exception(store, exception_id)
+def get_exception(
+    store: Store, exception_id: str, as_of: datetime | None = None
+) -> dict[str, Any] | None:
+    """Current state plus "history": every change, oldest first; None when unknown. With
+    `as_of`: the state and history as they stood then (None if it did not exist yet)."""
+    return lifecycle.get_exception(store, exception_id, as_of)
 
 
 def act(

@@ -12,19 +12,22 @@ from typing import IO, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
+from pydantic import Field
 
 import alerts
 import metrics
 import rules
 import web.api
 import web.console
+from collector.api_models import events_request_body
 from collector.grpc_server import start_grpc
 from collector.http import router as ingest_router
 from collector.service import Collector
 from metrics.api import router as kpis_router
 from metrics.http import router as metrics_router
-from rxsight import __version__, audit
+from rxsight import __version__, audit, openapi
 from rxsight.auth import Authenticator
 from rxsight.authz import Refused
 from rxsight.config import Settings
@@ -59,6 +62,20 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()
     return handle
+
+
+class Health(openapi.ApiModel):
+    status: str
+
+
+class Readiness(openapi.ApiModel):
+    status: str = Field(description="ready, not ready, or starting")
+    checks: dict[str, bool] | None = Field(None, description="store reachable, writes succeeding")
+    spool_bytes: int | None = None
+    last_error: str | None = Field(None, description="the writer's last error, if any")
+    leases: dict[str, bool] | None = Field(
+        None, description="the roles this process holds among those sharing the store"
+    )
 
 
 # The stages that keep state in the store, each in <stage>/migrations (DESIGN 2).
@@ -123,12 +140,16 @@ def create_app(settings: Settings) -> FastAPI:
             if lock is not None:
                 lock.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="rxsight",
         version=__version__,
         description="Integration observability for hospital pharmacy, supply chain and finance.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.short_operation_id,
     )
+    described = {"ingestEvents": events_request_body}
+    app.openapi = lambda: openapi.document(app, described)  # type: ignore[method-assign]
     app.state.ready = False
     app.add_middleware(RequestContext)
 
@@ -146,11 +167,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.console.router)
     web.console.mount_static(app)
 
-    @app.get("/healthz", tags=["ops"], summary="The process is up")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", operation_id="getHealth", tags=["ops"], summary="The process is up")
+    def healthz() -> Health:
+        return Health(status="ok")
 
-    @app.get("/readyz", tags=["ops"], summary="Ready: store reachable and writes succeeding")
+    @app.get(
+        "/readyz",
+        operation_id="getReadiness",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Starting, or not ready"}},
+        summary="Ready: store reachable and writes succeeding",
+    )
     def readyz(request: Request) -> Any:
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)

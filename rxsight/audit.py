@@ -28,9 +28,12 @@ import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
+from rxsight.openapi import ApiRow, Instant
 from rxsight.store import SqlFiles, Store, StoreUnavailable
 from rxsight.timeutil import as_utc, jsonable, rfc3339, utcnow
 
@@ -49,6 +52,9 @@ COLUMNS = (
 CHAIN_STARTED = "audit.chain_started"
 # Collisions need another process appending at the same instant; a few rounds settle them.
 _CLAIM_TRIES = 50
+# The whole log, when entries() is given no window.
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+_END = datetime(2299, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -317,14 +323,20 @@ def entries(
     object_id: str = "",
     limit: int = 50,
     offset: int = 0,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Entries newest first, narrowed by any of actor, action, object; and how many match.
+    """Entries newest first, narrowed by any of actor, action, object and to those written
+    from `since` up to `until` (as the log stood then); and how many match.
     Each row: seq, at, actor, action, object_type, object_id, detail (JSON text)."""
     params = {
         "actor": actor,
         "action": action,
         "object_type": object_type,
         "object_id": object_id,
+        # Bound DateTime64 parameters are naive UTC.
+        "since": as_utc(since or _BEGINNING).replace(tzinfo=None),
+        "until": as_utc(until or _END).replace(tzinfo=None),
     }
     page = {"limit": max(0, min(int(limit), 10_000)), "offset": max(0, int(offset))}
     rows = store.query(SQL["audit_entries"], {**params, **page})
@@ -343,3 +355,15 @@ def as_json(row: dict[str, Any]) -> dict[str, Any]:
     with contextlib.suppress(ValueError):
         out["detail"] = json.loads(row["detail"])
     return out
+
+
+class AuditEntry(ApiRow):
+    """One audit entry as `as_json` gives it."""
+
+    seq: int
+    at: Instant
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: Any = Field(description="what changed: JSON as recorded (usually an object)")

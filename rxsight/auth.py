@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rxsight import audit
@@ -25,6 +26,7 @@ from rxsight.authz import (
     authorize,
 )
 from rxsight.config import Settings, UserConfig
+from rxsight.openapi import BEARER, SESSION
 from rxsight.passwords import hash_password, verify_password
 from rxsight.sessions import SESSION_MAX_AGE_S, Sessions, SignInThrottle
 from rxsight.store import Store
@@ -210,13 +212,18 @@ def enforce(
         raise HTTPException(decision.status, decision.reason, headers=headers)
 
 
-def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
+def require(role: str) -> Callable[..., Awaitable[Principal]]:
     """FastAPI dependency: a caller with at least `role`; cookie sessions must also send the
     CSRF token on anything but GET/HEAD (header `X-CSRF-Token` or form field). Routes whose
     action depends on the resource then call `enforce` with it."""
     action = ROLE_ACTIONS[role]
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(
+        request: Request,
+        # Only for the document (bearer or cookie); principal_of reads the request itself.
+        _bearer: HTTPAuthorizationCredentials | None = Depends(BEARER),
+        _session: str | None = Depends(SESSION),
+    ) -> Principal:
         principal = principal_of(request)
         enforce(principal, action)
         assert principal is not None

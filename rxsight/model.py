@@ -18,6 +18,7 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -94,7 +95,16 @@ def _decimal(v: Any) -> Decimal:
     return d
 
 
-Money = Annotated[Decimal, PlainValidator(_decimal)]
+# What _decimal accepts, for the OpenAPI document (the validator itself is the rule).
+_MONEY_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": r"^\s*-?[0-9]{1,14}(\.[0-9]{1,4})?\s*$"},
+    ],
+    "description": "a decimal: a JSON number or a decimal string, at most 14 digits "
+    "before the point and 4 after",
+}
+Money = Annotated[Decimal, PlainValidator(_decimal), WithJsonSchema(_MONEY_SCHEMA)]
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]

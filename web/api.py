@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from rxsight import audit
 from rxsight.auth import Principal, require
+from rxsight.openapi import error_responses
+from web.api_models import AuditPage, AuditVerification, SearchResults, Transaction
 from web.transactions import search, transaction
 
-router = APIRouter(prefix="/api", tags=["read"])
+router = APIRouter(prefix="/api", tags=["read"], responses=error_responses(401, 403))
 
 
 @router.get(
     "/transactions/{correlation_id}",
+    operation_id="getTransaction",
     summary="Events (each once) and spans of one transaction, in time order; "
     "linked_events: other transactions' events sharing its PO, receipt or "
     "invoice number",
@@ -23,20 +24,26 @@ def get_transaction(
     request: Request,
     correlation_id: str = Path(max_length=256),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Transaction:
     return transaction(request.app.state.store, correlation_id)
 
 
-@router.get("/search", summary="Find transactions by correlation ID, PO, invoice or receipt")
+@router.get(
+    "/search",
+    operation_id="searchTransactions",
+    summary="Find transactions by correlation ID, PO, invoice or receipt",
+)
 def get_search(
     request: Request,
     q: str = Query(min_length=1, max_length=256),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> SearchResults:
     return {"q": q, "results": search(request.app.state.store, q)}
 
 
-@router.get("/audit", summary="The audit log, newest first (admins)")
+@router.get(
+    "/audit", operation_id="listAuditEntries", summary="The audit log, newest first (admins)"
+)
 def get_audit(
     request: Request,
     actor: str = Query("", max_length=256),
@@ -46,7 +53,7 @@ def get_audit(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     _: Principal = Depends(require("admin")),
-) -> dict[str, Any]:
+) -> AuditPage:
     rows, total = audit.entries(
         request.app.state.store,
         actor=actor,
@@ -59,10 +66,14 @@ def get_audit(
     return {"items": [audit.as_json(r) for r in rows], "total": total}
 
 
-@router.get("/audit/verify", summary="Check the audit log's hash chain (admins)")
+@router.get(
+    "/audit/verify",
+    operation_id="verifyAuditChain",
+    summary="Check the audit log's hash chain (admins)",
+)
 def get_audit_verify(
     request: Request,
     anchor: str | None = Query(None, max_length=200, description="SEQ:HASH from a past check"),
     _: Principal = Depends(require("admin")),
-) -> dict[str, Any]:
+) -> AuditVerification:
     return audit.verify(request.app.state.store, anchor).as_json()

@@ -38,6 +38,16 @@ def store_time(dt: datetime) -> datetime:
     return as_utc(dt).replace(tzinfo=None)
 
 
+# "As of now" for reads bounded by an instant: everything stored, including the few minutes
+# ahead that ingest allows (DESIGN 4's future skew). Within DateTime64(9)'s range.
+_LIVE = datetime(2261, 1, 1)
+
+
+def until(as_of: datetime | None) -> datetime:
+    """The bound parameter for what had happened by `as_of` (None: everything so far)."""
+    return store_time(as_of) if as_of else _LIVE
+
+
 def exception_summary(
     store: Store, owner: str | None, as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -113,8 +123,8 @@ def names(
     return out
 
 
-def trace_spans(store: Store, trace_id: str) -> list[dict[str, Any]]:
-    return store.query(SQL["trace_spans"], {"trace_id": trace_id})
+def trace_spans(store: Store, trace_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    return store.query(SQL["trace_spans"], {"trace_id": trace_id, "as_of": until(as_of)})
 
 
 def flow_hours(store: Store, as_of: datetime) -> dict[str, list[dict[str, Any]]]:
@@ -137,7 +147,9 @@ def transaction_exceptions(
     po_numbers: list[str],
     invoice_numbers: list[str],
     receipt_ids: list[str],
+    as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """The exceptions about a transaction's entities, each as it stood at `as_of`."""
     return store.query(
         SQL["transaction_exceptions"],
         {
@@ -145,5 +157,6 @@ def transaction_exceptions(
             "po_numbers": po_numbers,
             "invoice_numbers": invoice_numbers,
             "receipt_ids": receipt_ids,
+            "as_of": until(as_of),
         },
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import jsonable
+from web.data import until
 
 SQL = SqlFiles(__file__)
 
@@ -27,15 +29,11 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
     return jsonable(out)
 
 
-def transaction(store: Store, correlation_id: str) -> dict[str, Any]:
-    events = [
-        _event(r)
-        for r in store.query(SQL["transaction_events"], {"correlation_id": correlation_id})
-    ]
-    spans = [
-        jsonable(r)
-        for r in store.query(SQL["transaction_spans"], {"correlation_id": correlation_id})
-    ]
+def transaction(store: Store, correlation_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """The transaction as it stood at `as_of` (default: everything so far)."""
+    bound = {"correlation_id": correlation_id, "as_of": until(as_of)}
+    events = [_event(r) for r in store.query(SQL["transaction_events"], bound)]
+    spans = [jsonable(r) for r in store.query(SQL["transaction_spans"], bound)]
     keys = {
         k: sorted({e[k] for e in events if e.get(k)})
         for k in ("po_number", "receipt_id", "invoice_number")
@@ -47,7 +45,7 @@ def transaction(store: Store, correlation_id: str) -> dict[str, Any]:
             for r in store.query(
                 SQL["linked_events"],
                 {
-                    "correlation_id": correlation_id,
+                    **bound,
                     "po_numbers": keys["po_number"],
                     "receipt_ids": keys["receipt_id"],
                     "invoice_numbers": keys["invoice_number"],
@@ -62,5 +60,7 @@ def transaction(store: Store, correlation_id: str) -> dict[str, Any]:
     }
 
 
-def search(store: Store, q: str) -> list[dict[str, Any]]:
-    return [jsonable(r) for r in store.query(SQL["search"], {"q": q.strip()})]
+def search(store: Store, q: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """The transactions `q` names that had begun by `as_of` (default: all)."""
+    params = {"q": q.strip(), "as_of": until(as_of)}
+    return [jsonable(r) for r in store.query(SQL["search"], params)]

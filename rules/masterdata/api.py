@@ -14,10 +14,11 @@ from rules.masterdata.rows import KINDS, FileRefused, read_file
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Resource
 from rxsight.model import QueryInstant
+from rxsight.openapi import error_responses
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339
 
-router = APIRouter(prefix="/masterdata", tags=["masterdata"])
+router = APIRouter(prefix="/masterdata", tags=["masterdata"], responses=error_responses(401, 403))
 Kind = Literal["items", "suppliers", "sites", "cost_centers"]
 MAX_FILE_BYTES = 32 << 20
 
@@ -26,10 +27,26 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+_FILE_BODY = {"type": "string", "description": "the file: CSV with a header row, or YAML"}
+
+
 @router.put(
     "/{kind}",
+    operation_id="loadMasterdata",
     summary="Load crosswalk versions of one kind from a CSV or YAML body (admin)",
-    responses={400: {"description": "nothing loaded: the file or every row refused"}},
+    responses={
+        400: {"description": "nothing loaded: the file, or every row of it, refused"},
+        413: {"description": "the file is too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": _FILE_BODY},
+                "application/yaml": {"schema": _FILE_BODY},
+            },
+        }
+    },
 )
 async def load(
     request: Request,
@@ -77,7 +94,11 @@ def _load(
     return out
 
 
-@router.get("/{kind}", summary="Crosswalk entities in force at an instant, searched")
+@router.get(
+    "/{kind}",
+    operation_id="searchMasterdata",
+    summary="Crosswalk entities in force at an instant, searched",
+)
 def search(
     request: Request,
     kind: Kind,
@@ -95,7 +116,12 @@ def search(
     }
 
 
-@router.get("/{kind}/{canonical_id}", summary="Every version of one crosswalk entity")
+@router.get(
+    "/{kind}/{canonical_id}",
+    operation_id="getMasterdataEntity",
+    summary="Every version of one crosswalk entity",
+    responses={404: {"description": "no such entity in the crosswalk"}},
+)
 def history(
     request: Request, kind: Kind, canonical_id: str, _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:

@@ -227,9 +227,9 @@ def _raw_rows(kind: str, file: str, content: str) -> list[tuple[int, Any]]:
         raise FileRefused(f"{file}: neither CSV nor YAML ({str(exc).splitlines()[0]})") from None
     plural = next(p for p, k in KINDS.items() if k == kind)
     if isinstance(doc, dict):
-        unknown = sorted(set(doc) - {plural})
+        unknown = [str(k) for k in doc if k != plural]
         if unknown:
-            raise FileRefused(f"{file}: key {unknown[0]!r}: this file loads {plural} only")
+            raise FileRefused(f"{file}: key {unknown[0][:64]!r}: this file loads {plural} only")
         doc = doc.get(plural)
     if not isinstance(doc, list):
         raise FileRefused(f"{file}: expected a list of {plural} (or `{plural}:` with one)")

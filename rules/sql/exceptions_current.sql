@@ -48,13 +48,23 @@ WHERE ({family:String} = '' OR family = {family:String})
     AND ({any_assignee:UInt8} = 1 OR has({assignees:Array(String)}, assignee))
     AND ({priority:String} = '' OR JSONExtractString(details, 'priority') = {priority:String})
     AND ({supplier:String} = '' OR startsWith(lower(supplier_id), lower({supplier:String})))
-    AND ({item:String} = '' OR startsWith(lower(JSONExtractString(details, 'item_id')), lower({item:String})))
+    -- The item: named by the finding, or on a line of the exception's PO or invoice.
+    AND ({item:String} = '' OR startsWith(lower(JSONExtractString(details, 'item_id')), lower({item:String}))
+        OR po_number IN (SELECT doc FROM rules_item_documents WHERE {item:String} != ''
+            AND doc_type = 'po_number' AND startsWith(item_key, lower({item:String})))
+        OR invoice_number IN (SELECT doc FROM rules_item_documents WHERE {item:String} != ''
+            AND doc_type = 'invoice_number' AND startsWith(item_key, lower({item:String}))))
     AND ({flow:String} = '' OR flow = {flow:String})
     -- Search: case-insensitive, anywhere in the identifiers, the summary or the details
     -- (request numbers, item codes live there), so a prefix finds its entity.
     AND ({q:String} = '' OR positionCaseInsensitive(concat(exception_id, ' ', summary, ' ',
         correlation_id, ' ', po_number, ' ', invoice_number, ' ', receipt_id, ' ', flow, ' ',
-        supplier_id, ' ', assignee, ' ', details), {q:String}) > 0)
+        supplier_id, ' ', assignee, ' ', details), {q:String}) > 0
+        -- and an item code's prefix finds the exceptions about documents carrying it
+        OR po_number IN (SELECT doc FROM rules_item_documents WHERE {q:String} != ''
+            AND doc_type = 'po_number' AND startsWith(item_key, lower({q:String})))
+        OR invoice_number IN (SELECT doc FROM rules_item_documents WHERE {q:String} != ''
+            AND doc_type = 'invoice_number' AND startsWith(item_key, lower({q:String}))))
 ORDER BY
     if({sort:String} = 'recent', -toUnixTimestamp64Milli(at), 0),
     if({sort:String} = 'severity', multiIf(severity = 'critical', 0, severity = 'warning', 1, 2), 0),

@@ -14,7 +14,6 @@ import rules.public as rules_public
 from rxsight import audit
 from rxsight.auth import Principal
 from rxsight.authz import Action, Resource, authorize
-from rxsight.timeutil import utcnow
 from web import data
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.downloads import MAX_ROWS, csv_response, wants_csv
@@ -239,12 +238,15 @@ def store_instant(value: Any) -> datetime | None:
     return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}").replace(tzinfo=UTC)
 
 
-def _flow_now(request: Request, exc: dict[str, Any]) -> dict[str, Any] | None:
-    """An SLA breach's flow as it is now: the summary holds the figures at opening."""
+def _flow_now(
+    request: Request, exc: dict[str, Any], as_of: datetime | None
+) -> dict[str, Any] | None:
+    """An SLA breach's flow as it is now (or at the instant looked at): the summary holds
+    the figures at opening."""
     if exc.get("family") != "sla_breach" or not exc.get("flow"):
         return None
     found = data.attempt(
-        "Flow status", rules_public.flows, store_of(request), request.app.state.settings
+        "Flow status", rules_public.flows, store_of(request), request.app.state.settings, as_of
     )
     row = next((f for f in found.value or [] if f.flow == exc["flow"]), None)
     return flow_view(row) if row else None
@@ -254,13 +256,22 @@ def _flow_now(request: Request, exc: dict[str, Any]) -> dict[str, Any] | None:
 def exception_detail(
     request: Request,
     exception_id: str,
+    as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     store = store_of(request)
-    found = data.attempt("The exception", rules_public.get_exception, store, exception_id)
+    # The exception as it stood at the instant: its state, history and SLA clock then.
+    tc = time_view(request, as_of, refresh=False)
+    found = data.attempt("The exception", rules_public.get_exception, store, exception_id, tc.when)
     if found.error:
         raise ConsoleError(503, found.error)
     exc = found.value
+    if exc is None and tc.when is not None:
+        raise ConsoleError(
+            404,
+            f"Exception {exception_id!r} did not exist yet as of {tc.local}.",
+            hint="Look at a later instant, or at now.",
+        )
     if exc is None:
         raise ConsoleError(
             404,
@@ -280,8 +291,9 @@ def exception_detail(
             object_id=exception_id,
             limit=50,
             offset=0,
+            until=tc.when,
         )
-    clock = sla_clock(request).clock(exc, utcnow())
+    clock = sla_clock(request).clock(exc, tc.at)
     names = data.attempt(
         "Names",
         data.names,
@@ -299,7 +311,7 @@ def exception_detail(
         "exc": exc,
         "clock": clock,
         "time_details": [k for k, v in details.items() if isinstance(v, datetime)],
-        "flow_now": _flow_now(request, exc),
+        "flow_now": _flow_now(request, exc, tc.when),
         "names": names.value or data.NO_NAMES,
         "entity": entity_label(exc),
         "details": details,
@@ -316,5 +328,6 @@ def exception_detail(
         "audit_error": audit_rows.error if audit_rows else None,
         "assignees": request.app.state.settings.config.assignees(),
         "action_url": exception_url(exception_id) + "/actions",
+        "tc": tc,
     }
     return render(request, "exception.html", context, principal=principal)

@@ -128,12 +128,16 @@ def audit_page(
     actor: str = "",
     action: str = "",
     object_id: str = "",
+    as_of: str | None = None,
+    range: str = "",  # noqa: A002 - the time control's parameter name
     page: int = 1,
     format: str = "",
     principal: Principal = Depends(console_user("admin")),
 ) -> Response:
     page = max(page, 1)
     download = wants_csv(format)
+    # The log as it stood at the instant (what was written by then), over the range before it.
+    tc = time_view(request, as_of, range, refresh=False)
     outcome = data.attempt(
         "The audit log",
         audit.entries,
@@ -143,6 +147,8 @@ def audit_page(
         object_id=object_id.strip(),
         limit=MAX_ROWS if download else AUDIT_PAGE,
         offset=0 if download else (page - 1) * AUDIT_PAGE,
+        since=tc.since,
+        until=tc.when,
     )
     rows, total = outcome.value or ([], 0)
     if download:
@@ -159,6 +165,8 @@ def audit_page(
             "pages": max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1),
             "error": outcome.error,
             "f": {"actor": actor, "action": action, "object_id": object_id},
+            "tc": tc,
+            "tc_ranges": True,
         },
         principal=principal,
     )

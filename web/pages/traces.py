@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from rxsight.auth import Principal
 from web import data
 from web.deps import ConsoleError, console_user, render, store_of
+from web.timecontrol import time_view
 from web.waterfall import waterfall
 
 router = APIRouter()
@@ -15,9 +16,14 @@ router = APIRouter()
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
 def trace_page(
-    request: Request, trace_id: str, principal: Principal = Depends(console_user("viewer"))
+    request: Request,
+    trace_id: str,
+    as_of: str | None = None,
+    principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
-    found = data.attempt("The trace", data.trace_spans, store_of(request), trace_id)
+    # The spans begun by the instant.
+    tc = time_view(request, as_of, refresh=False)
+    found = data.attempt("The trace", data.trace_spans, store_of(request), trace_id, tc.when)
     if found.error:
         raise ConsoleError(503, found.error)
     spans, total_ms = waterfall(found.value or [])
@@ -37,6 +43,7 @@ def trace_page(
             "total_ms": total_ms,
             "correlation_id": correlation,
             "errors": sum(1 for s in spans if s.error),
+            "tc": tc,
         },
         principal=principal,
     )

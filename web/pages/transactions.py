@@ -14,7 +14,9 @@ from rxsight.store import StoreUnavailable
 from web import data, timeline
 from web.deps import ConsoleError, console_user, render, settings_of, store_of
 from web.pages.exceptions import exception_url
+from web.timecontrol import time_view
 from web.transactions import search, transaction
+from web.ui import time_query
 from web.views import entity_label
 
 router = APIRouter()
@@ -36,23 +38,30 @@ def _pick(results: list[dict]) -> str | None:
 
 @router.get("/transactions", response_class=HTMLResponse)
 def transactions_search(
-    request: Request, q: str = "", principal: Principal = Depends(console_user("viewer"))
+    request: Request,
+    q: str = "",
+    as_of: str | None = None,
+    principal: Principal = Depends(console_user("viewer")),
 ) -> Response:
     q = q.strip()
+    tc = time_view(request, as_of, refresh=False)
     results: list[dict] = []
     if q:
         if len(q) > 256:
             raise ConsoleError(400, "The search text is longer than 256 characters.")
         try:
-            results = search(store_of(request), q)
+            results = search(store_of(request), q, tc.when)
         except StoreUnavailable as exc:
             raise ConsoleError(503, f"The store cannot be read right now: {exc}") from exc
         chosen = _pick(results)
         if chosen is not None and request.query_params.get("list") is None:
             return RedirectResponse(
-                f"/transactions/{quote(chosen, safe='')}?q={quote(q, safe='')}", status_code=303
+                f"/transactions/{quote(chosen, safe='')}?q={quote(q, safe='')}"
+                + time_query(request, "&"),
+                status_code=303,
             )
-    return render(request, "transactions.html", {"q": q, "results": results}, principal=principal)
+    context = {"q": q, "results": results, "tc": tc}
+    return render(request, "transactions.html", context, principal=principal)
 
 
 @router.get("/transactions/{correlation_id:path}", response_class=HTMLResponse)
@@ -60,16 +69,25 @@ def transaction_page(
     request: Request,
     correlation_id: str,
     q: str = "",
+    as_of: str | None = None,
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     if len(correlation_id) > 256:
         raise ConsoleError(400, "The correlation ID is longer than 256 characters.")
     store = store_of(request)
+    # The transaction as it stood at the instant: what had happened by then.
+    tc = time_view(request, as_of, refresh=False)
     try:
-        tx = transaction(store, correlation_id)
+        tx = transaction(store, correlation_id, tc.when)
     except StoreUnavailable as exc:
         raise ConsoleError(503, f"The store cannot be read right now: {exc}") from exc
     if not tx["events"] and not tx["spans"]:
+        if tc.when is not None:
+            raise ConsoleError(
+                404,
+                f"Nothing had happened to correlation ID {correlation_id!r} as of {tc.local}.",
+                hint="Look at a later instant, or at now.",
+            )
         raise ConsoleError(
             404,
             f"Nothing is stored for correlation ID {correlation_id!r}.",
@@ -86,6 +104,7 @@ def transaction_page(
         view.keys["po_number"],
         view.keys["invoice_number"],
         view.keys["receipt_id"],
+        tc.when,
     )
     timeline.with_open_exceptions(view, exceptions.value or [])
     names = data.attempt("Names", data.names, store, [correlation_id])
@@ -101,6 +120,7 @@ def transaction_page(
             "q": q,
             "exceptions": exc_rows,
             "exceptions_error": exceptions.error,
+            "tc": tc,
             "names": {k: v for kind in names.value.values() for k, v in kind.items()}
             if names.value
             else {},

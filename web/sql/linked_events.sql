@@ -16,6 +16,7 @@ WHERE correlation_id IN (
           AND correlation_id != {correlation_id:String}
     )
   AND correlation_id != {correlation_id:String}
+  AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
   AND ((po_number != '' AND po_number IN {po_numbers:Array(String)})
     OR (receipt_id != '' AND receipt_id IN {receipt_ids:Array(String)})
     OR (invoice_number != '' AND invoice_number IN {invoice_numbers:Array(String)}))

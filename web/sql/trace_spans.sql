@@ -17,6 +17,8 @@ FROM otel_traces
 WHERE TraceId = {trace_id:String}
     AND Timestamp >= (SELECT lo FROM bounds) - INTERVAL 1 SECOND
     AND Timestamp <= (SELECT hi FROM bounds) + INTERVAL 1 SECOND
+    -- As of an instant (the console's time control): the spans begun by then.
+    AND Timestamp <= {as_of:DateTime64(9, 'UTC')}
 ORDER BY Timestamp, SpanId
 LIMIT 1 BY SpanId
 LIMIT 2000

@@ -8,5 +8,7 @@ SELECT
     lines.unit_price AS line_unit_price, lines.uom AS line_uom, attributes
 FROM business_events
 WHERE correlation_id = {correlation_id:String}
+  -- As of an instant (the console's time control): what had happened by then.
+  AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
 ORDER BY occurred_at, event_id
 LIMIT 1 BY event_id

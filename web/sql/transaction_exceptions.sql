@@ -6,7 +6,8 @@ SELECT
 FROM (
     SELECT *
     FROM exception_history
-    WHERE exception_id IN (
+    -- Each as it stood at the instant (the console's time control), if it existed by then.
+    WHERE at <= {as_of:DateTime64(3, 'UTC')} AND exception_id IN (
         SELECT exception_id
         FROM exception_history
         WHERE (correlation_id != '' AND correlation_id = {correlation_id:String})

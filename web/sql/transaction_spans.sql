@@ -5,6 +5,7 @@ SELECT
     SpanAttributes AS attributes
 FROM otel_traces
 WHERE CorrelationId = {correlation_id:String}
+  AND Timestamp <= {as_of:DateTime64(9, 'UTC')}
 ORDER BY Timestamp, SpanId
 LIMIT 1 BY TraceId, SpanId
 LIMIT 5000

@@ -1,0 +1,81 @@
+"""The item filter and search reach every family whose exceptions are about an item: named
+by the finding (a replenishment's item) or on a line of the exception's PO or invoice (a
+late delivery, an unmatched invoice). Case-insensitive prefixes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from rules import config as rules_config
+from rules import public as rules_public
+from rules.engine import evaluate
+from rules.lifecycle import persist
+from rxsight.config import load_settings
+from rxsight.store import Store
+from rxsight.timeutil import utcnow
+from tests.support import store_events
+
+
+def _line(n: int, item: str) -> dict:
+    return {"line_no": n, "item_id": item, "quantity": 10, "unit_price": 2.5}
+
+
+def test_item_prefix_finds_exceptions_of_every_family_about_the_item(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    now = utcnow()
+    store_events(
+        store,
+        # A PO never delivered: a late receipt about two items.
+        {
+            "event_type": "po.created",
+            "correlation_id": "C-PO-LATE",
+            "po_number": "PO-LATE-1",
+            "supplier_id": "SUP-1",
+            "site": "s1",
+            "expected_at": (now - timedelta(days=5)).isoformat(),
+            "lines": [_line(1, "NDC-Alpha-0001"), _line(2, "NDC-BETA-0002")],
+            "at": now - timedelta(days=10),
+        },
+        # An invoice for no PO: unmatched, about a third item.
+        {
+            "event_type": "invoice.received",
+            "correlation_id": "C-INV",
+            "invoice_number": "INV-NOPO-1",
+            "supplier_id": "SUP-2",
+            "site": "s1",
+            "amount": 25,
+            "lines": [_line(1, "NDC-GAMMA-0003")],
+            "at": now - timedelta(days=6),
+        },
+        # A stat request with no PO: its finding names its item.
+        {
+            "event_type": "replenishment.requested",
+            "correlation_id": "C-REQ",
+            "site": "s1",
+            "priority": "stat",
+            "item_id": "NDC-ALPHA-0009",
+            "quantity": 5,
+            "at": now - timedelta(hours=3),
+        },
+    )
+    persist(store, evaluate(store, rules_config.load(settings), settings, now))
+    every, _ = rules_public.list_exceptions(store, limit=100)
+    families = {e["family"] for e in every}
+    assert {"delayed_receipt", "unmatched_invoice", "open_replenishment"} <= families, every
+
+    def found(**filters: str) -> set[str]:
+        rows, total = rules_public.list_exceptions(store, limit=100, **filters)
+        assert total == len(rows)
+        return {r["po_number"] or r["invoice_number"] or r["correlation_id"] for r in rows}
+
+    assert found(item="ndc-alpha") == {"PO-LATE-1", "C-REQ"}
+    assert found(item="NDC-beta-0002") == {"PO-LATE-1"}
+    assert found(item="ndc-gamma") == {"INV-NOPO-1"}
+    assert found(item="ndc-gamma", family="unmatched_invoice") == {"INV-NOPO-1"}
+    assert found(item="ndc-delta") == set()
+    # Search by an item code's prefix, any case, finds the same.
+    assert found(q="ndc-gamma-0") == {"INV-NOPO-1"}
+    assert {"PO-LATE-1"} <= found(q="Ndc-Beta")
