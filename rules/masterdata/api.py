@@ -27,7 +27,9 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-_FILE_BODY = {"type": "string", "description": "the file: CSV with a header row, or YAML"}
+# The file's bytes, whatever Content-Type says: CSV (a header row) or YAML, told apart by the
+# `filename` or the first line. Documented as one binary body: client generators take that.
+_FILE_BODY = {"type": "string", "format": "binary", "description": "a CSV or YAML file"}
 
 
 @router.put(
@@ -41,10 +43,7 @@ _FILE_BODY = {"type": "string", "description": "the file: CSV with a header row,
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "text/csv": {"schema": _FILE_BODY},
-                "application/yaml": {"schema": _FILE_BODY},
-            },
+            "content": {"application/octet-stream": {"schema": _FILE_BODY}},
         }
     },
 )
