@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from metrics.definitions import DIMENSIONS, kpi_defs, sql_files
+from metrics.facts import watermark
 from metrics.periods import Period
 from rules import public as rules_public
 from rxsight.config import Settings
@@ -83,7 +84,7 @@ def compute_many(
     """The rows of several periods at once: each SQL file runs once for all of them (a
     12-period trend costs about what one period does). `site_bounds` gives a site its own
     bounds per period for the rows grouped by site."""
-    params = query_params(settings, bounds, as_of, site_bounds)
+    params = {**query_params(settings, bounds, as_of, site_bounds), "since": watermark(store)}
 
     def rows_of(name: str) -> list[tuple[int, KpiRow]]:
         bound = params

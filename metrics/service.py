@@ -9,6 +9,7 @@ from prometheus_client import Gauge, PlatformCollector, ProcessCollector
 
 from metrics.business import BusinessMetrics
 from metrics.config import MetricsConfig, parse_kpis_config, parse_metrics_config
+from metrics.facts import FactsRefresher
 from metrics.scheduler import ExportScheduler
 from rxsight import __version__
 from rxsight.runtime import Runtime
@@ -31,9 +32,15 @@ class MetricsStage:
             registry=registry,
         ).labels(__version__, platform.python_version()).set(1)
         registry.register(BusinessMetrics(runtime, self.config))
+        self.runtime = runtime
+        self.facts = FactsRefresher(runtime.store)
 
     def start(self) -> None:
+        self.runtime.stored.subscribe(self.facts.stored)
+        self.facts.start()
         self.scheduler.start()
 
     def stop(self) -> None:
+        self.runtime.stored.unsubscribe(self.facts.stored)
+        self.facts.stop()
         self.scheduler.stop()

@@ -19,8 +19,10 @@ from rules.api_models import (
     ExceptionState,
     Flows,
     OpenReplenishments,
+    Portfolio,
     Rules,
 )
+from rules.masterdata.api import router as masterdata_router
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
@@ -31,6 +33,7 @@ from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
 router = APIRouter(prefix="/api", tags=["rules"], responses=error_responses(401, 403))
+router.include_router(masterdata_router)  # /api/masterdata/...
 
 
 def _runtime(request: Request) -> Runtime:
@@ -322,6 +325,7 @@ def flows(
 
 @router.get(
     "/portfolio",
+    operation_id="getPortfolio",
     summary="Every flow and source system: owner, tier, registered, first / last seen, and over "
     "the period volume, error rate, correlation coverage, API versions; governance status",
 )
@@ -335,7 +339,7 @@ def portfolio(
         description="The review period before as_of, in days (a quarter by default)",
     ),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Portfolio:
     rt = _runtime(request)
     found = public.portfolio(rt.store, rt.settings, as_of or utcnow(), days)
     return {

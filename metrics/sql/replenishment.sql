@@ -12,86 +12,19 @@ WITH
     {site_starts:Array(Array(DateTime64(3, 'UTC')))} AS zone_starts,
     {site_ends:Array(Array(DateTime64(3, 'UTC')))} AS zone_ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
-    requests AS (
-        SELECT correlation_id,
-            tupleElement(first_requested, 1) AS requested_at,
-            tupleElement(first_requested, 3) AS site,
-            if(tupleElement(first_requested, 4) IN ('stat', 'urgent', 'routine'),
-                tupleElement(first_requested, 4), 'routine') AS priority
-        FROM (
-            SELECT correlation_id,
-                minIf((occurred_at, event_id, site, priority), kind = 'replenishment.requested')
-                    AS first_requested,
-                countIf(kind = 'replenishment.requested') AS n_requested,
-                countIf(kind = 'replenishment.cancelled') AS n_cancelled
-            FROM rules_requests
-            WHERE occurred_at <= T
-            GROUP BY correlation_id
-            HAVING n_requested > 0 AND n_cancelled = 0
-        )
-    ),
-    -- Each PO line as its latest version as of T says.
-    po AS (
-        SELECT po_number, any(tupleElement(latest, 1)) AS correlation_id,
-            groupArray(line_no) AS l_no, groupArray(tupleElement(latest, 2)) AS l_item,
-            groupArray(tupleElement(latest, 3)) AS l_qty
-        FROM (
-            SELECT po_number, line_no,
-                argMax((correlation_id, item_id, quantity), (occurred_at, event_id)) AS latest
-            FROM rules_po_lines
-            WHERE occurred_at <= T AND correlation_id != ''
-            GROUP BY po_number, line_no
-        )
-        GROUP BY po_number
-    ),
-    -- Each PO's receipt lines in time order (one per event and line even if delivered twice).
-    rcv AS (
-        SELECT po_number, arraySort(groupArray((at, event_id, line_no, item_id, quantity)))
-            AS receipts
-        FROM (
-            SELECT po_number, event_id, line_no, any(item_id) AS item_id,
-                any(quantity) AS quantity, any(occurred_at) AS at
-            FROM rules_receipt_lines
-            WHERE occurred_at <= T
-            GROUP BY po_number, event_id, line_no
-        )
-        GROUP BY po_number
-    ),
-    -- When each line first had its ordered quantity (receipts on it by line number, else by
-    -- item, summed in time order; epoch: never), and so the PO as a whole.
-    po_full AS (
-        SELECT po.po_number AS po_number, po.correlation_id AS correlation_id,
-            arrayMap(r -> if(has(po.l_no, tupleElement(r, 3)), indexOf(po.l_no, tupleElement(r, 3)),
-                indexOf(po.l_item, tupleElement(r, 4))), rcv.receipts) AS r_idx,
-            arrayMap(i -> tupleElement(
-                arrayFilter((r, x) -> x = i, rcv.receipts, r_idx)[arrayFirstIndex(
-                    c -> c >= po.l_qty[i],
-                    arrayCumSum(arrayMap(r -> tupleElement(r, 5),
-                        arrayFilter((r, x) -> x = i, rcv.receipts, r_idx))))], 1),
-                arrayEnumerate(po.l_qty)) AS line_full_at,
-            arrayAll((q, f) -> q <= 0 OR f > toDateTime64(0, 3, 'UTC'), po.l_qty, line_full_at)
-                AS full,
-            arrayMax(arrayMap((q, f) -> if(q > 0, f, toDateTime64(0, 3, 'UTC')), po.l_qty,
-                line_full_at)) AS full_at
-        FROM po
-        LEFT JOIN rcv ON rcv.po_number = po.po_number
-    ),
+    -- Each request's facts (kpi_request_facts_as_of: its kept row where that holds as of
+    -- as_of, else judged from its facts; {since}: the latest refresh's watermark), and its
+    -- receipt limit by the configured thresholds.
     judged AS (
-        SELECT rq.correlation_id AS correlation_id, rq.requested_at AS requested_at,
-            rq.site AS site, rq.priority AS priority,
-            pf.n_po > 0 AND pf.all_full = 1 AND pf.full_at > toDateTime64(0, 3, 'UTC') AS full,
-            pf.full_at AS full_at,
+        SELECT correlation_id, requested_at, site, priority, full = 1 AS full, full_at,
             concat('replenishment.receipt_ms.', priority) AS k_rcv,
             {tv:Array(Int64)}[if(has({tk:Array(String)}, concat(k_rcv, '|', site)),
                 indexOf({tk:Array(String)}, concat(k_rcv, '|', site)),
                 indexOf({tk:Array(String)}, concat(k_rcv, '|*')))] AS rcv_ms,
             requested_at + toIntervalMillisecond(rcv_ms) AS receipt_limit
-        FROM requests AS rq
-        LEFT JOIN (
-            SELECT correlation_id, count() AS n_po, min(full) AS all_full, max(full_at) AS full_at
-            FROM po_full
-            GROUP BY correlation_id
-        ) AS pf ON pf.correlation_id = rq.correlation_id
+        FROM kpi_request_facts_as_of(as_of = {as_of:DateTime64(3, 'UTC')},
+            since = {since:DateTime64(3, 'UTC')}, with_kept = 1)
+        WHERE counted = 1
     ),
     -- Each request once, as the facts of every row it counts in: its cycle time (by
     -- priority) and its receipt limit (whole system, and by site on the site's calendar).
