@@ -19,6 +19,7 @@ from rules.api_models import (
     ExceptionState,
     Flows,
     OpenReplenishments,
+    Portfolio,
     Rules,
 )
 from rules.service import RulesService
@@ -322,6 +323,7 @@ def flows(
 
 @router.get(
     "/portfolio",
+    operation_id="getPortfolio",
     summary="Every flow and source system: owner, tier, registered, first / last seen, and over "
     "the period volume, error rate, correlation coverage, API versions; governance status",
 )
@@ -335,7 +337,7 @@ def portfolio(
         description="The review period before as_of, in days (a quarter by default)",
     ),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Portfolio:
     rt = _runtime(request)
     found = public.portfolio(rt.store, rt.settings, as_of or utcnow(), days)
     return {

@@ -186,3 +186,38 @@ class FlowState(ApiRow):
 class Flows(ApiModel):
     as_of: Instant
     flows: list[FlowState]
+
+
+class ApiVersionSeen(ApiModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    version: str
+    calls: int
+    deprecated: bool
+
+
+class PortfolioEntry(ApiRow):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str = Field(description="flow or source_system")
+    name: str
+    owner: str | None
+    tier: int | None
+    domain: str | None
+    registered: bool
+    status: str = Field(description='the governance reason as of the instant, else "ok"')
+    first_seen: Instant | None
+    last_seen: Instant | None
+    volume: int = Field(description="spans (flows) or events (source systems) in the period")
+    errors: int | None = Field(description="flows only: spans with status Error")
+    error_rate: Number | None
+    correlation_coverage: Number | None = Field(description="a fraction of the volume")
+    api_versions: list[ApiVersionSeen]
+    deprecated_versions: list[str]
+
+
+class Portfolio(ApiModel):
+    as_of: Instant
+    from_: Instant = Field(alias="from", description="the period is (from, as_of]")
+    days: Number
+    entries: list[PortfolioEntry]

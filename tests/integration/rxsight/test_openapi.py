@@ -37,6 +37,7 @@ STABLE_IDS = {
     ("get", "/api/exceptions/{exception_id}"): "getException",
     ("get", "/api/replenishments/open"): "listOpenReplenishments",
     ("get", "/api/flows"): "listFlows",
+    ("get", "/api/portfolio"): "getPortfolio",
     ("get", "/api/alerts"): "listAlerts",
     ("get", "/api/alerts/config"): "getAlertsConfig",
     ("post", "/api/alerts/reload"): "reloadAlertsConfig",
@@ -82,6 +83,27 @@ def test_operation_ids_are_short_unique_and_stable(doc: dict[str, Any]) -> None:
         seen[op_id] = key
     changed = {k: (v, ids.get(k)) for k, v in STABLE_IDS.items() if ids.get(k) != v}
     assert not changed, f"operationIds renamed or gone (expected, got): {changed}"
+
+
+# A download: the JSON form of the KPI report file, not an API answer.
+UNTYPED_ON_PURPOSE = {"exportKpis"}
+
+
+def test_every_json_answer_has_a_named_model(doc: dict[str, Any]) -> None:
+    """A generator makes a class of each named schema; an anonymous `object` becomes a bare
+    dict. Every route declares its answer (a pydantic model beside its stage's api module)."""
+    untyped = []
+    for method, path, op in _operations(doc):
+        if op["operationId"] in UNTYPED_ON_PURPOSE:
+            continue
+        for code, response in op["responses"].items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            named = schema.get("items", {}) if schema.get("type") == "array" else schema
+            if "$ref" not in named and "anyOf" not in named:
+                untyped.append(f"{method.upper()} {path} {code}: {schema}")
+    assert not untyped, "answers without a model:\n" + "\n".join(untyped)
 
 
 def test_security_schemes_are_declared_and_used(doc: dict[str, Any]) -> None:
