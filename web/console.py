@@ -17,6 +17,7 @@ from web.pages import (
     flows,
     kpis,
     lists,
+    masterdata,
     overview,
     portfolio,
     reconciliation,
@@ -38,6 +39,7 @@ _PAGES = (
     alerts,
     lists,
     kpis,
+    masterdata,
     reconciliation,
 )
 for _page in _PAGES:

@@ -34,6 +34,7 @@ NAV = (
     ("/kpis", "KPIs", "viewer"),
     ("/reconciliation", "Month end", "viewer"),
     ("/rules", "Rules", "viewer"),
+    ("/masterdata", "Master data", "viewer"),
     ("/alerts", "Alerts", "viewer"),
     ("/audit", "Audit log", "admin"),
 )

@@ -4,7 +4,9 @@
 -- the previous run's instant that have now come due count as touched too. An invoice is
 -- judged whole, so unmatched_invoice's POs come with those of every invoice they are billed
 -- by (invoice_seed, then one step further in invoice_po_numbers; the planner takes further
--- steps while they find more).
+-- steps while they find more). A crosswalk version loaded since, or coming into force since
+-- the previous run, changes identifiers every rule matches on: crosswalk_changes > 0 asks
+-- for a full run.
 WITH
     {since:DateTime64(3, 'UTC')} AS W,
     {previous_as_of:DateTime64(3, 'UTC')} AS P,
@@ -79,4 +81,5 @@ SELECT
                 SELECT po_number FROM rules_po_lines
                 WHERE (received_at > W OR occurred_at > P AND occurred_at <= T))
         )
-    ) AS reconciliation_receipt_ids
+    ) AS reconciliation_receipt_ids,
+    (SELECT count() FROM masterdata_identifiers WHERE loaded_at > W OR valid_from > P AND valid_from <= T) AS crosswalk_changes

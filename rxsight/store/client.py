@@ -259,6 +259,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_receipt_bookings",
             "rules_journals",
             "governance_events",
+            "rules_identifiers",
         )
     },
     # The KPI facts kept per PO and request (metrics stage): gone with the entity's latest fact.
