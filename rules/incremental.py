@@ -117,6 +117,9 @@ class IncrementalPlanner:
                 "as_of": _ch(as_of),
             },
         )[0]
+        if touched["crosswalk_changes"]:
+            # Every entity may match differently now: judge them all.
+            return Plan(None, watermark, as_of)
         # groupUniqArray: each key once already.
         columns = families.touched_columns()
         scope = {rule_id: touched[column] for rule_id, column in columns.items()}

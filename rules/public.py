@@ -28,6 +28,10 @@ from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.lifecycle import EXCEPTIONS_TABLE as EXCEPTIONS_TABLE  # where exception changes go
+from rules.masterdata.crosswalk import history as masterdata_history  # noqa: F401 - the console's
+from rules.masterdata.crosswalk import names as crosswalk_names  # noqa: F401
+from rules.masterdata.crosswalk import search as masterdata_search  # noqa: F401
+from rules.masterdata.rows import KINDS as MASTERDATA_KINDS  # noqa: F401
 from rules.service import RulesService
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
 from rules.sla import SlaClock as SlaClock

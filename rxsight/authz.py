@@ -60,6 +60,8 @@ class Action(StrEnum):
     TEST_ALERT = "alerts.test"
     RULES_PERSIST = "rules.persist"  # evaluate and open / resolve exceptions of every owner
     CONFIG_RELOAD = "config.reload"
+    # Load crosswalk versions: changes what every rule matches, for every owner.
+    MASTERDATA_LOAD = "masterdata.load"
 
 
 _MIN_ROLE = {
@@ -75,6 +77,7 @@ _MIN_ROLE = {
     Action.TEST_ALERT: "operator",
     Action.RULES_PERSIST: "operator",
     Action.CONFIG_RELOAD: "admin",
+    Action.MASTERDATA_LOAD: "admin",
 }
 _OWNER_SCOPED = {
     Action.EXCEPTION_ACT,
@@ -84,7 +87,7 @@ _OWNER_SCOPED = {
     Action.DEAD_LETTER_REPLAY,
     Action.TEST_ALERT,
 }
-_EVERY_OWNER = {Action.RULES_PERSIST, Action.CONFIG_RELOAD}
+_EVERY_OWNER = {Action.RULES_PERSIST, Action.CONFIG_RELOAD, Action.MASTERDATA_LOAD}
 ROLE_ACTIONS = {"viewer": Action.READ, "operator": Action.OPERATE, "admin": Action.ADMINISTER}
 
 

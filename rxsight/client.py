@@ -53,15 +53,26 @@ def call(
     *,
     token: str | None = None,
     json: Any = None,
+    content: bytes | None = None,
+    content_type: str | None = None,
     params: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> httpx.Response:
-    """One request to rxsight at `url`; the response when it is 2xx, else ApiError."""
+    """One request to rxsight at `url`; the response when it is 2xx, else ApiError. A body is
+    `json`, or `content` sent as `content_type`."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
+    if content_type:
+        headers["content-type"] = content_type
     target = url.rstrip("/") + path
     try:
         resp = httpx.request(
-            method, target, json=json, params=params, headers=headers, timeout=timeout
+            method,
+            target,
+            json=json,
+            content=content,
+            params=params,
+            headers=headers,
+            timeout=timeout,
         )
     except httpx.ConnectError as exc:
         raise ApiError(

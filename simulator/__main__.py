@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="offset for PO, receipt, invoice and request numbers: give each run against "
         "the same rxsight its own (e.g. 1000000), or their business keys collide",
     )
+    ap.add_argument(
+        "--crosswalk",
+        action="store_true",
+        help="load the world's master data crosswalk first (needs --admin-token); the EDI "
+        "suppliers then bill by catalog number, now and then one the crosswalk lacks",
+    )
+    ap.add_argument("--admin-token", default=os.environ.get("RXSIGHT_ADMIN_TOKEN"))
     ap.add_argument("--quiet", action="store_true")
     return ap
 
@@ -97,6 +104,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         silent_hours=args.silent_hours,
         faults=Faults().with_overrides(dict(args.fault)),
         number_base=args.number_base,
+        crosswalk_token=args.admin_token if args.crosswalk else None,
         verbose=not args.quiet,
     )
 
@@ -107,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = config_from_args(args)
     except ValueError as exc:
         print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    if args.crosswalk and not args.admin_token:
+        print(
+            "simulator: --crosswalk needs --admin-token (or RXSIGHT_ADMIN_TOKEN)", file=sys.stderr
+        )
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()

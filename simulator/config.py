@@ -26,6 +26,8 @@ class Faults:
     requisition_rejected: float = 0.02
     cancellation: float = 0.02  # pharmacy cancels the request before a PO
     outage_error_rate: float = 0.4  # share of ERP calls that fail during an outage
+    # With the crosswalk: an invoice line billed under a catalog number it does not know yet.
+    unmapped_item: float = 0.02
 
     @classmethod
     def names(cls) -> list[str]:
@@ -69,5 +71,8 @@ class SimConfig:
     # Numbers (PO, receipt, invoice, correlation) start at this offset: lets a restarted demo
     # continue on the same data without reusing business keys.
     number_base: int = 0
+    # Load the world's master data crosswalk with this admin token (simulator/crosswalk.py);
+    # the EDI suppliers then bill by catalog number. None: no crosswalk, ids as the ERP's.
+    crosswalk_token: str | None = None
     # Print progress lines.
     verbose: bool = True

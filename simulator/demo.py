@@ -233,6 +233,7 @@ def run_demo(settings: Settings, *, rate: float, seed: int, backfill_days: float
             rate=rate,
             backfill_days=backfill_days,
             number_base=runs * 1_000_000,
+            crosswalk_token=token,
         )
         run(cfg, stop)
         if proc.poll() is not None and not _interrupted(stop, proc):

@@ -4,10 +4,12 @@ invoices, disputes, and the match queue for accounts payable."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from opentelemetry.trace import SpanKind
 
 from simulator.backoffice import ApInvoice
+from simulator.crosswalk import billed_by_catalog, bills_by_catalog
 from simulator.documents import Invoice, Line, Shipment
 from simulator.timing import seconds
 
@@ -205,11 +207,21 @@ class FulfilmentEmissions:
                 amount=inv.amount,
                 currency="USD",
                 due_at=t + timedelta(days=self.sup.terms_days),
-                lines=[ln.as_event(q, p) for ln, q, p in inv.lines],
+                lines=self.billed_lines(inv),
                 attributes={"invoice.channel": "pdf-ocr" if ocr else "edi-810"},
             ),
             root,
         )
+
+    def billed_lines(self, inv: Invoice) -> list[dict[str, Any]]:
+        lines = [ln.as_event(q, p) for ln, q, p in inv.lines]
+        if not (self.w.cfg.crosswalk_token and bills_by_catalog(self.sup)):
+            return lines
+        rate = self.w.cfg.faults.unmapped_item
+        return [
+            billed_by_catalog(line, ln.item, self.sup, self.rng.random() < rate)
+            for line, (ln, _, _) in zip(lines, inv.lines, strict=True)
+        ]
 
     def emit_dispute(self, inv: Invoice, reason: str) -> None:
         t = self.now()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from simulator import crosswalk
 from simulator.config import SimConfig
 from simulator.emit import Telemetry
 from simulator.lifecycle import Replenishment
@@ -89,6 +90,8 @@ def run(cfg: SimConfig, stop: threading.Event | None = None) -> Report:
     report = Report(anchor=anchor, grpc=grpc_endpoint is not None)
     world = World(cfg, tel, anchor, Replenishment)
     try:
+        if cfg.crosswalk_token:
+            _say(cfg, crosswalk.load(cfg.url, cfg.crosswalk_token, world.items, world.start))
         _say(cfg, f"back-filling {cfg.backfill_days:g} days up to {anchor:%Y-%m-%d %H:%M:%S} UTC")
         while not stop.is_set() and world.run_until(anchor, _SLICE) == _SLICE:
             pass

@@ -17,6 +17,7 @@ from web.pages import (
     flows,
     kpis,
     lists,
+    masterdata,
     overview,
     portfolio,
     traces,
@@ -37,6 +38,7 @@ _PAGES = (
     alerts,
     lists,
     kpis,
+    masterdata,
 )
 for _page in _PAGES:
     router.include_router(_page.router)

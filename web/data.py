@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import rules.public as rules_public
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, utcnow
 
@@ -98,13 +99,27 @@ def flow_breaches(store: Store, flow: str, as_of: datetime) -> list[dict[str, An
 NO_NAMES: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
 
 
-def names(store: Store, correlation_ids: list[str]) -> dict[str, dict[str, str]]:
-    """{"item": {code: description}, "supplier": {id: name}} from the transactions' events."""
-    out: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+def names(
+    store: Store,
+    correlation_ids: list[str],
+    codes: Iterable[tuple[str, str | None]] = (),
+) -> dict[str, dict[str, str]]:
+    """{"item": {code: description}, "supplier": {id: name}} for the codes in the transactions'
+    events and `codes` ((kind, code) shown beside them, e.g. an exception's canonical supplier):
+    the master data crosswalk's name first, else what the source systems sent along."""
+    sent: dict[tuple[str, str], str] = {(k, c): "" for k, c in codes if k in NO_NAMES and c}
     ids = sorted({c for c in correlation_ids if c})
     if ids:
         for row in store.query(SQL["names"], {"correlation_ids": ids}):
-            out[row["kind"]][row["code"]] = row["name"]
+            sent[(row["kind"], row["code"])] = row["name"] or sent.get(
+                (row["kind"], row["code"]), ""
+            )
+    known = rules_public.crosswalk_names(store, list(sent), utcnow()) if sent else {}
+    out: dict[str, dict[str, str]] = {"item": {}, "supplier": {}}
+    for (kind, code), name in sent.items():
+        best = known.get((kind, code), ("", ""))[1] or name
+        if best:
+            out[kind][code] = best
     return out
 
 

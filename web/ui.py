@@ -33,6 +33,7 @@ NAV = (
     ("/replenishments", "Replenishments", "viewer"),
     ("/kpis", "KPIs", "viewer"),
     ("/rules", "Rules", "viewer"),
+    ("/masterdata", "Master data", "viewer"),
     ("/alerts", "Alerts", "viewer"),
     ("/audit", "Audit log", "admin"),
 )

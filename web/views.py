@@ -125,8 +125,12 @@ ENTITY_FIELDS = (
 
 
 def entity_label(exc: dict[str, Any]) -> str:
-    """The entity an exception is about, as people name it: invoice, PO, receipt, flow or
-    source system."""
+    """The entity an exception is about, as people name it: invoice, PO, receipt, flow,
+    source system or an identifier the crosswalk lacks."""
+    details = exc.get("details")
+    if exc.get("family") == "master_data" and isinstance(details, dict):
+        kind = str(details.get("kind", "")).replace("_", " ").capitalize()
+        return f"{kind} {details.get('identifier')} from {details.get('source_system')}"
     if exc.get("family") == "open_replenishment" and exc.get("correlation_id"):
         return f"Replenishment {exc['correlation_id']}"
     if exc.get("invoice_number"):

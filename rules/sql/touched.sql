@@ -4,7 +4,9 @@
 -- the previous run's instant that have now come due count as touched too. An invoice is
 -- judged whole, so unmatched_invoice's POs come with those of every invoice they are billed
 -- by (invoice_seed, then one step further in invoice_po_numbers; the planner takes further
--- steps while they find more).
+-- steps while they find more). A crosswalk version loaded since, or coming into force since
+-- the previous run, changes identifiers every rule matches on: crosswalk_changes > 0 asks
+-- for a full run.
 WITH
     {since:DateTime64(3, 'UTC')} AS W,
     {previous_as_of:DateTime64(3, 'UTC')} AS P,
@@ -60,4 +62,5 @@ SELECT
                 WHERE po_number IN (SELECT po_number FROM invoice_seed))
         )
     ) AS invoice_po_numbers,
-    (SELECT groupUniqArray(receipt_id) FROM rules_receipts WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)) AS receipt_ids
+    (SELECT groupUniqArray(receipt_id) FROM rules_receipts WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)) AS receipt_ids,
+    (SELECT count() FROM masterdata_identifiers WHERE loaded_at > W OR valid_from > P AND valid_from <= T) AS crosswalk_changes

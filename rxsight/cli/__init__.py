@@ -1,5 +1,5 @@
 """The `rxsight` command: serve, demo, migrate, rules evaluate, kpis export, alerts routes test,
-config check, audit verify, hash-password."""
+config check, audit verify, masterdata load, hash-password."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from rxsight import logs
 from rxsight.cli import api as cli_api
 from rxsight.cli import audit as cli_audit
+from rxsight.cli import masterdata as cli_masterdata
 from rxsight.cli.args import common_options, settings_from
 from rxsight.config import ConfigError, Settings
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_api.register(sub)
     cli_audit.register(sub)
+    cli_masterdata.register(sub)
 
     p = sub.add_parser("bench", help="run a benchmark from bench/")
     p.add_argument("which", help="ingest, rules, console or alert_latency")

@@ -257,6 +257,7 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_item_documents",
             "rules_po_supplier_steps",
             "governance_events",
+            "rules_identifiers",
         )
     },
     # The KPI facts kept per PO and request (metrics stage): gone with the entity's latest fact.

@@ -179,7 +179,13 @@ def exceptions_list(
         ]
         reasons.extend(facets.value["reasons"])
         facets.value["reasons"] = list(dict.fromkeys(reasons))
-    names = data.attempt("Names", data.names, store, [r.get("correlation_id") for r in rows])
+    names = data.attempt(
+        "Names",
+        data.names,
+        store,
+        [r.get("correlation_id") for r in rows],
+        [("supplier", r.get("supplier_id")) for r in rows],
+    )
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
@@ -288,7 +294,13 @@ def exception_detail(
             until=tc.when,
         )
     clock = sla_clock(request).clock(exc, tc.at)
-    names = data.attempt("Names", data.names, store, [exc.get("correlation_id")])
+    names = data.attempt(
+        "Names",
+        data.names,
+        store,
+        [exc.get("correlation_id")],
+        [("supplier", exc.get("supplier_id"))],
+    )
     details = details_of(exc)
     tolerance = rules_public.price_tolerance(settings_of(request), exc.get("site") or None)
     lines = invoice_lines(exc, details, tolerance)

@@ -14,7 +14,7 @@ WITH
         FROM (
             SELECT po_number, line_no, correlation_id, site, domain, supplier_id, expected_at,
                 item_id, quantity, occurred_at, event_id
-            FROM rules_po_lines
+            FROM rules_po_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
@@ -37,7 +37,7 @@ WITH
         FROM (
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
-            FROM rules_receipt_lines
+            FROM rules_receipt_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY po_number, event_id, line_no
         )

@@ -10,7 +10,7 @@ WITH
                 kind = 'goods.received') AS first_received,
             countIf(kind = 'goods.received') AS n_received,
             countIf(kind = 'receipt.posted') AS n_posted
-        FROM rules_receipts
+        FROM rules_receipts_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE occurred_at <= T AND receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY receipt_id
         HAVING n_received > 0 AND n_posted = 0

@@ -21,7 +21,7 @@ WITH
                     kind = 'replenishment.requested' AND quantity IS NOT NULL) AS first_quantity,
                 countIf(kind = 'replenishment.requested') AS n_requested,
                 countIf(kind = 'replenishment.cancelled') AS n_cancelled
-            FROM rules_requests
+            FROM rules_requests_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY correlation_id
             HAVING n_requested > 0 AND n_cancelled = 0
@@ -32,7 +32,7 @@ WITH
             groupArray(line_no) AS l_no, groupArray(item_id) AS l_item, groupArray(quantity) AS l_qty
         FROM (
             SELECT po_number, line_no, correlation_id, item_id, quantity
-            FROM rules_po_lines
+            FROM rules_po_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
                 AND po_number IN (SELECT po_number FROM rules_po_by_correlation
                     WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
@@ -47,7 +47,7 @@ WITH
         FROM (
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
-            FROM rules_receipt_lines
+            FROM rules_receipt_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (
                 SELECT po_number FROM rules_po_by_correlation WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))
             GROUP BY po_number, event_id, line_no

@@ -3,14 +3,14 @@
 -- period has run. Only an invoice's first invoice.received counts in quantities.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
-    -- Each invoice.received with its lines. FINAL folds an event delivered twice before its
-    -- parts merge, exactly as the merge will (one row per event and line number).
+    -- Each invoice.received with its lines. The view reads FINAL: it folds an event delivered
+    -- twice before its parts merge, exactly as the merge will (one row per event and line).
     received_events AS (
         SELECT supplier_id, invoice_number, event_id,
             min(occurred_at) AS inv_at, any(po_number) AS inv_po, any(site) AS inv_site,
             any(domain) AS inv_domain, any(correlation_id) AS inv_correlation_id,
             arraySort(groupArray((line_no, item_id, quantity, unit_price))) AS i_lines
-        FROM rules_po_invoice_lines FINAL
+        FROM rules_po_invoice_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY supplier_id, invoice_number, event_id
     ),
@@ -37,7 +37,7 @@ WITH
             groupArray(quantity) AS l_qty, groupArray(unit_price) AS l_price
         FROM (
             SELECT po_number, line_no, site, item_id, quantity, unit_price
-            FROM rules_po_lines
+            FROM rules_po_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no
@@ -50,7 +50,7 @@ WITH
         FROM (
             -- One row per receipt line even if its event was delivered twice.
             SELECT po_number, line_no, any(item_id) AS d_item, any(quantity) AS d_qty
-            FROM rules_receipt_lines
+            FROM rules_receipt_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
             GROUP BY po_number, event_id, line_no
         )
@@ -112,7 +112,7 @@ WITH
     -- the join below.
     closes AS (
         SELECT DISTINCT supplier_id, invoice_number, 1 AS matched
-        FROM rules_invoice_matches
+        FROM rules_invoice_matches_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE occurred_at <= T AND invoice_number IN (
             SELECT invoice_number FROM rules_po_invoice_lines
             WHERE po_number IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String}))

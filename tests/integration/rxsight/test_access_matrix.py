@@ -42,6 +42,7 @@ POLICY = {
     ("POST", "/api/rules/evaluate"): VIEWER,  # persist=false; persist=true below
     ("POST", "/api/alerts/routes/test"): VIEWER,  # a question about the tree, no change
     ("POST", "/api/alerts/reload"): ADMIN,
+    ("PUT", "/api/masterdata/{kind}"): ADMIN,  # a crosswalk load changes every rule's matching
     ("POST", "/api/alerts/test"): OWNED,
     ("POST", "/api/silences"): OWNED,
     ("PUT", "/api/silences/{silence_id}"): OWNED,
@@ -185,7 +186,16 @@ def test_every_operation_for_every_caller(
         "silence_id": {o: guarded.silence(o) for o in (PHARMACY, AP)},
         "notification_id": {o: guarded.dead_letter(o) for o in (PHARMACY, AP)},
         "correlation_id": {o: "c-matrix" for o in (PHARMACY, AP)},
+        "kind": {o: "items" for o in (PHARMACY, AP)},
+        "canonical_id": {o: "NDC-MATRIX" for o in (PHARMACY, AP)},
     }
+    # An entity to read the history of.
+    loaded = clients["admin token"].put(
+        "/api/masterdata/items",
+        content=b"id,name\nNDC-MATRIX,Matrix vial\n",
+        headers={"content-type": "text/csv"},
+    )
+    assert loaded.status_code == 200, loaded.text
     doc = httpx.get(f"{guarded.url}/openapi.json").json()
     calls = _calls(doc, ids)
     wrong = []

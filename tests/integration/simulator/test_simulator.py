@@ -13,15 +13,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from rules import families as rule_families
 from rxsight.model import EVENT_TYPES
+from rxsight.timeutil import rfc3339
 from simulator.catalog import FLOWS
 from simulator.config import SimConfig
 from simulator.demo import registry_config
@@ -76,6 +78,10 @@ def burst() -> Iterator[tuple[Server, dict[str, Any]]]:
                 "requisition_rejected=0.05",
                 "--fault",
                 "unknown_po_invoice=0.05",
+                # Its crosswalk: the EDI suppliers bill by catalog number.
+                "--crosswalk",
+                "--admin-token",
+                TOKEN,
             ],  # fmt: skip
             cwd=REPO,
             capture_output=True,
@@ -147,6 +153,35 @@ def test_every_family_of_exception_arrives(burst: tuple[Server, dict[str, Any]])
         "inventory-sync",
         "replenishment-to-po",
     }
+
+
+def test_catalog_billed_invoices_match_through_the_crosswalk(
+    burst: tuple[Server, dict[str, Any]],
+) -> None:
+    srv, info = burst
+    assert "crosswalk loaded: 46 items, 4 suppliers, 4 sites, 4 cost_centers" in info["stdout"]
+    now = datetime.now(UTC)
+    week = urlencode({"from": rfc3339(now - timedelta(days=7)), "to": rfc3339(now)})
+    status, body = srv.request("GET", f"/api/kpis?{week}")
+    assert status == 200, body
+    rates = {
+        r["group"].get("supplier_id"): r
+        for r in body["rows"]
+        if r["kpi"] == "invoice_first_pass_match_rate" and "supplier_id" in r["group"]
+    }
+    # The EDI suppliers bill catalog numbers on their own line numbers: without the
+    # crosswalk not one of their invoices would match its PO.
+    for edi_supplier in ("SUP-1001", "SUP-2002"):
+        row = rates[edi_supplier]
+        assert row["denominator"] >= 20 and row["value"] > 0.5, row
+    status, found = srv.request("POST", "/api/rules/evaluate?persist=false", {})
+    unmapped = [f for f in found["findings"] if f["family"] == "master_data"]
+    catalog = [
+        f for f in unmapped
+        if f["details"]["source_system"] == "ap-inbox"
+        and f["details"]["identifier"].startswith(("KDW-", "MPD-"))
+    ]  # fmt: skip
+    assert catalog and all(f["reason"] == "unmapped_item" for f in catalog), unmapped
 
 
 def test_a_transaction_reads_end_to_end(burst: tuple[Server, dict[str, Any]]) -> None:
