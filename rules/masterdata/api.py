@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rules.masterdata import crosswalk
+from rules.masterdata.api_models import Checked, Found, History, Loaded
 from rules.masterdata.rows import KINDS, FileRefused, read_file
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Resource
 from rxsight.model import QueryInstant
-from rxsight.openapi import error_responses
+from rxsight.openapi import ErrorBody, error_responses
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339
 
@@ -37,7 +38,11 @@ _FILE_BODY = {"type": "string", "format": "binary", "description": "a CSV or YAM
     operation_id="loadMasterdata",
     summary="Load crosswalk versions of one kind from a CSV or YAML body (admin)",
     responses={
-        400: {"description": "nothing loaded: the file, or every row of it, refused"},
+        200: {"model": Loaded | Checked, "description": "what loaded (or, dry run, would)"},
+        400: {
+            "model": Loaded | ErrorBody,
+            "description": "nothing loaded: the file (detail) or every row (rejected) refused",
+        },
         413: {"description": "the file is too large"},
     },
     openapi_extra={
@@ -105,7 +110,7 @@ def search(
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     limit: int = Query(200, ge=1, le=5000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Found:
     store = _runtime(request).store
     when = as_of or crosswalk.db_now(store)
     return {
@@ -123,7 +128,7 @@ def search(
 )
 def history(
     request: Request, kind: Kind, canonical_id: str, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> History:
     versions = crosswalk.history(_runtime(request).store, KINDS[kind], canonical_id)
     if not versions:
         raise HTTPException(404, f"no {kind} {canonical_id!r} in the crosswalk")
