@@ -39,6 +39,7 @@ from rxsight.app import migrate_store  # noqa: E402
 from rxsight.auth import hash_password  # noqa: E402
 from rxsight.config import Settings  # noqa: E402
 from rxsight.store import Store  # noqa: E402
+from rxsight.timeutil import rfc3339, utcnow  # noqa: E402
 from testkit.server import Server  # noqa: E402
 
 PASSWORD = "bench-console-pass"
@@ -84,6 +85,9 @@ def prepare(data_dir: Path, n: int, spans: int) -> str:
     settings = Settings(dsn=store.dsn, data_dir=data_dir)
     result = evaluate(store, LoadedRules(RulesConfig(), (), ()), settings, as_of)
     counts = persist(store, result)
+    # The exceptions' history is written now, not at the generated instant: pages that look
+    # at the exceptions as of an instant look just after this.
+    (data_dir / "bench-persisted-at").write_text(rfc3339(utcnow() + timedelta(seconds=1)) or "")
     print(
         f"evaluated and persisted {len(result.findings):,} findings ({counts}) "
         f"in {time.perf_counter() - t:.1f} s"
@@ -178,6 +182,8 @@ def main() -> int:
         rng = random.Random(7)
         n = args.transactions
         k = args.requests
+        persisted = quote((data_dir / "bench-persisted-at").read_text().strip())
+        mid_month = quote(rfc3339(rules_bench().START + timedelta(days=15)) or "")
         with httpx.Client(base_url=server.url, timeout=60) as client:
             sign_in(client)
             timed(client, "overview", [f"/?as_of={as_of}"] * k)
@@ -202,7 +208,7 @@ def main() -> int:
                 "exceptions item": "item=ndc-1",
                 "exceptions search": "q=inv-1",
                 "exceptions mine": "assignee=me",
-                "exceptions as of": f"as_of={as_of}&range=7d",
+                "exceptions as of": f"as_of={persisted}",
             }
             for label, query in filtered.items():
                 timed(client, label, [f"/exceptions?owner=all&{query}"] * k)
@@ -214,8 +220,22 @@ def main() -> int:
             )
             timed(
                 client,
+                "an exception as of",
+                [
+                    f"/exceptions/{quote(rng.choice(sample)['exception_id'], safe='')}"
+                    f"?as_of={persisted}"
+                ]
+                * k,
+            )
+            timed(
+                client,
                 "timeline",
                 [f"/transactions/corr-{rng.randrange(n)}" for _ in range(k)],
+            )
+            timed(
+                client,
+                "timeline as of",
+                [f"/transactions/corr-{rng.randrange(n // 2)}?as_of={mid_month}" for _ in range(k)],
             )
             timed(
                 client,
@@ -238,10 +258,12 @@ def main() -> int:
                 "replenishments p.3",
                 [f"/replenishments?as_of={as_of}&priority=urgent&page=3"] * k,
             )
+            timed(client, "replenishments item", [f"/replenishments?as_of={as_of}&item=ndc-1"] * k)
             timed(client, "rules", ["/rules"] * k)
             timed(client, "alerts", ["/alerts"] * k)
             timed(client, "kpis", [f"/kpis?as_of={as_of}"] * k)
-            timed(client, "audit", [f"/audit?as_of={as_of}"] * k)
+            timed(client, "audit", ["/audit"] * k)
+            timed(client, "audit as of", [f"/audit?as_of={persisted}&range=24h"] * k)
     finally:
         server.stop()
         if tmp is not None:

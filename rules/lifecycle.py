@@ -315,18 +315,30 @@ def list_exceptions(
         "limit": max(0, min(int(limit), 10_000)),
         "offset": max(0, int(offset)),
     }
-    rows = store.query(SQL["exceptions_current"], params)
-    if rows:
-        total = int(rows[0]["matching"])
-        for row in rows:
-            del row["matching"]
+    page = store.query(SQL["exceptions_page"], params)
+    if page:
+        total = int(page[0]["matching"])
     elif params["offset"]:
         # Past the last page: the first row of the same filters carries the count.
-        first = store.query(SQL["exceptions_current"], {**params, "limit": 1, "offset": 0})
+        first = store.query(SQL["exceptions_page"], {**params, "limit": 1, "offset": 0})
         total = int(first[0]["matching"]) if first else 0
     else:
         total = 0
-    return [present(r, now) for r in rows], total
+    stored = (
+        {
+            (row["exception_id"], row["version"]): row
+            for row in store.query(
+                SQL["exceptions_rows"], {"exception_ids": [p["exception_id"] for p in page]}
+            )
+        }
+        if page
+        else {}
+    )
+    rows = []
+    for p in page:
+        clock = {k: p[k] for k in ("due_state", "ack_due", "resolve_due", "next_due")}
+        rows.append(present({**stored[(p["exception_id"], p["version"])], **clock}, now))
+    return rows, total
 
 
 def get_exception(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,10 +62,28 @@ NO_FACETS: dict[str, Any] = {
 } | {"examples": []}
 
 
-def exception_facets(store: Store, family: str = "") -> dict[str, Any]:
-    """Filter choices; reasons only of `family` when one is chosen."""
+# Filter choices are read from the whole exception history, which at a million transactions
+# cost more than the page's own rows. They change when a new family, site or supplier first
+# appears: offered up to this long after, every list page is spared the scan.
+FACETS_TTL_S = 30.0
+_facet_rows: dict[int, tuple[float, dict[str, Any]]] = {}
+
+
+def _facet_row(store: Store) -> dict[str, Any]:
+    now = time.monotonic()
+    cached = _facet_rows.get(id(store))
+    if cached is not None and now - cached[0] < FACETS_TTL_S:
+        return cached[1]
     rows = store.query(SQL["exception_facets"])
     row = rows[0] if rows else {}
+    _facet_rows[id(store)] = (now, row)
+    return row
+
+
+def exception_facets(store: Store, family: str = "") -> dict[str, Any]:
+    """Filter choices (read at most every FACETS_TTL_S); reasons only of `family` when one
+    is chosen."""
+    row = _facet_row(store)
     out: dict[str, Any] = {
         key: sorted(v for v in row.get(key, []) if v)
         for key in ("families", "sites", "owners", "suppliers", "flows", "priorities")

@@ -1,8 +1,11 @@
--- Current state of exceptions (the highest version per exception_id) with their SLA clock,
--- filtered; oldest first. `matching` is the count before LIMIT/OFFSET: the page and its
--- total in one scan. The clock's targets come in as lookup arrays built by rules/sla.py
--- (family|severity|priority -> ms, '*' for the default family).
-SELECT * EXCEPT (opened_ms, sla_i, ack_ms, resolve_ms, ack_due_ms, resolve_due_ms, next_ms, next_target_ms),
+-- One page of exceptions in their current state (the highest version per exception_id) with
+-- their SLA clock, filtered; oldest first. `matching` is the count before LIMIT/OFFSET: the
+-- page and its total in one scan. The clock's targets come in as lookup arrays built by
+-- rules/sla.py (family|severity|priority -> ms, '*' for the default family).
+-- Only the page's keys and clock come out: its rows are read whole by exceptions_rows.sql,
+-- so the filtering and sorting carry a few narrow columns, not every summary and details of
+-- the history (at a million transactions that was most of the list's time).
+SELECT exception_id, version, due_state,
     if(ack_due_ms = 0, NULL, fromUnixTimestamp64Milli(ack_due_ms, 'UTC')) AS ack_due,
     if(resolve_due_ms = 0, NULL, fromUnixTimestamp64Milli(resolve_due_ms, 'UTC')) AS resolve_due,
     if(next_ms = 0, NULL, fromUnixTimestamp64Milli(next_ms, 'UTC')) AS next_due,
