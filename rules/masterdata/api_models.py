@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from rxsight.openapi import ApiModel, ApiRow, Instant
 
 
-class RejectedRow(ApiModel):
+class RowRejected(ApiModel):
     file: str
     row: int
     error: str
 
 
-class Loaded(ApiModel):
-    kind: str
-    source: str
-    loaded_at: Instant | None
-    loaded: int
-    mappings_ended: int
-    rejected: list[RejectedRow]
-    detail: str | None = None  # when nothing loaded (400): the refused rows in one line
-
-
-class Checked(ApiModel):
-    """A dry run: what would load, and the rows that would not."""
+class LoadAnswer(ApiModel):
+    """A load (or, with dry_run, its validation): what went in and each refused row."""
 
     kind: str
     source: str
-    dry_run: bool
-    valid: int
-    rejected: list[RejectedRow]
+    dry_run: bool | None = None
+    valid: int | None = Field(None, description="dry run: the versions that would be loaded")
+    loaded_at: Instant | None = None
+    loaded: int | None = Field(None, description="the versions loaded")
+    mappings_ended: int | None = None
+    rejected: list[RowRejected]
+    detail: str | None = Field(None, description="why nothing was loaded (400)")
 
 
 class Identifier(ApiModel):
@@ -36,35 +32,26 @@ class Identifier(ApiModel):
     identifier: str
 
 
-class Entity(ApiRow):
-    id: str
-    name: str
+class EntityVersion(ApiRow):
+    id: str | None = None
     valid_from: Instant
     loaded_at: Instant
+    name: str
     attributes: dict[str, str]
     identifiers: list[Identifier]
     loaded_by: str
+    retired: bool | None = None
+    source: str | None = None
+    source_row: int | None = None
 
 
-class Found(ApiModel):
+class Entities(ApiModel):
     kind: str
     as_of: Instant
-    entities: list[Entity]
+    entities: list[EntityVersion] = Field(description="in force at as_of")
 
 
-class Version(ApiRow):
-    valid_from: Instant
-    loaded_at: Instant
-    name: str
-    attributes: dict[str, str]
-    identifiers: list[Identifier]
-    loaded_by: str
-    retired: bool
-    source: str
-    source_row: int
-
-
-class History(ApiModel):
+class EntityHistory(ApiModel):
     kind: str
     id: str
-    versions: list[Version]
+    versions: list[EntityVersion] = Field(description="oldest valid_from first")
