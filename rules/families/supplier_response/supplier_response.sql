@@ -4,7 +4,8 @@
 -- po.acknowledged; since the first po.transmitted + ack limit), no_asn (suppliers expected to
 -- send ASNs: acknowledged, no shipment.notified and no goods.received; since due - the ASN
 -- lead, due as in delayed_receipt). Full receipt of the PO closes every reason. Limits: the
--- supplier's at the PO's site, else the supplier's, else the site's, else the global ones.
+-- supplier's at the PO's site, else the supplier's, else the site's, else the global ones;
+-- whether a supplier sends ASNs: configured for it, else its master data, else site / global.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     ['supplier.transmit_ms', 'supplier.rejected_ms', 'supplier.ack_ms', 'supplier.asn_lead_ms',
@@ -62,6 +63,19 @@ WITH
         )
         GROUP BY po_number
     ),
+    -- Suppliers whose master data (the crosswalk, DESIGN 5.7) says they send ASNs, as in force
+    -- at T: used when the configuration names no asn_expected for the supplier itself.
+    asn_suppliers AS (
+        SELECT canonical_id
+        FROM (
+            SELECT canonical_id,
+                argMax((attributes['asn_expected'], retired), (valid_from, loaded_at)) AS latest
+            FROM masterdata_entities
+            WHERE kind = 'supplier' AND valid_from <= T
+            GROUP BY canonical_id
+        )
+        WHERE lower(tupleElement(latest, 1)) IN ('true', '1', 'yes') AND tupleElement(latest, 2) = 0
+    ),
     judged AS (
         SELECT p.po_number AS po_number, p.correlation_id AS correlation_id, p.site AS site,
             p.domain AS domain, p.supplier_id AS supplier_id, c.created_at AS created_at,
@@ -82,12 +96,19 @@ WITH
                     indexOf({tk:Array(String)}, concat(n, '|', site)),
                     indexOf({tk:Array(String)}, concat(n, '|*'))])],
                 limit_names) AS lim,
+            arrayFirst(i -> i > 0, [
+                indexOf({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|', site)),
+                indexOf({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|*'))])
+                AS asn_configured_at,
+            multiIf(asn_configured_at > 0, {tv:Array(Int64)}[asn_configured_at],
+                supplier_id IN (SELECT canonical_id FROM asn_suppliers), 1,
+                lim[5]) AS asn_expected,
             multiIf(
                 full, '',
                 n_transmitted = 0, 'not_transmitted',
                 n_acks > 0 AND lower(ack_status) = 'rejected', 'rejected',
                 n_acks = 0, 'no_ack',
-                lim[5] = 1 AND n_asn = 0 AND receipt_lines = 0 AND due IS NOT NULL, 'no_asn',
+                asn_expected = 1 AND n_asn = 0 AND receipt_lines = 0 AND due IS NOT NULL, 'no_asn',
                 '') AS reason,
             multiIf(
                 reason = 'not_transmitted', created_at + toIntervalMillisecond(lim[1]),
