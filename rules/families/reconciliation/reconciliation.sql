@@ -8,7 +8,7 @@
 -- prices, by more than the tolerance percentage of the value and more than the minimum;
 -- since the latest of those journals + its grace). A receipt never posted is delayed_receipt's
 -- not_posted, not this family's. The value is unknown (no amount check) when a received line
--- has no PO line with a price.
+-- has no PO line with a price. Sites, suppliers and items are compared canonical (crosswalk).
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     -- One row per event and line even if the event was delivered twice.
