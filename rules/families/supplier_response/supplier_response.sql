@@ -4,8 +4,7 @@
 -- po.acknowledged; since the first po.transmitted + ack limit), no_asn (suppliers expected to
 -- send ASNs: acknowledged, no shipment.notified and no goods.received; since due - the ASN
 -- lead, due as in delayed_receipt). Full receipt of the PO closes every reason. Limits: the
--- supplier's at the PO's site, else the supplier's, else the site's, else the global ones;
--- whether a supplier sends ASNs: configured for it, else its master data, else site / global.
+-- supplier's at the PO's site, else the supplier's, else the site's, else the global ones.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     ['supplier.transmit_ms', 'supplier.rejected_ms', 'supplier.ack_ms', 'supplier.asn_lead_ms',
@@ -63,18 +62,12 @@ WITH
         )
         GROUP BY po_number
     ),
-    -- Suppliers whose master data (the crosswalk, DESIGN 5.7) says they send ASNs, as in force
-    -- at T: used when the configuration names no asn_expected for the supplier itself.
-    asn_suppliers AS (
-        SELECT canonical_id
-        FROM (
-            SELECT canonical_id,
-                argMax((attributes['asn_expected'], retired), (valid_from, loaded_at)) AS latest
-            FROM masterdata_entities
-            WHERE kind = 'supplier' AND valid_from <= T
-            GROUP BY canonical_id
-        )
-        WHERE lower(tupleElement(latest, 1)) IN ('true', '1', 'yes') AND tupleElement(latest, 2) = 0
+    -- Suppliers the crosswalk says send ASNs (or not); configuration for the supplier itself
+    -- comes first, the crosswalk next, then the site's and the global setting.
+    asn_listed AS (
+        SELECT canonical_id AS supplier_id, toInt64(attributes['asn_expected'] = 'true') AS asn
+        FROM masterdata_entities_in_force(as_of = {as_of:DateTime64(3, 'UTC')})
+        WHERE kind = 'supplier' AND mapContains(attributes, 'asn_expected')
     ),
     judged AS (
         SELECT p.po_number AS po_number, p.correlation_id AS correlation_id, p.site AS site,
@@ -96,13 +89,9 @@ WITH
                     indexOf({tk:Array(String)}, concat(n, '|', site)),
                     indexOf({tk:Array(String)}, concat(n, '|*'))])],
                 limit_names) AS lim,
-            arrayFirst(i -> i > 0, [
-                indexOf({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|', site)),
-                indexOf({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|*'))])
-                AS asn_configured_at,
-            multiIf(asn_configured_at > 0, {tv:Array(Int64)}[asn_configured_at],
-                supplier_id IN (SELECT canonical_id FROM asn_suppliers), 1,
-                lim[5]) AS asn_expected,
+            if(has({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|', site))
+                OR has({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|*'))
+                OR x.supplier_id = '', lim[5], x.asn) AS asn_expected,
             multiIf(
                 full, '',
                 n_transmitted = 0, 'not_transmitted',
@@ -120,6 +109,7 @@ WITH
         LEFT JOIN steps AS s ON s.po_number = p.po_number
         LEFT JOIN acks AS a ON a.po_number = p.po_number
         LEFT JOIN rcv AS r ON r.po_number = p.po_number
+        LEFT JOIN asn_listed AS x ON x.supplier_id = p.supplier_id
     )
 -- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT
