@@ -185,7 +185,11 @@ def test_journaled_exactly_at_the_limit_or_1_ms_after(srv: Server) -> None:
         *receipt("GR-NJ-5", {1: 10, 2: 4}),
         journal(limit + MS, FULL_VALUE, receipt_id="GR-NJ-5"),
     )
-    srv.wait_for(lambda: finding(srv, limit, "GR-NJ-5"), timeout=10)
+    # Wait until GR-NJ-5's journal, the batch's last event, is visible.
+    srv.wait_for(
+        lambda: finding(srv, limit, "GR-NJ-5") and finding(srv, limit + MS, "GR-NJ-5") is None,
+        timeout=10,
+    )
     assert finding(srv, limit, "GR-NJ-4") is None
     assert finding(srv, limit, "GR-NJ-5")["reason"] == "not_journaled"
     assert finding(srv, limit + MS, "GR-NJ-5") is None
