@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from metrics.api_models import Kpis
-from metrics.exports import MEDIA_TYPES, build_report, render
+from metrics.api_models import Kpis, MonthEndReport
+from metrics.exports import MEDIA_TYPES, build_report, render, render_month_end
 from metrics.kpis import compute
+from metrics.month_end import month_end
 from metrics.periods import KINDS, Period, last_completed, parse_at
 from rxsight.auth import Principal, require
 from rxsight.model import QueryInstant
@@ -114,3 +115,51 @@ def get_kpis_export(
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{report.filename(format)}"'},
     )
+
+
+@router.get(
+    "/reconciliation/month-end",
+    operation_id="getMonthEnd",
+    response_model=MonthEndReport,
+    summary="Every goods receipt of a month: received, booked and journaled, differences first",
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": _FILE}, MEDIA_TYPES["xlsx"]: {"schema": _FILE}},
+            "description": "The month's receipts (JSON), or their export (format=csv, xlsx)",
+        }
+    },
+)
+def get_month_end(
+    request: Request,
+    month: str | None = Query(
+        None, max_length=7, description="2026-11; default the last month ended by as_of"
+    ),
+    format: Literal["json", "csv", "xlsx"] = Query("json"),
+    as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
+    _: Principal = Depends(require("viewer")),
+) -> Any:
+    when = as_of or utcnow()
+    try:
+        chosen = parse_at("month", month) if month else last_completed("month", when)
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "month"), "msg": str(exc), "input": month}]
+        ) from None
+    runtime = request.app.state.runtime
+    result = month_end(runtime.store, runtime.settings, chosen, when)
+    if format != "json":
+        return Response(
+            render_month_end(result, format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{result.filename(format)}"'},
+        )
+    start, end = chosen.bounds()
+    return {
+        "month": chosen.label,
+        "from": rfc3339(start),
+        "to": rfc3339(end),
+        "as_of": rfc3339(result.as_of),
+        "receipts": len(result.rows),
+        "differing": result.differing,
+        "rows": [r.as_json() for r in result.rows],
+    }

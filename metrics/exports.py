@@ -19,8 +19,11 @@ import xlsxwriter
 
 from metrics.definitions import DIMENSIONS, KpiDef, kpi_defs
 from metrics.kpis import Compared, KpiRow, compute_periods, with_previous
+from metrics.month_end import COLUMNS as MONTH_END_COLUMNS
+from metrics.month_end import MonthEnd
 from metrics.periods import Period
 from rxsight.config import Settings
+from rxsight.spreadsheets import inert_text
 from rxsight.store import Store
 from rxsight.timeutil import rfc3339
 
@@ -267,6 +270,57 @@ def table_xlsx(
         notes.set_column(1, 1, 60)
     book.close()
     return sink.getvalue()
+
+
+# ------------------------------------------------------------------ month-end reconciliation
+MONTH_END_FORMATS = ("xlsx", "csv")
+_MONEY_COLUMNS = frozenset(
+    {
+        "received_value",
+        "booked_amount",
+        "journaled_amount",
+        "booked_difference",
+        "journaled_difference",
+    }
+)
+
+
+def render_month_end(month: MonthEnd, fmt: str) -> bytes:
+    """Every receipt of the month, differences first: CSV (one header row) or XLSX (the list,
+    amounts and quantities as numbers, and an About sheet: month, instant, counts)."""
+    if fmt not in MONTH_END_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(MONTH_END_FORMATS)}, not {fmt!r}")
+    rows = [r.as_json() for r in month.rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(MONTH_END_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    inert_text(v) if isinstance(v, str) else ("" if v is None else v)
+                    for v in (row[c] for c in MONTH_END_COLUMNS)
+                ]
+            )
+        return buf.getvalue().encode()
+    return table_xlsx(
+        f"Receipts {month.period.label}",
+        MONTH_END_COLUMNS,
+        ({k: _cell(k, v) for k, v in row.items()} for row in rows),
+        about=[
+            ("month", month.period.label),
+            ("as of", rfc3339(month.as_of) or ""),
+            ("receipts", str(len(rows))),
+            ("differing", str(month.differing)),
+        ],
+    )
+
+
+def _cell(column: str, value: Any) -> Any:
+    """Amounts and quantities as numbers in a workbook (the JSON carries them as text)."""
+    if value not in (None, "") and (column in _MONEY_COLUMNS or column.endswith("_quantity")):
+        return float(value)
+    return value
 
 
 _RENDERERS: dict[str, Callable[[KpiReport], bytes]] = {

@@ -7,8 +7,9 @@ from typing import Any
 
 from metrics.config import parse_kpis_config
 from metrics.definitions import KpiDef, kpi_defs
-from metrics.exports import FORMATS, KpiReport, build_report, table_xlsx
+from metrics.exports import FORMATS, MONTH_END_FORMATS, KpiReport, build_report, table_xlsx
 from metrics.kpis import compute_periods
+from metrics.month_end import MonthEnd, month_end
 from metrics.periods import KINDS, Period, last_completed, parse_at, series
 from metrics.scheduler import next_due, recent_runs
 from rxsight.config import Settings
@@ -17,11 +18,14 @@ from rxsight.store import Store
 
 __all__ = [
     "FORMATS",
+    "MONTH_END_FORMATS",
+    "MonthEnd",
     "KINDS",
     "KpiDef",
     "KpiReport",
     "definitions",
     "export_schedules",
+    "month_end",
     "period_of",
     "report",
     "table_xlsx",

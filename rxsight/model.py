@@ -105,6 +105,17 @@ _MONEY_SCHEMA = {
     "before the point and 4 after",
 }
 Money = Annotated[Decimal, PlainValidator(_decimal), WithJsonSchema(_MONEY_SCHEMA)]
+# A quantity is never negative (rxsight.event_checks: a return is its own event type); the
+# same decimal otherwise.
+_QUANTITY_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^\s*[0-9]{1,14}(\.[0-9]{1,4})?\s*$"},
+    ],
+    "description": "a decimal ≥ 0: a JSON number or a decimal string, at most 14 digits "
+    "before the point and 4 after",
+}
+Quantity = Annotated[Decimal, PlainValidator(_decimal), WithJsonSchema(_QUANTITY_SCHEMA)]
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]
@@ -129,7 +140,7 @@ class EventLine(BaseModel):
 
     line_no: int | None = Field(default=None, ge=0, le=MAX_LINE_NO)
     item_id: OptId = None
-    quantity: Money | None = None
+    quantity: Quantity | None = None
     unit_price: Money | None = None
     uom: Annotated[str, StringConstraints(max_length=MAX_UOM)] | None = None
 
@@ -151,7 +162,7 @@ class BusinessEvent(BaseModel):
     po_number: OptId = None
     invoice_number: OptId = None
     receipt_id: OptId = None
-    quantity: Money | None = None
+    quantity: Quantity | None = None
     unit_price: Money | None = None
     amount: Money | None = None
     currency: Annotated[str, StringConstraints(pattern=_CURRENCY)] = "USD"

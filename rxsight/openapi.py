@@ -131,7 +131,9 @@ def document(
             extra = (described or {}).get(operation.get("operationId", ""))
             if extra is not None:
                 parts = dict(extra())
-                components.update(parts.pop("x-component-schemas", {}))
+                for name, schema in parts.pop("x-component-schemas", {}).items():
+                    if components.setdefault(name, schema) != schema:
+                        raise ValueError(f"two different schemas are named {name}")
                 operation.update(parts)
             if method in _READS:
                 continue

@@ -32,6 +32,37 @@ class ApInvoice:
     cost_center: str
     rng: Rng
 
+    def keys(self) -> dict[str, Any]:
+        """The business keys its finance events carry."""
+        return {
+            "supplier_id": self.supplier_id,
+            "invoice_number": self.invoice_number,
+            "po_number": self.po_number,
+            "amount": self.amount,
+        }
+
+
+@dataclass
+class ReceiptJournal:
+    """A posted goods receipt on its way to the GL (the ERP's inventory accrual)."""
+
+    corr: str
+    receipt_id: str
+    po_number: str
+    supplier_id: str
+    amount: Decimal
+    site: str
+    cost_center: str
+    rng: Rng
+
+    def keys(self) -> dict[str, Any]:
+        return {
+            "supplier_id": self.supplier_id,
+            "receipt_id": self.receipt_id,
+            "po_number": self.po_number,
+            "amount": self.amount,
+        }
+
 
 class BackOffice:
     """What AP and the GL hold between their runs, and the runs themselves."""
@@ -42,6 +73,7 @@ class BackOffice:
         self.ap_ready: list[ApInvoice] = []
         self.payables: list[ApInvoice] = []
         self.gl_queue: list[ApInvoice] = []
+        self.gl_receipts: list[ReceiptJournal] = []
 
     def auto_match(self, t: datetime, rng: random.Random, run: str | None) -> None:
         """AP's auto-match job: invoices whose PO and receipts now agree are matched,
@@ -107,8 +139,10 @@ class BackOffice:
             self.gl_queue.append(inv)
 
     def journal_batch(self, t: datetime, rng: random.Random, run: str | None) -> None:
-        """The hourly AP-to-GL interface: one journal per matched invoice (inventory accrual)."""
-        batch, self.gl_queue = self.gl_queue, []
+        """The hourly GL interface: one journal per goods receipt the ERP posted (inventory
+        accrual, naming the receipt) and one per matched invoice (naming its PO)."""
+        batch: list[ApInvoice | ReceiptJournal] = [*self.gl_receipts, *self.gl_queue]
+        self.gl_receipts, self.gl_queue = [], []
         run_d = seconds(rng, 6 + 0.2 * len(batch), 0.3)
         start = t - run_d
         self._batch_trace(
@@ -132,10 +166,10 @@ class BackOffice:
         names: tuple[str, str, str, str],
         start: datetime,
         end: datetime,
-        items: list[ApInvoice],
+        items: list[ApInvoice] | list[ApInvoice | ReceiptJournal],
         run: str | None,
         root_attrs: dict[str, Any],
-        event_fields: Callable[[ApInvoice], dict[str, Any]],
+        event_fields: Callable[[Any], dict[str, Any]],
     ) -> None:
         """A finance batch job's trace: the run's root span, then per invoice a client span
         and the business event it carries. names: service, flow, root span, item step."""
@@ -160,10 +194,7 @@ class BackOffice:
                     "occurred_at": at,
                     "correlation_id": inv.corr,
                     "domain": "finance",
-                    "supplier_id": inv.supplier_id,
-                    "invoice_number": inv.invoice_number,
-                    "po_number": inv.po_number,
-                    "amount": inv.amount,
+                    **inv.keys(),
                     **event_fields(inv),
                 },
                 sp,

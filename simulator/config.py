@@ -22,6 +22,9 @@ class Faults:
     duplicate_invoice: float = 0.03  # the same invoice number sent twice
     unknown_po_invoice: float = 0.02  # invoice quotes a PO number that does not exist
     receipt_not_posted: float = 0.02  # goods receipt never reaches the ERP
+    erp_quantity_off: float = 0.02  # the ERP books another quantity than the dock received
+    gl_journal_drop: float = 0.02  # the GL interface drops a receipt's journal
+    journal_amount_off: float = 0.01  # the GL journals a receipt 2-8 % off its value
     approval_stuck: float = 0.02  # requisition waits days for a buyer's approval
     requisition_rejected: float = 0.02
     cancellation: float = 0.02  # pharmacy cancels the request before a PO

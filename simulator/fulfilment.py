@@ -4,13 +4,14 @@ invoices, disputes, and the match queue for accounts payable."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from simulator.backoffice import ApInvoice
+from simulator.backoffice import ApInvoice, ReceiptJournal
 from simulator.crosswalk import billed_by_catalog, bills_by_catalog
-from simulator.documents import Invoice, Line, Shipment
+from simulator.documents import CENT, Invoice, Line, Shipment
 from simulator.timing import seconds
 
 
@@ -111,7 +112,14 @@ class FulfilmentEmissions:
             parent=root, kind=SpanKind.CLIENT, corr=self.corr, error=err,
         )  # fmt: skip
 
-    def emit_posted(self, shp: Shipment, t: datetime) -> None:
+    def emit_posted(
+        self, shp: Shipment, t: datetime, booked: dict[int, int], journal: Decimal | None
+    ) -> None:
+        """The ERP books the receipt (its lines at the PO's prices) and queues its journal for
+        the GL, the amount scaled by `journal` (1: as booked; None: the journal is lost)."""
+        price = {ln.line_no: ln.price for ln in self.lines}
+        amount = sum((Decimal(q) * price[no] for no, q in booked.items()), Decimal(0))
+        amount = amount.quantize(CENT)
         sp = self.tel.span(
             "erp-inventory",
             "goods-receipt-sync",
@@ -133,9 +141,26 @@ class FulfilmentEmissions:
                 supplier_id=self.sup.id,
                 receipt_id=shp.receipt_id,
                 status="posted",
+                lines=[
+                    ln.as_event(booked[ln.line_no]) for ln in self.lines if ln.line_no in booked
+                ],
+                amount=amount,
             ),
             sp,
         )
+        if journal is not None:
+            self.w.back_office.gl_receipts.append(
+                ReceiptJournal(
+                    corr=self.corr,
+                    receipt_id=shp.receipt_id,
+                    po_number=self.po,
+                    supplier_id=self.sup.id,
+                    amount=(amount * journal).quantize(CENT),
+                    site=self.site.id,
+                    cost_center=self.site.cost_center,
+                    rng=self.rng,
+                )
+            )
 
     def emit_inventory(self, shp: Shipment, lines: list[Line], t: datetime) -> None:
         flow = "inventory-sync"

@@ -246,7 +246,18 @@ class Replenishment(OrderingEmissions, FulfilmentEmissions):
             else:
                 self.at(ta + dur, self.emit_receipt_retry, shp, ta, dur, err)
             posted = ta + dur
-        self.at(posted, self.emit_posted, shp, posted)
+        booked = {no: q for no, q in shp.qty.items() if q > 0}
+        if booked and rng.random() < self.f.erp_quantity_off:
+            # The ERP books another quantity on one line than the dock received.
+            no = rng.choice(sorted(booked))
+            booked[no] += -1 if booked[no] > 1 else 1
+        if rng.random() < self.f.gl_journal_drop:
+            journal = None  # the GL interface drops it
+        elif rng.random() < self.f.journal_amount_off:
+            journal = Decimal(str(round(rng.uniform(1.02, 1.08), 3)))
+        else:
+            journal = Decimal(1)
+        self.at(posted, self.emit_posted, shp, posted, booked, journal)
         synced = posted + minutes(rng, 5, 40)
         self.at(synced, self.emit_inventory, shp, ack_lines, synced)
 

@@ -20,6 +20,7 @@ from web.pages import (
     masterdata,
     overview,
     portfolio,
+    reconciliation,
     traces,
     transactions,
 )
@@ -39,6 +40,7 @@ _PAGES = (
     lists,
     kpis,
     masterdata,
+    reconciliation,
 )
 for _page in _PAGES:
     router.include_router(_page.router)

@@ -15,13 +15,10 @@ from fastapi.responses import Response
 import metrics.public as metrics_public
 from rxsight import audit
 from rxsight.auth import Principal
+from rxsight.spreadsheets import inert_text
 from rxsight.timeutil import jsonable, utcnow
 from web.deps import store_of
 
-# A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) starts with a quote
-# instead: integration data must not become a formula in someone's spreadsheet (OWASP CSV
-# injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROWS = 10_000
 
 
@@ -37,12 +34,8 @@ def _cell(value: Any) -> Any:
         value = ", ".join(str(v) for v in value)
     elif isinstance(value, dict):
         value = "; ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        # Numbers keep their sign: only text can be a formula.
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
+    if isinstance(value, str):
+        return inert_text(value)
     return value
 
 

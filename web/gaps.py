@@ -1,6 +1,6 @@
 """Gaps the procure-to-pay chain cannot name by itself: a PO stuck in the ERP's outbound queue
 or waiting on the supplier, and the steps only the rules know are owed (an ASN from a supplier
-configured to send them)."""
+configured to send them, a receipt's GL journal)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ OWED_STEPS = {
         "shipped",
         "PO {po} acknowledged {{at}}; the supplier sends ASNs, and none came.",
         "po.acknowledged",
+    ),
+    ("reconciliation", "not_journaled"): (
+        "journaled",
+        "Receipt {receipt} posted {{at}}, not journaled to the GL.",
+        "receipt.posted",
     ),
 }
 
@@ -70,11 +75,12 @@ def owed_gaps(events: list[dict[str, Any]], exceptions: list[dict[str, Any]]) ->
         if owed is None or exc.get("status") == "resolved":
             continue
         step, text, etype = owed
-        po = exc.get("po_number") or ""
+        po, receipt = exc.get("po_number") or "", exc.get("receipt_id") or ""
+        key, value = ("receipt_id", receipt) if receipt else ("po_number", po)
         named = next(
-            (e for e in events if e["event_type"] == etype and (e.get("po_number") or "") == po),
+            (e for e in events if e["event_type"] == etype and (e.get(key) or "") == value),
             None,
         )
         at = to_datetime(named["occurred_at"]) if named else None
-        out.append(Gap(text.format(po=po), at, exc.get("site"), step))
+        out.append(Gap(text.format(po=po, receipt=receipt), at, exc.get("site"), step))
     return out

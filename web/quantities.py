@@ -150,3 +150,96 @@ def quantities(
                 if dec(ev.get("amount")) is None and row.invoice_price is not None:
                     totals.invoiced_amount += qty * row.invoice_price
     return sorted(by_key.values(), key=lambda r: (r.po_number, r.line)), totals
+
+
+@dataclass
+class ReceiptBooking:
+    """One goods receipt as the dock received it, the ERP booked it and the GL journaled it
+    (amounts at the PO's prices): the reconciliation family's facts, side by side."""
+
+    receipt_id: str
+    po_number: str | None = None
+    received: Decimal = Decimal(0)
+    booked: Decimal | None = None  # the latest posting with lines (else its header quantity)
+    received_value: Decimal | None = Decimal(0)  # None: a line without a PO price
+    booked_amount: Decimal | None = None
+    journaled: Decimal | None = None  # journals naming the receipt; None: none did
+    po_journaled: Decimal | None = None  # journals naming only its PO
+    posted: bool = False
+
+    @property
+    def booked_off(self) -> bool:
+        return self.booked is not None and self.booked != self.received
+
+    @property
+    def journal_off(self) -> bool:
+        return (
+            self.journaled is not None
+            and self.received_value is not None
+            and abs(self.journaled - self.received_value) > Decimal("0.01")
+        )
+
+    @property
+    def unjournaled(self) -> bool:
+        return self.posted and self.journaled is None and self.po_journaled is None
+
+
+def receipt_bookings(events: list[dict[str, Any]], lines: list[LineQty]) -> list[ReceiptBooking]:
+    """Per receipt of the transaction: received and booked quantities, the received value,
+    the booked amount (the posting's, else its lines at PO prices) and the journaled amounts.
+    `lines` gives the PO prices (quantities()'s rows); `events` are in time order."""
+    prices = {(r.po_number, r.line): r.po_price for r in lines}
+    by_item = {(r.po_number, r.item_id): r.po_price for r in lines if r.item_id}
+
+    def price(po: str | None, line: dict[str, Any]) -> Decimal | None:
+        if (po, _line_key(line)) in prices:
+            return prices[(po, _line_key(line))]
+        return by_item.get((po, line.get("item_id")))
+
+    out: dict[str, ReceiptBooking] = {}
+    po_journals: dict[str, Decimal] = {}
+    for ev in events:
+        rid, po = ev.get("receipt_id"), ev.get("po_number")
+        kind = ev["event_type"]
+        if kind == "journal.posted" and not rid and po:
+            po_journals[po] = po_journals.get(po, Decimal(0)) + (dec(ev.get("amount")) or 0)
+        if not rid or kind not in ("goods.received", "receipt.posted", "journal.posted"):
+            continue
+        row = out.setdefault(rid, ReceiptBooking(rid))
+        row.po_number = row.po_number or po
+        if kind == "goods.received":
+            for line in _lines_of(ev):
+                qty = dec(line.get("quantity")) or Decimal(0)
+                row.received += qty
+                p = price(row.po_number, line)
+                row.received_value = (
+                    None
+                    if p is None or row.received_value is None
+                    else row.received_value + qty * p
+                )
+        elif kind == "receipt.posted":
+            row.posted = True
+            booked = _lines_of(ev)
+            if booked:
+                row.booked = sum(
+                    (dec(ln.get("quantity")) or Decimal(0) for ln in booked), Decimal(0)
+                )
+                if dec(ev.get("amount")) is None:
+                    amounts = [price(row.po_number, ln) for ln in booked]
+                    if all(a is not None for a in amounts):
+                        row.booked_amount = sum(
+                            (
+                                (dec(ln.get("quantity")) or Decimal(0)) * a
+                                for ln, a in zip(booked, amounts, strict=True)
+                                if a is not None
+                            ),
+                            Decimal(0),
+                        )
+            if dec(ev.get("amount")) is not None:
+                row.booked_amount = dec(ev.get("amount"))
+        else:
+            row.journaled = (row.journaled or Decimal(0)) + (dec(ev.get("amount")) or 0)
+    for row in out.values():
+        if row.po_number in po_journals:
+            row.po_journaled = po_journals[row.po_number]
+    return sorted(out.values(), key=lambda r: r.receipt_id)

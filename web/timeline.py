@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from web.gaps import owed_gaps, supplier_gaps
-from web.quantities import LineQty, PriceTolerance, Totals, quantities
+from web.quantities import (
+    LineQty,
+    PriceTolerance,
+    ReceiptBooking,
+    Totals,
+    quantities,
+    receipt_bookings,
+)
 from web.ui import to_datetime
 
 # The procure-to-pay chain in order: (step, event type, label, optional). Optional steps are
@@ -22,6 +29,7 @@ STEPS = (
     ("shipped", "shipment.notified", "Shipped (ASN)", True),
     ("received", "goods.received", "Goods received", False),
     ("posted", "receipt.posted", "Posted to ERP", False),
+    ("journaled", "journal.posted", "Journaled (GL)", True),
     ("invoiced", "invoice.received", "Invoiced", False),
     ("matched", "invoice.matched", "Invoice matched", False),
     ("scheduled", "payment.scheduled", "Payment scheduled", False),
@@ -83,6 +91,7 @@ class Timeline:
     issues: list[Issue]
     lines: list[LineQty]
     totals: Totals
+    bookings: list[ReceiptBooking]
     lanes: list[tuple[str, list[Mark]]]
     marks: list[Mark]
     ticks: list[tuple[float, datetime]]
@@ -333,6 +342,7 @@ def build(tx: dict[str, Any], price_tolerance: PriceTolerance) -> Timeline:
         issues=issues,
         lines=lines,
         totals=totals,
+        bookings=receipt_bookings(all_events, lines),
         lanes=list(lanes.items()),
         marks=marks,
         ticks=ticks,
@@ -350,7 +360,7 @@ def with_open_exceptions(view: Timeline, exceptions: list[dict[str, Any]]) -> No
     )
     for gap in reversed(owed_gaps(all_events, exceptions)):
         step = next((s for s in view.steps if s.key == gap.step), None)
-        if step is None or step.at is not None:
-            continue
-        step.state = "missing"
+        if step is not None and step.at is None:
+            step.state = "missing"
+        # Said even when the step happened for another PO or receipt of the transaction.
         view.issues.insert(0, Issue(gap.text, gap.at, site=gap.site, step=gap.step))

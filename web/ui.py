@@ -32,6 +32,7 @@ NAV = (
     ("/portfolio", "Portfolio", "viewer"),
     ("/replenishments", "Replenishments", "viewer"),
     ("/kpis", "KPIs", "viewer"),
+    ("/reconciliation", "Month end", "viewer"),
     ("/rules", "Rules", "viewer"),
     ("/masterdata", "Master data", "viewer"),
     ("/alerts", "Alerts", "viewer"),

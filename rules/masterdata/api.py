@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rules.masterdata import crosswalk
+from rules.masterdata.api_models import Entities, EntityHistory, LoadAnswer
 from rules.masterdata.rows import KINDS, FileRefused, read_file
 from rxsight.auth import Principal, enforce, require
 from rxsight.authz import Action, Resource
 from rxsight.model import QueryInstant
-from rxsight.openapi import error_responses
+from rxsight.openapi import ErrorBody, error_responses
 from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339
 
@@ -36,9 +37,14 @@ _FILE_BODY = {"type": "string", "format": "binary", "description": "a CSV or YAM
     "/{kind}",
     operation_id="loadMasterdata",
     summary="Load crosswalk versions of one kind from a CSV or YAML body (admin)",
+    response_model=LoadAnswer,
+    response_model_exclude_unset=True,
     responses={
-        400: {"description": "nothing loaded: the file, or every row of it, refused"},
-        413: {"description": "the file is too large"},
+        400: {
+            "model": LoadAnswer | ErrorBody,
+            "description": "nothing loaded: the file, or every row of it, refused",
+        },
+        413: {"model": ErrorBody, "description": "the file is too large"},
     },
     openapi_extra={
         "requestBody": {
@@ -96,6 +102,7 @@ def _load(
 @router.get(
     "/{kind}",
     operation_id="searchMasterdata",
+    response_model_exclude_unset=True,
     summary="Crosswalk entities in force at an instant, searched",
 )
 def search(
@@ -105,7 +112,7 @@ def search(
     as_of: QueryInstant | None = Query(None, description="RFC 3339; default now"),
     limit: int = Query(200, ge=1, le=5000),
     _: Principal = Depends(require("viewer")),
-) -> dict[str, Any]:
+) -> Entities:
     store = _runtime(request).store
     when = as_of or crosswalk.db_now(store)
     return {
@@ -118,12 +125,13 @@ def search(
 @router.get(
     "/{kind}/{canonical_id}",
     operation_id="getMasterdataEntity",
+    response_model_exclude_unset=True,
     summary="Every version of one crosswalk entity",
-    responses={404: {"description": "no such entity in the crosswalk"}},
+    responses={404: {"model": ErrorBody, "description": "no such entity in the crosswalk"}},
 )
 def history(
     request: Request, kind: Kind, canonical_id: str, _: Principal = Depends(require("viewer"))
-) -> dict[str, Any]:
+) -> EntityHistory:
     versions = crosswalk.history(_runtime(request).store, KINDS[kind], canonical_id)
     if not versions:
         raise HTTPException(404, f"no {kind} {canonical_id!r} in the crosswalk")

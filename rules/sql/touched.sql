@@ -63,4 +63,23 @@ SELECT
         )
     ) AS invoice_po_numbers,
     (SELECT groupUniqArray(receipt_id) FROM rules_receipts WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)) AS receipt_ids,
+    -- reconciliation: receipts whose bookings or journals changed, those of the POs whose
+    -- journals (naming no receipt) or prices changed.
+    (
+        SELECT groupUniqArray(receipt_id) FROM (
+            SELECT receipt_id FROM rules_receipt_bookings
+            WHERE (received_at > W OR occurred_at > P AND occurred_at <= T)
+            UNION ALL
+            SELECT receipt_id FROM rules_journals
+            WHERE receipt_id != '' AND (received_at > W OR occurred_at > P AND occurred_at <= T)
+            UNION ALL
+            SELECT receipt_id FROM rules_receipt_bookings
+            WHERE po_number IN (
+                SELECT po_number FROM rules_journals
+                WHERE receipt_id = '' AND (received_at > W OR occurred_at > P AND occurred_at <= T)
+                UNION ALL
+                SELECT po_number FROM rules_po_lines
+                WHERE (received_at > W OR occurred_at > P AND occurred_at <= T))
+        )
+    ) AS reconciliation_receipt_ids,
     (SELECT count() FROM masterdata_identifiers WHERE loaded_at > W OR valid_from > P AND valid_from <= T) AS crosswalk_changes

@@ -256,6 +256,8 @@ RETENTION: dict[str, tuple[str, str]] = {
             "rules_invoice_matches",
             "rules_item_documents",
             "rules_po_supplier_steps",
+            "rules_receipt_bookings",
+            "rules_journals",
             "governance_events",
             "rules_identifiers",
         )

@@ -40,8 +40,9 @@ LINKED_RECEIPT = {
 @pytest.fixture(scope="module")
 def live() -> Iterator[Server]:
     config: dict[str, Any] = scenario.console_config()
-    # The scheduler would also evaluate "now"; the test wants the scenario's instant only.
-    config["rules"] = {"interval_s": 86400}
+    # The scheduler would also evaluate "now" (periodically, and as events arrive); the test
+    # wants the scenario's instant only.
+    config["rules"] = {"interval_s": 86400, "on_ingest": False}
     with scenario_server(config, LINKED_RECEIPT) as srv:
         yield srv
 

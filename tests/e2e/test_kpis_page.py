@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config: dict[str, Any] = scenario.console_config()
-    config["rules"] = {"interval_s": 86400}
+    config["rules"] = {"interval_s": 86400, "on_ingest": False}
     exports = tmp_path_factory.mktemp("kpi-exports")
     config["kpis"] = {"exports": [{"every": "week", "format": "csv", "dir": str(exports)}]}
     with scenario_server(config) as srv:

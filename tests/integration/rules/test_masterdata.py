@@ -293,8 +293,15 @@ def test_unmapped_identifiers_per_kind_and_source_system_with_events_affected(
             },
         )
     as_of = T0 + timedelta(days=3)
-    found = srv.wait_for(lambda: findings(srv, as_of, family="master_data"))
-    by_entity = {f["key"].removeprefix("master_data:"): f for f in found}
+
+    def unmapped() -> dict[str, dict[str, Any]]:
+        found = findings(srv, as_of, family="master_data")
+        by_entity = {f["key"].removeprefix("master_data:"): f for f in found}
+        # Earlier tests' identifiers are unmapped too: wait for these events to be visible.
+        seen = by_entity.get("supplier/ap-inbox/AP-99", {}).get("details", {}).get("events")
+        return by_entity if seen == "2" else {}
+
+    by_entity = srv.wait_for(unmapped)
     supplier = by_entity["supplier/ap-inbox/AP-99"]
     assert supplier["reason"] == "unmapped_supplier" and supplier["owner"] == "data-stewards"
     assert supplier["since"] == ts(T0 + timedelta(hours=30)).replace("Z", ".000Z")

@@ -78,6 +78,16 @@ def burst() -> Iterator[tuple[Server, dict[str, Any]]]:
                 "requisition_rejected=0.05",
                 "--fault",
                 "unknown_po_invoice=0.05",
+                "--fault",
+                "erp_quantity_off=0.1",
+                "--fault",
+                "gl_journal_drop=0.1",
+                "--fault",
+                "journal_amount_off=0.05",
+                "--fault",
+                "supplier_no_ack=0.05",
+                "--fault",
+                "edi_queue_stall=0.05",
                 # Its crosswalk: the EDI suppliers bill by catalog number.
                 "--crosswalk",
                 "--admin-token",
@@ -136,6 +146,13 @@ def test_every_family_of_exception_arrives(burst: tuple[Server, dict[str, Any]])
     every = set(rule_families.names())
     assert families == every, f"missing {every - families}"
     reasons = {(f["family"], f["reason"]) for f in body["findings"]}
+    # The supplier's and the finance systems' faults, each with its reason.
+    assert {
+        ("supplier_response", "no_ack"),
+        ("reconciliation", "quantity_mismatch"),
+        ("reconciliation", "not_journaled"),
+        ("reconciliation", "amount_mismatch"),
+    } <= reasons, sorted(reasons)
     # The two scripted incidents: the silent inventory sync and the live ERP outage.
     assert ("sla_breach", "silence") in reasons
     # One interface per governance reason (simulator/catalog.py).

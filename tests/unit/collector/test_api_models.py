@@ -38,7 +38,7 @@ def _value(name: str, prop: dict[str, Any]) -> Any:
         return datetime.now(UTC).isoformat()
     if prop.get("type") == "array":
         return [{"item_id": "NDC-1", "quantity": "2"}]
-    if "anyOf" in prop and {"type": "number"} in prop["anyOf"]:
+    if any(option.get("type") == "number" for option in prop.get("anyOf", ())):
         return "12.5"
     return f"{name}-1"
 
@@ -84,6 +84,18 @@ def test_document_and_ingest_agree_on_each_type(event_type: str, body_validator:
     unknown = {**event, "colour": "blue"}
     assert not body_validator.is_valid(unknown)
     assert _ingest_verdict(unknown) == "colour: unknown field"
+
+
+def test_a_negative_quantity_is_refused_by_both(body_validator: Any) -> None:
+    event = _minimal("replenishment.requested")
+    assert body_validator.is_valid(event) and _ingest_verdict(event) is None
+    for negative in (-3, "-3"):
+        wrong = {**event, "quantity": negative}
+        assert not body_validator.is_valid(wrong)
+        assert (_ingest_verdict(wrong) or "").startswith("quantity: must be ≥ 0")
+    line = {**_minimal("goods.received"), "lines": [{"item_id": "NDC-1", "quantity": "-1"}]}
+    assert not body_validator.is_valid(line)
+    assert (_ingest_verdict(line) or "").startswith("lines.0.quantity: must be ≥ 0")
 
 
 def test_an_unknown_event_type_is_refused_by_both(body_validator: Any) -> None:

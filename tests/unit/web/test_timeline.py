@@ -185,3 +185,62 @@ def test_an_owed_asn_is_missing_only_while_its_exception_is_open() -> None:
     resolved = timeline.build(tx, two_pct)
     timeline.with_open_exceptions(resolved, [{**no_asn, "status": "resolved"}])
     assert {s.key: s.state for s in resolved.steps}["shipped"] == "later"
+
+
+def test_received_booked_and_journaled_side_by_side() -> None:
+    tx = supplier_tx(
+        ev(
+            "goods.received",
+            "2026-11-17T09:00:00.000Z",
+            po_number="P7",
+            receipt_id="R7",
+            lines=[
+                {"line_no": 1, "item_id": "A", "quantity": "10"},
+                {"line_no": 2, "item_id": "B", "quantity": "5"},
+            ],
+        ),
+        # The ERP books a unit short on line 2; the GL journals what it booked.
+        ev(
+            "receipt.posted",
+            "2026-11-17T09:10:00.000Z",
+            po_number="P7",
+            receipt_id="R7",
+            lines=[
+                {"line_no": 1, "item_id": "A", "quantity": "10"},
+                {"line_no": 2, "item_id": "B", "quantity": "4"},
+            ],
+        ),
+        ev("journal.posted", "2026-11-17T10:00:00.000Z", receipt_id="R7", amount="36.00"),
+        ev(
+            "goods.received",
+            "2026-11-18T09:00:00.000Z",
+            po_number="P7",
+            receipt_id="R8",
+            lines=[{"line_no": 1, "item_id": "A", "quantity": "1"}],
+        ),
+        ev("receipt.posted", "2026-11-18T09:05:00.000Z", po_number="P7", receipt_id="R8"),
+    )
+    view = timeline.build(tx, two_pct)
+    r7, r8 = view.bookings
+    assert (r7.receipt_id, r7.received, r7.booked) == ("R7", Decimal(15), Decimal(14))
+    assert r7.received_value == Decimal("40.00") and r7.booked_amount == Decimal("36.00")
+    assert r7.journaled == Decimal("36.00")
+    assert r7.booked_off and r7.journal_off and not r7.unjournaled
+    # Posted without lines: nothing to compare; no journal: not journaled.
+    assert r8.booked is None and not r8.booked_off and r8.unjournaled
+    view_open = timeline.build(tx, two_pct)
+    timeline.with_open_exceptions(
+        view_open,
+        [
+            {
+                "family": "reconciliation",
+                "reason": "not_journaled",
+                "receipt_id": "R8",
+                "status": "open",
+            }
+        ],
+    )
+    # R7's journal makes the step done; R8's missing journal is still the first issue.
+    assert {s.key: s.state for s in view_open.steps}["journaled"] == "done"
+    assert view_open.issues[0].parts() == ("Receipt R8 posted ", ", not journaled to the GL.")
+    assert str(view_open.issues[0].at) == "2026-11-18 09:05:00+00:00"
