@@ -8,7 +8,7 @@
 -- prices, by more than the tolerance percentage of the value and more than the minimum;
 -- since the latest of those journals + its grace). A receipt never posted is delayed_receipt's
 -- not_posted, not this family's. The value is unknown (no amount check) when a received line
--- has no PO line with a price.
+-- has no PO line with a price. Sites, suppliers and items are compared canonical (crosswalk).
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
     -- One row per event and line even if the event was delivered twice.
@@ -18,7 +18,7 @@ WITH
             any(supplier_id) AS l_supplier, any(correlation_id) AS l_correlation,
             any(item_id) AS l_item, any(quantity) AS l_qty, any(has_lines) AS l_has_lines,
             any(amount) AS l_amount
-        FROM rules_receipt_bookings
+        FROM rules_receipt_bookings_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE occurred_at <= T AND receipt_id IN (SELECT key FROM rules_scope WHERE run_id = {run_id:String})
         GROUP BY receipt_id, event_id, line_no
     ),
@@ -59,7 +59,7 @@ WITH
         FROM (
             -- Each PO line's latest version.
             SELECT po_number, line_no, item_id, unit_price
-            FROM rules_po_lines
+            FROM rules_po_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
             WHERE occurred_at <= T AND po_number IN (SELECT po FROM receipts)
             ORDER BY po_number, line_no, occurred_at DESC, event_id DESC
             LIMIT 1 BY po_number, line_no

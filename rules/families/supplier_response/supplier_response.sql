@@ -62,6 +62,13 @@ WITH
         )
         GROUP BY po_number
     ),
+    -- Suppliers the crosswalk says send ASNs (or not); configuration for the supplier itself
+    -- comes first, the crosswalk next, then the site's and the global setting.
+    asn_listed AS (
+        SELECT canonical_id AS supplier_id, toInt64(attributes['asn_expected'] = 'true') AS asn
+        FROM masterdata_entities_in_force(as_of = {as_of:DateTime64(3, 'UTC')})
+        WHERE kind = 'supplier' AND mapContains(attributes, 'asn_expected')
+    ),
     judged AS (
         SELECT p.po_number AS po_number, p.correlation_id AS correlation_id, p.site AS site,
             p.domain AS domain, p.supplier_id AS supplier_id, c.created_at AS created_at,
@@ -82,12 +89,15 @@ WITH
                     indexOf({tk:Array(String)}, concat(n, '|', site)),
                     indexOf({tk:Array(String)}, concat(n, '|*'))])],
                 limit_names) AS lim,
+            if(has({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|', site))
+                OR has({tk:Array(String)}, concat('supplier.asn_expected@', supplier_id, '|*'))
+                OR x.supplier_id = '', lim[5], x.asn) AS asn_expected,
             multiIf(
                 full, '',
                 n_transmitted = 0, 'not_transmitted',
                 n_acks > 0 AND lower(ack_status) = 'rejected', 'rejected',
                 n_acks = 0, 'no_ack',
-                lim[5] = 1 AND n_asn = 0 AND receipt_lines = 0 AND due IS NOT NULL, 'no_asn',
+                asn_expected = 1 AND n_asn = 0 AND receipt_lines = 0 AND due IS NOT NULL, 'no_asn',
                 '') AS reason,
             multiIf(
                 reason = 'not_transmitted', created_at + toIntervalMillisecond(lim[1]),
@@ -99,6 +109,7 @@ WITH
         LEFT JOIN steps AS s ON s.po_number = p.po_number
         LEFT JOIN acks AS a ON a.po_number = p.po_number
         LEFT JOIN rcv AS r ON r.po_number = p.po_number
+        LEFT JOIN asn_listed AS x ON x.supplier_id = p.supplier_id
     )
 -- Columns a finding takes (engine.FINDING_COLUMNS); the family comes from the rule.
 SELECT

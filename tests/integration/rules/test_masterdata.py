@@ -324,3 +324,30 @@ def test_unmapped_identifiers_per_kind_and_source_system_with_events_affected(
         f["key"].removeprefix("master_data:") for f in findings(srv, as_of, family="master_data")
     }
     assert "supplier/ap-inbox/AP-99" not in after and "item/ap-inbox/KDW-77777" in after
+
+
+def test_the_crosswalk_says_which_suppliers_send_asns(srv: Server) -> None:
+    # V-400 sends ASNs, says the crosswalk; V-300 is not in it, and the configuration expects
+    # ASNs from nobody.
+    row = (
+        "id,name,asn_expected,id.ap,valid_from\nV-400,Northfield,yes,AP-400,2026-01-01T00:00:00Z\n"
+    )
+    assert put(srv, "suppliers", row, "suppliers-asn.csv")[0] == 200
+    for po, supplier in (("PO-ASN-X", "AP-400"), ("PO-ASN-Y", "V-300")):
+        purchase(srv, po, supplier, [(1, "NDC-A", 5, "5.00")])
+        send(
+            srv,
+            {"event_type": "po.transmitted", "at": T0 + timedelta(minutes=5), "po_number": po,
+             "correlation_id": f"c-{po}"},
+            {"event_type": "po.acknowledged", "at": T0 + timedelta(hours=1), "po_number": po,
+             "correlation_id": f"c-{po}", "status": "accepted"},
+        )  # fmt: skip
+    # Due at expected_at (T0 + 20 h); no_asn 12 h before it.
+    as_of = T0 + timedelta(hours=8, minutes=1)
+    srv.wait_for(lambda: findings(srv, as_of, po_number="PO-ASN-Y", family="delayed_receipt")
+                 or findings(srv, T0 + timedelta(days=2), po_number="PO-ASN-Y"))  # fmt: skip
+    by_po = {f["po_number"]: f for f in findings(srv, as_of, family="supplier_response")}
+    # Sent under AP's vendor number, judged as the canonical supplier the crosswalk names.
+    assert by_po["PO-ASN-X"]["reason"] == "no_asn" and by_po["PO-ASN-X"]["supplier_id"] == "V-400"
+    assert "PO-ASN-Y" not in by_po
+    assert findings(srv, T0 + timedelta(hours=7, minutes=59), po_number="PO-ASN-X") == []

@@ -250,3 +250,47 @@ def test_journals_are_summed_and_the_latest_dates_the_mismatch(srv: Server) -> N
     assert_boundary(srv, "GR-AM-7", "amount_mismatch", third)
     assert finding(srv, second, "GR-AM-7") is None
     assert finding(srv, second - MS, "GR-AM-7")["since"] == ts(first)
+
+
+def test_a_receipt_in_erp_item_numbers_is_valued_through_the_crosswalk(srv: Server) -> None:
+    """The dock and the ERP book the ERP's item numbers on their own line numbers: only the
+    crosswalk (item ERP-1 is NDC-1) finds the PO price, so only with it is the journal judged."""
+    at = POSTED_AT + timedelta(hours=5)
+    later = at + timedelta(hours=1)
+    dock_lines = [{"line_no": 901, "item_id": "ERP-1", "quantity": 10}]
+    keys = {"correlation_id": "c-GR-X-1", "po_number": "PO-GR-X-1", "site": "site-a"}
+    send(
+        srv,
+        # The PO (its receipt GR-X-1 never posted, its line 2 never received).
+        *receipt("GR-X-1", {1: 10}, posted_at=None),
+        {**keys, "event_type": "goods.received", "at": RECEIVED_AT, "receipt_id": "GR-X-2",
+         "lines": dock_lines},
+        {**keys, "event_type": "receipt.posted", "at": POSTED_AT, "receipt_id": "GR-X-2",
+         "lines": dock_lines},
+        journal(at, Decimal("30.00"), receipt_id="GR-X-2"),
+    )  # fmt: skip
+
+    def po_seen() -> bool:
+        query = urlencode({"as_of": ts(later), "persist": "false"})
+        _, body = srv.request("POST", f"/api/rules/evaluate?{query}", {}, token=TOKEN)
+        return any(f["po_number"] == "PO-GR-X-1" for f in body["findings"])
+
+    # Without a crosswalk the received line has no PO line: its value is unknown, not judged.
+    srv.wait_for(po_seen, timeout=10)
+    assert finding(srv, later, "GR-X-2") is None
+    items = (
+        "id,name,uom,schedule,cold_chain,id.ndc,id.erp,valid_from\n"
+        "NDC-1,Heparin 5000 units/mL vial,VL,,false,NDC-1,ERP-1,2026-01-01T00:00:00Z\n"
+    )
+    status, body = srv.request(
+        "PUT",
+        "/api/masterdata/items?filename=items.csv",
+        items.encode(),
+        content_type="text/csv",
+        token=TOKEN,
+    )
+    assert status == 200 and body["loaded"] == 1, body
+    # 10 x 2.50 received, 30.00 journaled.
+    got = srv.wait_for(lambda: finding(srv, later, "GR-X-2"), timeout=10)
+    assert got["reason"] == "amount_mismatch" and got["since"] == ts(at)
+    assert Decimal(got["details"]["value"]) == Decimal("25")
