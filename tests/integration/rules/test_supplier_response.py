@@ -273,3 +273,39 @@ def test_full_receipt_closes_every_reason(srv: Server) -> None:
     assert finding(srv, T0 + timedelta(hours=1), "PO-FULL-1")["reason"] == "not_transmitted"
     assert finding(srv, T0 + timedelta(hours=3), "PO-FULL-1") is None
     assert finding(srv, T0 + timedelta(hours=3), "PO-FULL-2")["reason"] == "not_transmitted"
+
+
+def test_master_data_says_which_suppliers_send_asns(srv: Server) -> None:
+    """A supplier the configuration does not name is expected to send ASNs when its master
+    data (the crosswalk's suppliers, DESIGN 5.7) says so."""
+    promised = T0 + timedelta(days=2)
+    sent = T0 + TRANSMIT + timedelta(minutes=10)
+    send(
+        srv,
+        po_created("PO-MD-1", T0, supplier="SUP-MD"),
+        step("po.transmitted", "PO-MD-1", sent),
+        step(
+            "po.acknowledged",
+            "PO-MD-1",
+            T0 + timedelta(hours=1),
+            status="accepted",
+            promised_at=ts(promised),
+        ),
+    )
+    # Visible: stuck in the queue for ten minutes before it left.
+    srv.wait_for(lambda: finding(srv, sent - MS, "PO-MD-1"), timeout=10)
+    limit = promised - ASN_LEAD
+    assert finding(srv, limit, "PO-MD-1") is None
+    suppliers = (
+        "id,name,asn_expected,id.erp,valid_from\n"
+        "SUP-MD,Meridian Pharma Distribution,true,SUP-MD,2026-01-01T00:00:00Z\n"
+    )
+    status, body = srv.request(
+        "PUT",
+        "/api/masterdata/suppliers?filename=suppliers.csv",
+        suppliers.encode(),
+        content_type="text/csv",
+        token=TOKEN,
+    )
+    assert status == 200 and body["loaded"] == 1, body
+    assert_boundary(srv, "PO-MD-1", "no_asn", limit)
