@@ -12,7 +12,7 @@ import pyarrow as pa
 from collector.events import events_table
 from collector.otlp.attributes import SpanAttributes
 from collector.otlp.traces import decode_trace_body
-from collector.phi import PhiScrubber
+from rxsight.phi import PhiScrubber
 from rxsight.app import migrate_store
 from rxsight.config import IngestConfig
 from rxsight.model import event_row

@@ -14,7 +14,7 @@ import collector.otlp.attributes
 from collector.otlp.attributes import SpanAttributes, raw_attributes_request
 from collector.otlp.traces import TraceBatch, decode_trace_body, decode_traces
 from collector.otlp.wire import OtlpDecodeError, parse_request
-from collector.phi import PhiScrubber
+from rxsight.phi import PhiScrubber
 from rxsight.config import PhiConfig
 
 PROTOBUF = "application/x-protobuf"

@@ -12,7 +12,7 @@ import pytest
 import re2
 import yaml
 
-from collector.phi import PhiScrubber
+from rxsight.phi import PhiScrubber
 from rxsight.config import PhiConfig
 from tests.support import REPO
 
