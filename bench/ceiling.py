@@ -12,10 +12,10 @@ import pyarrow as pa
 from collector.events import events_table
 from collector.otlp.attributes import SpanAttributes
 from collector.otlp.traces import decode_trace_body
-from collector.phi import PhiScrubber
 from rxsight.app import migrate_store
 from rxsight.config import IngestConfig
 from rxsight.model import event_row
+from rxsight.phi import PhiScrubber
 from rxsight.store import Store
 
 INGEST = IngestConfig()  # the server's defaults, for the in-process references

@@ -15,10 +15,10 @@ from collector.otlp.attributes import SpanAttributes
 from collector.otlp.logs import log_records_to_events
 from collector.otlp.traces import StartWindow, decode_trace_body
 from collector.otlp.wire import parse_request
-from collector.phi import PhiScrubber, phi_kind
 from rxsight.config import IngestConfig, RetentionConfig
 from rxsight.event_checks import event_problem
 from rxsight.model import EVENT_TYPES, EventLimits, EventRow, EventRowDecoder, event_row
+from rxsight.phi import PhiScrubber, phi_kind
 from rxsight.store.arrow import ipc_bytes
 
 SIGNAL_TABLES = {"spans": "otel_traces", "events": "business_events", "logs": "business_events"}

@@ -22,7 +22,6 @@ from rules.api_models import (
     Portfolio,
     Rules,
 )
-from rules.masterdata.api import router as masterdata_router
 from rules.service import RulesService
 from rxsight import audit
 from rxsight.auth import Principal, enforce, require
@@ -33,7 +32,6 @@ from rxsight.runtime import Runtime
 from rxsight.timeutil import rfc3339, utcnow
 
 router = APIRouter(prefix="/api", tags=["rules"], responses=error_responses(401, 403))
-router.include_router(masterdata_router)  # /api/masterdata/...
 
 
 def _runtime(request: Request) -> Runtime:

@@ -19,7 +19,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from collector.otlp.wire import parse_request
-from collector.phi import PhiScrubber
+from rxsight.phi import PhiScrubber
 
 
 def any_value(v: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector.otlp.attributes import any_value
-from collector.phi import PhiScrubber
+from rxsight.phi import PhiScrubber
 
 _EVENT_FIELDS = (
     "event_id",

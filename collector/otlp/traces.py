@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.otlp.attributes import MapColumn, SpanAttributes, kv_lists, raw_attributes_request
 from collector.otlp.wire import OtlpDecodeError, Rejections, media_type, parse_request
-from collector.phi import PhiScrubber
 from rxsight.event_checks import correlation_id_problem
+from rxsight.phi import PhiScrubber
 
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 STATUS_CODES = ("Unset", "Ok", "Error")

@@ -30,6 +30,7 @@ from pydantic import BeforeValidator, StringConstraints, ValidationError, field_
 
 from rxsight.config import Strict
 from rxsight.model import MAX_ID, Timestamp, describe_error
+from rxsight.phi import phi_kind
 
 KINDS = {"items": "item", "suppliers": "supplier", "sites": "site", "cost_centers": "cost_center"}
 CANONICAL_SYSTEM = "canonical"
@@ -197,6 +198,10 @@ def read_file(kind: str, file: str, content: str, default_valid_from: datetime) 
         except ValidationError as exc:
             rejected.append(RowError(file, n, describe_error(exc)))
             continue
+        problem = _phi_problem(row)
+        if problem:
+            rejected.append(RowError(file, n, problem))
+            continue
         pairs = tuple(
             dict.fromkeys((s, i) for s, values in sorted(row.identifiers.items()) for i in values)
         )
@@ -213,6 +218,18 @@ def read_file(kind: str, file: str, content: str, default_valid_from: datetime) 
             )
         )
     return _without_contradictions(file, versions, rejected)
+
+
+def _phi_problem(row: _Row) -> str | None:
+    """Master data holds no PHI (DESIGN 8): a row with a value shaped like a patient
+    identifier is refused by field, as ingest refuses such identifiers."""
+    values = [("id", row.id), ("name", row.name), *row.attributes().items()]
+    values += [(f"identifiers.{s}", v) for s, found in row.identifiers.items() for v in found]
+    for field, value in values:
+        kind = phi_kind(value)
+        if kind:
+            return f"{field}: looks like a patient identifier ({kind}); master data holds no PHI"
+    return None
 
 
 def _raw_rows(kind: str, file: str, content: str) -> list[tuple[int, Any]]:

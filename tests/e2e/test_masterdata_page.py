@@ -4,11 +4,14 @@ queue, and supplier names beside exceptions coming from the crosswalk."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from rxsight.timeutil import parse_rfc3339, rfc3339
+from tests import family_oracle
 from tests.e2e import scenario
 from tests.e2e.kit import AS_OF, scenario_server, shot, sign_in
 from tests.support import Server
@@ -62,11 +65,22 @@ def live() -> Iterator[Server]:
         yield srv
 
 
-def test_crosswalk_of_the_ids_as_sent_changes_no_other_finding(live: Server) -> None:
+def test_crosswalk_of_the_ids_as_sent_changes_only_who_owes_asns(live: Server) -> None:
     status, answer = live.request("POST", f"/api/rules/evaluate?as_of={AS_OF}", {})
     assert status == 200, answer
     others = [f for f in answer["findings"] if f["family"] != "master_data"]
-    expected = scenario.expected()
+    # The scenario's findings, but the two suppliers the crosswalk says send ASNs now owe them.
+    rows = [json.loads(line) for line in (scenario.SCENARIO / "events.ndjson").open()]
+    events = [e for e in rows if not e.get("_invalid")]
+    asn = family_oracle.supplier_response(
+        events, parse_rfc3339(AS_OF), asn_suppliers=frozenset({"SUP-1001", "SUP-2002"})
+    )
+    expected = [e for e in scenario.expected() if e["family"] != "supplier_response"]
+    expected += [
+        {"family": "supplier_response", "po_number": po, "reason": reason, "since": rfc3339(since)}
+        for po, (reason, since) in asn.items()
+    ]
+    assert any(e["reason"] == "no_asn" for e in expected)
     assert len(others) == len(expected)
     for e in expected:
         assert [f for f in others if all(f.get(k) == v for k, v in e.items())], e

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.phi import _PATTERNS, _may_hold_phi
+from rxsight.phi import _PATTERNS, _may_hold_phi
 
 ALL_AT_ONCE = re.compile("|".join(f"(?:{p.pattern})" for _, p in _PATTERNS), re.IGNORECASE)
 FRAGMENTS = [

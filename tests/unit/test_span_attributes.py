@@ -14,8 +14,8 @@ import collector.otlp.attributes
 from collector.otlp.attributes import SpanAttributes, raw_attributes_request
 from collector.otlp.traces import TraceBatch, decode_trace_body, decode_traces
 from collector.otlp.wire import OtlpDecodeError, parse_request
-from collector.phi import PhiScrubber
 from rxsight.config import PhiConfig
+from rxsight.phi import PhiScrubber
 
 PROTOBUF = "application/x-protobuf"
 KEYS = ("correlation.id", "x-correlation-id", "correlation_id")

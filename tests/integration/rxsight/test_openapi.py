@@ -85,6 +85,12 @@ def test_operation_ids_are_short_unique_and_stable(doc: dict[str, Any]) -> None:
     assert not changed, f"operationIds renamed or gone (expected, got): {changed}"
 
 
+def test_each_operation_is_listed_under_one_tag(doc: dict[str, Any]) -> None:
+    # Swagger UI and ReDoc list an operation once per tag: two tags show it twice.
+    tags = {(m, p): op.get("tags", []) for m, p, op in _operations(doc)}
+    assert not {k: v for k, v in tags.items() if len(v) != 1}
+
+
 # A download: the JSON form of the KPI report file, not an API answer.
 UNTYPED_ON_PURPOSE = {"exportKpis"}
 

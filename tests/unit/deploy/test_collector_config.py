@@ -12,8 +12,8 @@ import pytest
 import re2
 import yaml
 
-from collector.phi import PhiScrubber
 from rxsight.config import PhiConfig
+from rxsight.phi import PhiScrubber
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy" / "otelcol"

@@ -57,6 +57,23 @@ def test_csv_rows_are_numbered_as_a_spreadsheet_shows_them() -> None:
     ]  # fmt: skip
 
 
+def test_a_row_holding_a_patient_identifier_is_refused_by_field() -> None:
+    text = (
+        "id,name,asn_expected,id.edi,id.ap\n"
+        "SUP-1,Keystone,true,KDW01,50001\n"
+        "SUP-2,Call 555-123-4567,false,,\n"
+        "SUP-3,Summit,false,123-45-6789,\n"
+        "SUP-4,Harbor,false,,MRN 00123456\n"
+    )
+    parsed = read_file("supplier", "suppliers.csv", text, LOADED_AT)
+    assert [v.canonical_id for v in parsed.versions] == ["SUP-1"]
+    assert [(e.row, e.error.split(";")[0]) for e in parsed.rejected] == [
+        (3, "name: looks like a patient identifier (phone)"),
+        (4, "identifiers.edi: looks like a patient identifier (ssn)"),
+        (5, "identifiers.ap: looks like a patient identifier (mrn)"),
+    ]
+
+
 def test_an_entity_twice_at_one_instant_refuses_both_rows() -> None:
     text = "id,name\nS-1,One\nS-1,One again\nS-2,Two\n"
     parsed = read_file("site", "sites.csv", text, LOADED_AT)

@@ -1,4 +1,5 @@
-"""PHI scrubbing at ingest: configured keys dropped, patient identifiers redacted, counted."""
+"""PHI at every door: configured keys dropped, patient identifiers redacted (ingest) or refused
+(identifiers, master data), counted."""
 
 from __future__ import annotations
 
