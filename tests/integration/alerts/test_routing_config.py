@@ -7,28 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-AM_TOP = {
-    "version",
-    "groupKey",
-    "truncatedAlerts",
-    "status",
-    "receiver",
-    "groupLabels",
-    "commonLabels",
-    "commonAnnotations",
-    "externalURL",
-    "alerts",
-}
-AM_ALERT = {
-    "status",
-    "labels",
-    "annotations",
-    "startsAt",
-    "endsAt",
-    "generatorURL",
-    "fingerprint",
-}
-
 
 def test_matchers_routing_tree_and_durations() -> None:
     from alerts.config import AlertsConfig
