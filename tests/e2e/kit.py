@@ -73,3 +73,25 @@ def api(live: Server, path: str) -> Any:
     status, answer = live.request("GET", path)
     assert status == 200, answer
     return answer
+
+
+SLA = {
+    # Invoices are overdue for acknowledgement the moment they open; a stat request has
+    # 15 minutes, other requests 4 hours.
+    "unmatched_invoice": {"default": {"ack_minutes": 0.001, "resolve_hours": 72}},
+    "open_replenishment": {
+        "stat": {"ack_minutes": 15, "resolve_hours": 8},
+        "default": {"ack_minutes": 240, "resolve_hours": 72},
+    },
+}
+
+
+def workday_server() -> Iterator[Server]:
+    """The working-day tests' server: the scenario with SLA targets, teams and item names."""
+    config: dict[str, Any] = scenario.console_config()
+    config["rules"] = {"interval_s": 86400, "on_ingest": False, "sla": SLA}
+    # Notes from the item master carry names; they change no finding.
+    config["ingest"] = {"custom_event_types": ["catalog.seen"]}
+    config["teams"] = {"east-buyers": {"name": "Mercy East buyers", "members": ["otto"]}}
+    with scenario_server(config) as srv:
+        yield srv
