@@ -153,6 +153,8 @@ def findings_params(
     the rules must judge, every invoice before the first refresh."""
     po_numbers = None
     if params["since"] != EPOCH:
+        if store.query_value(SQL["invoices_all_kept"], _bound("invoices_all_kept", params)):
+            return {"evaluated": 1, "findings_run": ""}
         to_judge = _bound("invoices_to_judge", params)
         po_numbers = store.query_value(SQL["invoices_to_judge"], to_judge)
         if not po_numbers:
