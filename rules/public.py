@@ -163,7 +163,7 @@ def list_exceptions(
         limit=limit,
         offset=offset,
         due=due,
-        sla_lookup=sla.lookup_params() if sla else None,
+        sla=sla,
         assignees=assignees,
         narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
         now=as_of,
