@@ -288,16 +288,22 @@ def stored_findings(
     run id under which rules_scope holds each finding as its `entity` fields joined by "/",
     a tab, and its reason (with `with_since`, another tab and its `since` in epoch
     milliseconds). `po_numbers` (unmatched_invoice): only the invoices billing these POs are
-    judged, with every PO billed together with them, as a scheduled run scopes them."""
+    judged, with every PO billed together with them, as a scheduled run scopes them. Raises
+    RuntimeError when a rule of the family fails."""
     loaded = rules_config.load(settings)
     only = {r.id for r in rule_defs(loaded) if r.family == family}
     scope = None
     if po_numbers is not None:
         together = billed_together(store, [], po_numbers)
         scope = {rule_id: together for rule_id in only}
-    found = ()
+    found: tuple = ()
     if only:
-        found = evaluate(store, loaded, settings, as_utc(as_of), only=only, scope=scope).findings
+        result = evaluate(store, loaded, settings, as_utc(as_of), only=only, scope=scope)
+        if result.failed_rules:
+            # No findings from a failed rule is not "no findings": the reader must not count it.
+            failed = [r.error for r in result.runs if r.error]
+            raise RuntimeError(f"{family} could not be evaluated: {'; '.join(map(str, failed))}")
+        found = result.findings
     keys = [
         "/".join(getattr(f, field) or "" for field in entity)
         + "\t"
