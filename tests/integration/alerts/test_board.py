@@ -40,7 +40,15 @@ def test_the_board_counts_every_alert_and_describes_the_oldest_of_each_state(
         exception_row("INV-R", 1),
     )
     stage.exceptions(exception_row("INV-R", 2, change="auto_resolved"))
-    stage.wait_for(lambda: len(stage.alerts()) == 9)
+    stage.wait_for(
+        lambda: (
+            len(stage.alerts()) == 9
+            and any(
+                a["exception_id"] == "INV-R" and a["status"]["state"] == "resolved"
+                for a in stage.alerts()
+            )
+        )
+    )
     every = stage.alerts()
 
     counts, shown = stage.service.dispatcher.board(show=2)
