@@ -20,7 +20,7 @@ from rxsight.timeutil import as_utc
 SQL = SqlFiles(__file__)
 # Facts are stamped on insert by the database clock; a block stamped just before a run's
 # watermark may become visible just after it, so each run looks a little further back.
-_VISIBILITY_MARGIN = timedelta(seconds=10)
+VISIBILITY_MARGIN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class IncrementalPlanner:
     This gives the same findings as a full run; a full run every `full_every_s` (and after
     any failure) re-checks that anyway."""
 
-    def __init__(self, full_every_s: float, visibility_margin: timedelta = _VISIBILITY_MARGIN):
+    def __init__(self, full_every_s: float, visibility_margin: timedelta = VISIBILITY_MARGIN):
         self.full_every_s = full_every_s
         self.visibility_margin = visibility_margin
         self._carry: dict[str, _Carried] | None = None

@@ -7,9 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
-from rules import actions, families, lifecycle
+from rules import actions, families, lifecycle, replenishments
 from rules import config as rules_config
 from rules import portfolio as governance_portfolio
 from rules import sla as rules_sla
@@ -17,10 +15,8 @@ from rules.actions import MAX_BULK as MAX_BULK
 from rules.actions import InvalidField as InvalidField
 from rules.definitions import (
     builtin_params,
-    builtin_rules,
     put_scope,
     rule_defs,
-    run_rule,
 )
 from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
@@ -31,6 +27,9 @@ from rules.masterdata.crosswalk import history as masterdata_history  # noqa: F4
 from rules.masterdata.crosswalk import names as crosswalk_names  # noqa: F401
 from rules.masterdata.crosswalk import search as masterdata_search  # noqa: F401
 from rules.masterdata.rows import KINDS as MASTERDATA_KINDS  # noqa: F401
+from rules.replenishments import OpenReplenishment as OpenReplenishment
+from rules.replenishments import ReplenishmentPage as ReplenishmentPage
+from rules.replenishments import page as replenishments_page  # noqa: F401 - the console's
 from rules.sla import DUE_STATES as DUE_STATES  # re-exported: the console's filter
 from rules.sla import SlaClock as SlaClock
 from rules.status import FlowStatus as FlowStatus
@@ -39,7 +38,7 @@ from rules.status import flows as flows
 from rules.status import rule_status as rule_status
 from rxsight.config import Settings
 from rxsight.store import Store
-from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
+from rxsight.timeutil import as_utc, utcnow
 
 # The portfolio catalog (DESIGN 5.8): portfolio(store, settings, as_of, days) -> Portfolio.
 Portfolio = governance_portfolio.Portfolio
@@ -64,25 +63,6 @@ class FamilyInfo:
     default_severity: str
     rule_ids: tuple[str, ...]
     reasons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OpenReplenishment:
-    correlation_id: str
-    site: str | None
-    domain: str | None
-    priority: str | None
-    item_id: str | None
-    quantity: Any
-    requested_at: str | None
-    age_s: float | None
-    po_numbers: list[str]
-    ordered: Any
-    received: Any
-    stage: str  # no_po or not_received: what it is waiting for
-    due_at: str | None
-    late: bool
-    reason: str | None
 
 
 def family_list() -> list[FamilyInfo]:
@@ -209,49 +189,9 @@ def open_replenishments(
     store: Store, settings: Settings, as_of: datetime | None = None
 ) -> list[OpenReplenishment]:
     """Every open replenishment request with its age and whether it is late."""
-    when = as_utc(as_of or utcnow())
-    cfg = rules_config.parse_rules_config(settings)
-    params = {**builtin_params(cfg, settings, when), "include_pending": 1}
-    out = []
-    rule = next(r for r in builtin_rules() if r.id == "open_replenishment")
-    for row in run_rule(store, rule, params):
-        details = orjson.loads(row["details"])
-        requested = details.get("requested_at")
-        late = as_utc(row["since"]) <= when
-        out.append(
-            OpenReplenishment(
-                correlation_id=row["correlation_id"],
-                site=row["site"] or None,
-                domain=row["domain"] or None,
-                priority=details.get("priority"),
-                item_id=details.get("item_id") or None,
-                quantity=details.get("quantity"),
-                requested_at=_iso(requested),
-                age_s=_age(requested, when),
-                po_numbers=[p for p in (details.get("po_numbers") or "").split(",") if p],
-                ordered=details.get("ordered"),
-                received=details.get("received"),
-                stage=row["reason"],
-                due_at=rfc3339(row["since"]),
-                late=late,
-                reason=row["reason"] if late else None,
-            )
-        )
+    out = replenishments.judged(store, settings, as_utc(as_of or utcnow()), None)
     out.sort(key=lambda r: r.requested_at or "")
     return out
-
-
-def _iso(ch_time: str | None) -> str | None:
-    if not ch_time:
-        return None
-    return ch_time.replace(" ", "T") + ("" if ch_time.endswith("Z") else "Z")
-
-
-def _age(ch_time: str | None, when: datetime) -> float | None:
-    iso = _iso(ch_time)
-    if iso is None:
-        return None
-    return round((when - parse_rfc3339(iso)).total_seconds(), 3)
 
 
 def query_params(settings: Settings, as_of: datetime) -> dict[str, Any]:

@@ -51,52 +51,47 @@ def replenishments_page(
 ) -> Response:
     tc = time_view(request, as_of, site=site or None)
     when = tc.when
+    download = wants_csv(format)
+    page = max(page, 1)
     outcome = data.attempt(
         "Open replenishments",
-        rules_public.open_replenishments,
+        rules_public.replenishments_page,
         store_of(request),
         settings_of(request),
         when,
+        site=site,
+        priority=priority,
+        item=item,
+        late_only=late == "yes",
+        limit=MAX_ROWS if download else REPLENISHMENT_PAGE,
+        offset=0 if download else (page - 1) * REPLENISHMENT_PAGE,
     )
-    rows = outcome.value or []
-    sites = sorted({r.site or "" for r in rows})
-    priorities = sorted({r.priority or "routine" for r in rows})
-    wanted_item = item.strip().lower()
-    rows = [
-        r
-        for r in rows
-        if (not site or (r.site or "") == site)
-        and (late != "yes" or r.late)
-        and (not priority or (r.priority or "routine") == priority)
-        and (not wanted_item or str(r.item_id or "").lower().startswith(wanted_item))
-    ]
-    rows.sort(key=lambda r: (not r.late, r.requested_at or ""))
-    if wants_csv(format):
+    found = outcome.value
+    rows = found.rows if found else []
+    if download:
         if outcome.error:
             raise ConsoleError(503, outcome.error)
         return csv_response(
             request, principal, "replenishments", REPLENISHMENT_COLUMNS, map(asdict, rows)
         )
-    pages = max((len(rows) + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
-    page = min(max(page, 1), pages)
-    start = (page - 1) * REPLENISHMENT_PAGE
-    shown = rows[start : start + REPLENISHMENT_PAGE]
-    names = data.attempt("Names", data.names, store_of(request), [r.correlation_id for r in shown])
+    total = found.total if found else 0
+    pages = max((total + REPLENISHMENT_PAGE - 1) // REPLENISHMENT_PAGE, 1)
+    names = data.attempt("Names", data.names, store_of(request), [r.correlation_id for r in rows])
     return render(
         request,
         "replenishments.html",
         {
-            "rows": shown,
+            "rows": rows,
             "names": names.value or data.NO_NAMES,
-            "total": len(rows),
-            "late_total": sum(1 for r in rows if r.late),
-            "page": page,
+            "total": total,
+            "late_total": found.late_total if found else 0,
+            "page": min(page, pages),
             "pages": pages,
             "error": outcome.error,
             "as_of": as_of or "",
             "at": when or utcnow(),
-            "sites": sites,
-            "priorities": priorities,
+            "sites": found.sites if found else [],
+            "priorities": found.priorities if found else [],
             "f": {"site": site, "late": late, "priority": priority, "item": item},
             "tc": tc,
         },
