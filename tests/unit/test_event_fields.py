@@ -15,16 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.events import decode_rows, events_table, split_body
-from rxsight.model import (
-    BusinessEvent,
-    EventLimits,
-    EventLine,
-    EventLineRow,
-    EventRow,
-    EventRowDecoder,
-    event_row,
-    validate_event,
-)
+from rxsight.event_rows import EventLimits, EventLineRow, EventRow, EventRowDecoder, event_row
+from rxsight.model import BusinessEvent, EventLine, validate_event
 
 LIMITS = {"custom_event_types": ("custom.audit",), "max_lines": 3, "max_attributes": 2}
 
