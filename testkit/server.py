@@ -101,6 +101,12 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
     def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("RXSIGHT_CLICKHOUSE_DSN", None)
