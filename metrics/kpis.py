@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from metrics.definitions import DIMENSIONS, kpi_defs, sql_files
-from metrics.facts import watermark
+from metrics.facts import EPOCH, INVOICE_ENTITY, thresholds_digest, watermark
 from metrics.periods import Period
 from rules import public as rules_public
 from rxsight.config import Settings
@@ -84,12 +84,12 @@ def compute_many(
     """The rows of several periods at once: each SQL file runs once for all of them (a
     12-period trend costs about what one period does). `site_bounds` gives a site its own
     bounds per period for the rows grouped by site."""
-    params = {**query_params(settings, bounds, as_of, site_bounds), "since": watermark(store)}
+    params = kept_params(store, settings, bounds, as_of, site_bounds)
 
     def rows_of(name: str) -> list[tuple[int, KpiRow]]:
         bound = params
         if "findings_run" in SQL[name]:
-            bound = {**params, **findings_params(store, settings, as_of)}
+            bound = {**params, **findings_params(store, settings, as_of, params)}
         return run_file(store, name, bound)
 
     # The engine runs each of these queries on about one core; two at a time keep both
@@ -129,10 +129,38 @@ def query_params(
     }
 
 
-def findings_params(store: Store, settings: Settings, as_of: datetime) -> dict[str, Any]:
-    """The unmatched_invoice findings as of `as_of`, evaluated by the rules, for invoices.sql."""
+def kept_params(
+    store: Store,
+    settings: Settings,
+    bounds: Sequence[Bounds],
+    as_of: datetime,
+    site_bounds: dict[str, list[Bounds]] | None = None,
+) -> dict[str, Any]:
+    """query_params with what the kept facts are read by: the refresh watermark and the
+    thresholds the invoices' kept outcomes hold under."""
+    return {
+        **query_params(settings, bounds, as_of, site_bounds),
+        "since": watermark(store),
+        "thresholds": thresholds_digest(settings),
+    }
+
+
+def findings_params(
+    store: Store, settings: Settings, as_of: datetime, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The unmatched_invoice findings as of `as_of` that invoices.sql cannot take from the kept
+    invoice rows (kept_params), evaluated by the rules: only the invoices of the periods that
+    the rules must judge, every invoice before the first refresh."""
+    po_numbers = None
+    if params["since"] != EPOCH:
+        if store.query_value(SQL["invoices_all_kept"], _bound("invoices_all_kept", params)):
+            return {"evaluated": 1, "findings_run": ""}
+        to_judge = _bound("invoices_to_judge", params)
+        po_numbers = store.query_value(SQL["invoices_to_judge"], to_judge)
+        if not po_numbers:
+            return {"evaluated": 1, "findings_run": ""}
     run_id = rules_public.stored_findings(
-        store, settings, as_of, "unmatched_invoice", ("supplier_id", "invoice_number")
+        store, settings, as_of, "unmatched_invoice", INVOICE_ENTITY, po_numbers=po_numbers
     )
     return {"evaluated": 1, "findings_run": run_id}
 
@@ -140,10 +168,9 @@ def findings_params(store: Store, settings: Settings, as_of: datetime) -> dict[s
 def run_file(store: Store, name: str, params: dict[str, Any]) -> list[tuple[int, KpiRow]]:
     """One KPI SQL file's rows with their period's number (1-based), binding only the
     parameters the file names."""
-    sql = SQL[name]
-    bound = {k: params[k] for k in set(_PARAM.findall(sql))}
     out = []
-    for period, kpi, dim, key, numerator, denominator, value, n in store.query_rows(sql, bound):
+    rows = store.query_rows(SQL[name], _bound(name, params))
+    for period, kpi, dim, key, numerator, denominator, value, n in rows:
         group: tuple[tuple[str, str | int], ...] = ()
         if dim:
             group = ((dim, int(key) if dim == "tier" else key),)
@@ -157,6 +184,10 @@ def run_file(store: Store, name: str, params: dict[str, Any]) -> list[tuple[int,
             continue
         out.append((int(period), row))
     return out
+
+
+def _bound(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params[k] for k in set(_PARAM.findall(SQL[name]))}
 
 
 def _group_order(group: tuple[tuple[str, str | int], ...]) -> tuple[int, str]:

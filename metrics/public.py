@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
-from metrics.config import parse_kpis_config
+from metrics.config import parse_kpis_config, parse_metrics_config
 from metrics.definitions import KpiDef, kpi_defs
 from metrics.exports import FORMATS, MONTH_END_FORMATS, KpiReport, build_report, table_xlsx
+from metrics.kpi_cache import KpiPage, KpiPages
 from metrics.kpis import compute_periods
 from metrics.month_end import MonthEnd, month_end
 from metrics.periods import KINDS, Period, last_completed, parse_at, series
@@ -22,9 +24,11 @@ __all__ = [
     "MonthEnd",
     "KINDS",
     "KpiDef",
+    "KpiPage",
     "KpiReport",
     "definitions",
     "export_schedules",
+    "kpi_page",
     "month_end",
     "period_of",
     "report",
@@ -63,6 +67,22 @@ def trend(
     keys = dict.fromkeys(r.key for rows in by_period for r in rows)
     values = [{r.key: r.value for r in rows} for rows in by_period]
     return {k: [v.get(k) for v in values] for k in keys}
+
+
+_pages: dict[tuple[str, str], KpiPages] = {}
+_pages_lock = threading.Lock()
+
+
+def kpi_page(store: Store, settings: Settings, period: Period, as_of: datetime | None) -> KpiPage:
+    """The KPI page's numbers: the period beside the previous one and the 12-period trend, as
+    of `as_of` exactly (kept while the data and configuration are unchanged), or with None, as
+    of an instant at most `metrics.kpis_ttl_s` ago (KpiPage.as_of says which)."""
+    with _pages_lock:
+        pages = _pages.get((store.dsn, store.database))
+        if pages is None:
+            ttl_s = parse_metrics_config(settings).kpis_ttl_s
+            pages = _pages[(store.dsn, store.database)] = KpiPages(ttl_s)
+    return pages.page(store, settings, period, as_of)
 
 
 def export_schedules(runtime: Runtime, now: datetime) -> dict[str, Any]:

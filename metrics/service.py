@@ -33,7 +33,7 @@ class MetricsStage:
         ).labels(__version__, platform.python_version()).set(1)
         registry.register(BusinessMetrics(runtime, self.config))
         self.runtime = runtime
-        self.facts = FactsRefresher(runtime.store)
+        self.facts = FactsRefresher(runtime.store, lambda: runtime.settings)
 
     def start(self) -> None:
         self.runtime.stored.subscribe(self.facts.stored)

@@ -124,7 +124,7 @@ class IncrementalPlanner:
         columns = families.touched_columns()
         scope = {rule_id: touched[column] for rule_id, column in columns.items()}
         # unmatched_invoice judges the POs billed together with the touched ones.
-        scope["unmatched_invoice"] = _billed_together(
+        scope["unmatched_invoice"] = billed_together(
             store, touched["invoice_seed"], touched["invoice_po_numbers"]
         )
         return Plan(scope, watermark, as_of)
@@ -173,7 +173,7 @@ class IncrementalPlanner:
         )
 
 
-def _billed_together(store: Store, seed: list[str], one_step: list[str]) -> list[str]:
+def billed_together(store: Store, seed: list[str], one_step: list[str]) -> list[str]:
     """The POs of `seed` and of every invoice billing them, and so on until no more come: an
     invoice is judged with all of its events, whichever POs they quote. `one_step` is the
     first step, taken in the planning query; usually it finds nothing new and this is all."""

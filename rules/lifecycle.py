@@ -10,6 +10,7 @@ from typing import Any
 from rules.definitions import put_scope
 from rules.engine import Evaluation
 from rules.findings import Finding
+from rules.sla import SlaClock
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
 from rxsight.timeutil import as_utc, jsonable, utcnow
@@ -46,6 +47,7 @@ COLUMNS = (
     "details",
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NO_SLA = SlaClock({})
 # Further list filters: priority (exact), supplier and item (case-insensitive prefixes;
 # the item of a finding that names one), flow (exact).
 NARROWING = ("priority", "supplier", "item", "flow")
@@ -290,7 +292,7 @@ def list_exceptions(
     limit: int = 50,
     offset: int = 0,
     due: str | None = None,
-    sla_lookup: dict[str, Any] | None = None,
+    sla: SlaClock | None = None,
     now: datetime | None = None,
     assignees: list[str] | None = None,
     narrow: dict[str, str] | None = None,
@@ -301,7 +303,7 @@ def list_exceptions(
         **{k: (narrow.get(k) or "").strip() for k in NARROWING},
         "assignees": list(assignees or []),
         "any_assignee": int(assignees is None),
-        **(sla_lookup or {"sla_keys": [], "sla_ack_ms": [], "sla_resolve_ms": []}),
+        **(sla or NO_SLA).lookup_params(),
         "now": _ch(now),
         "due": due or "",
         "family": family or "",
@@ -336,8 +338,15 @@ def list_exceptions(
     )
     rows = []
     for p in page:
-        clock = {k: p[k] for k in ("due_state", "ack_due", "resolve_due", "next_due")}
-        rows.append(present({**stored[(p["exception_id"], p["version"])], **clock}, now))
+        row = stored[(p["exception_id"], p["version"])]
+        due = (sla or NO_SLA).clock(row, now)
+        clock = {
+            "due_state": due.state,
+            "ack_due": due.ack_due,
+            "resolve_due": due.resolve_due,
+            "next_due": due.next_due,
+        }
+        rows.append(present({**row, **clock}, now))
     return rows, total
 
 

@@ -25,6 +25,7 @@ from rules.definitions import (
 from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
+from rules.incremental import billed_together
 from rules.lifecycle import EXCEPTIONS_TABLE as EXCEPTIONS_TABLE  # where exception changes go
 from rules.masterdata.crosswalk import history as masterdata_history  # noqa: F401 - the console's
 from rules.masterdata.crosswalk import names as crosswalk_names  # noqa: F401
@@ -162,7 +163,7 @@ def list_exceptions(
         limit=limit,
         offset=offset,
         due=due,
-        sla_lookup=sla.lookup_params() if sla else None,
+        sla=sla,
         assignees=assignees,
         narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
         now=as_of,
@@ -274,16 +275,40 @@ def findings_as_of(
 
 
 def stored_findings(
-    store: Store, settings: Settings, as_of: datetime, family: str, entity: tuple[str, ...]
+    store: Store,
+    settings: Settings,
+    as_of: datetime,
+    family: str,
+    entity: tuple[str, ...],
+    *,
+    po_numbers: list[str] | None = None,
+    with_since: bool = False,
 ) -> str:
     """The findings of findings_as_of, stored for another stage's query to read: returns the
     run id under which rules_scope holds each finding as its `entity` fields joined by "/",
-    a tab, and its reason."""
+    a tab, and its reason (with `with_since`, another tab and its `since` in epoch
+    milliseconds). `po_numbers` (unmatched_invoice): only the invoices billing these POs are
+    judged, with every PO billed together with them, as a scheduled run scopes them. Raises
+    RuntimeError when a rule of the family fails."""
     loaded = rules_config.load(settings)
     only = {r.id for r in rule_defs(loaded) if r.family == family}
-    found = evaluate(store, loaded, settings, as_utc(as_of), only=only).findings if only else ()
+    scope = None
+    if po_numbers is not None:
+        together = billed_together(store, [], po_numbers)
+        scope = {rule_id: together for rule_id in only}
+    found: tuple = ()
+    if only:
+        result = evaluate(store, loaded, settings, as_utc(as_of), only=only, scope=scope)
+        if result.failed_rules:
+            # No findings from a failed rule is not "no findings": the reader must not count it.
+            failed = [r.error for r in result.runs if r.error]
+            raise RuntimeError(f"{family} could not be evaluated: {'; '.join(map(str, failed))}")
+        found = result.findings
     keys = [
-        "/".join(getattr(f, field) or "" for field in entity) + "\t" + f.reason
+        "/".join(getattr(f, field) or "" for field in entity)
+        + "\t"
+        + f.reason
+        + (f"\t{round(f.since.timestamp() * 1000)}" if with_since else "")
         for f in found
         if f.family == family
     ]

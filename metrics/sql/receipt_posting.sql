@@ -1,5 +1,6 @@
 -- receipt_posting_latency_minutes_p95 for each period [starts[i], ends[i]) as of {as_of}:
--- first goods.received to first receipt.posted of each receipt_id first posted in the period,
+-- first goods.received to first receipt.posted of each receipt_id first posted in the period
+-- (kept per receipt: kpi_receipt_facts_as_of),
 -- whole system and by the goods receipt's site (a site in {site_names} on its own calendar's
 -- bounds); nearest rank.
 WITH
@@ -9,22 +10,16 @@ WITH
     {site_starts:Array(Array(DateTime64(3, 'UTC')))} AS zone_starts,
     {site_ends:Array(Array(DateTime64(3, 'UTC')))} AS zone_ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
+    -- A day either side: every site's local bounds lie within.
     receipts AS (
-        SELECT receipt_id,
-            minIf((occurred_at, event_id, site), kind = 'goods.received') AS first_received,
-            minIf(occurred_at, kind = 'receipt.posted') AS posted_at,
-            countIf(kind = 'goods.received') AS n_received,
-            countIf(kind = 'receipt.posted') AS n_posted
-        FROM rules_receipts
-        WHERE occurred_at <= T
-        GROUP BY receipt_id
-        -- A day either side: every site's local bounds lie within.
-        HAVING n_received > 0 AND n_posted > 0 AND posted_at >= arrayMin(starts) - INTERVAL 1 DAY
+        SELECT site, received_at, posted_at
+        FROM kpi_receipt_facts_as_of(as_of = {as_of:DateTime64(3, 'UTC')},
+            since = {since:DateTime64(3, 'UTC')}, with_kept = 1)
+        WHERE posted_at >= arrayMin(starts) - INTERVAL 1 DAY
             AND posted_at < arrayMax(ends) + INTERVAL 1 DAY
     ),
     latencies AS (
-        SELECT tupleElement(first_received, 3) AS site,
-            dateDiff('millisecond', tupleElement(first_received, 1), posted_at) AS ms,
+        SELECT site, dateDiff('millisecond', received_at, posted_at) AS ms,
             arrayFirstIndex((s, e) -> posted_at >= s AND posted_at < e, starts, ends) AS utc_period,
             indexOf(zone_sites, site) AS zone,
             arrayFirstIndex((s, e) -> posted_at >= s AND posted_at < e,

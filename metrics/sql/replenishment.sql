@@ -48,7 +48,8 @@ WITH
     grouped AS (
         SELECT tupleElement(g, 1) AS period, tupleElement(g, 2) AS kind, tupleElement(g, 3) AS dim,
             tupleElement(g, 4) AS key, toFloat64(countIf(on_time)) AS on_time_count,
-            arraySort(groupArray(ms)) AS sorted, count() AS n
+            -- Cycle times only for the cycle rows: a due row's would be sorted for nothing.
+            arraySort(groupArrayIf(ms, tupleElement(g, 2) = 'cycle')) AS sorted, count() AS n
         FROM facts
         ARRAY JOIN [
             (cycle_period, 'cycle', 'priority', priority),

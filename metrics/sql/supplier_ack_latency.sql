@@ -1,23 +1,40 @@
 -- supplier_ack_latency_hours_p90 for each period [starts[i], ends[i]) as of {as_of}, by
 -- supplier_id:
 -- first po.transmitted to first po.acknowledged of each PO first acknowledged in the period;
--- nearest rank.
+-- nearest rank. The steps come from the rules' fact tables (the same events, by PO number);
+-- the supplier from any po.created, po.transmitted or po.acknowledged naming one, looked up
+-- only for the POs counted.
 WITH
     {starts:Array(DateTime64(3, 'UTC'))} AS starts,
     {ends:Array(DateTime64(3, 'UTC'))} AS ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
-    pos AS (
-        SELECT po_number, anyIf(supplier_id, supplier_id != '') AS supplier_id,
-            minIf(occurred_at, event_type = 'po.transmitted') AS transmitted_at,
-            minIf(occurred_at, event_type = 'po.acknowledged') AS acknowledged_at,
-            countIf(event_type = 'po.transmitted') AS n_transmitted,
-            countIf(event_type = 'po.acknowledged') AS n_acknowledged
+    acknowledged AS (
+        SELECT po_number, min(occurred_at) AS acknowledged_at
+        FROM rules_po_acks
+        WHERE occurred_at <= T
+        GROUP BY po_number
+        HAVING acknowledged_at >= arrayMin(starts) AND acknowledged_at < arrayMax(ends)
+    ),
+    transmitted AS (
+        SELECT po_number, min(occurred_at) AS transmitted_at
+        FROM rules_po_supplier_steps
+        WHERE kind = 'po.transmitted' AND occurred_at <= T
+            AND po_number IN (SELECT po_number FROM acknowledged)
+        GROUP BY po_number
+    ),
+    suppliers AS (
+        SELECT po_number, anyIf(supplier_id, supplier_id != '') AS supplier_id
         FROM business_events
-        WHERE occurred_at <= T AND po_number != ''
+        WHERE occurred_at <= T AND po_number IN (SELECT po_number FROM transmitted)
             AND event_type IN ('po.created', 'po.transmitted', 'po.acknowledged')
         GROUP BY po_number
-        HAVING n_transmitted > 0 AND n_acknowledged > 0
-            AND acknowledged_at >= arrayMin(starts) AND acknowledged_at < arrayMax(ends)
+    ),
+    pos AS (
+        SELECT a.po_number AS po_number, s.supplier_id AS supplier_id,
+            t.transmitted_at AS transmitted_at, a.acknowledged_at AS acknowledged_at
+        FROM acknowledged AS a
+        INNER JOIN transmitted AS t ON t.po_number = a.po_number
+        INNER JOIN suppliers AS s ON s.po_number = a.po_number
     )
 SELECT toUInt32(arrayFirstIndex((s, e) -> acknowledged_at >= s AND acknowledged_at < e,
         starts, ends)) AS period,

@@ -87,10 +87,14 @@ def kpis_page(
         ) from exc
     store, settings = store_of(request), settings_of(request)
     defs = {d.name: d for d in metrics_public.definitions()}
-    outcome = data.attempt("KPIs", metrics_public.report, store, settings, chosen, when)
-    trends = data.attempt("KPI trends", metrics_public.trend, store, settings, chosen, when)
-    rows = outcome.value.rows if outcome.value else []
-    series = trends.value or {}
+    # Without an as_of, the numbers of an instant up to metrics.kpis_ttl_s ago: the page says
+    # which ("as of"); with one, exactly as of it.
+    outcome = data.attempt("KPIs", metrics_public.kpi_page, store, settings, chosen, tc.when)
+    page = outcome.value
+    rows = page.report.rows if page else []
+    series = page.trend if page else {}
+    if page is not None:
+        when = page.as_of
     labels = [p.label for p in metrics_public.trend_periods(chosen)]
     summary = []
     for name, d in defs.items():
@@ -142,7 +146,7 @@ def kpis_page(
             "summary": summary,
             "breakdowns": breakdowns,
             "downloads": downloads,
-            "error": outcome.error or trends.error,
+            "error": outcome.error,
             "schedules": schedules.value or {"schedules": [], "runs": []},
             "schedules_error": schedules.error,
             "earlier": f"/kpis?{urlencode({**query, 'at': chosen.previous().label})}",

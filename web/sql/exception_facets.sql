@@ -1,6 +1,6 @@
--- Filter choices for the exceptions page: the values present in the history (reasons with
--- their family, so the page offers only the chosen family's), and a few real identifiers
--- for the search box's hint.
+-- Filter choices for the exceptions page: the values present among the exceptions (each at
+-- its current version; reasons with their family, so the page offers only the chosen
+-- family's), and a few real identifiers for the search box's hint.
 SELECT
     groupUniqArray(family) AS families,
     groupUniqArray((family, reason)) AS family_reasons,
@@ -8,9 +8,9 @@ SELECT
     groupUniqArray(owner) AS owners,
     groupUniqArray(supplier_id) AS suppliers,
     groupUniqArray(flow) AS flows,
-    groupUniqArray(JSONExtractString(details, 'priority')) AS priorities,
+    groupUniqArray(priority) AS priorities,
     any(nullIf(invoice_number, '')) AS sample_invoice,
     any(nullIf(po_number, '')) AS sample_po,
     any(nullIf(correlation_id, '')) AS sample_correlation_id,
-    any(nullIf(JSONExtractString(details, 'item_id'), '')) AS sample_item
-FROM exception_history
+    any(nullIf(item_key, '')) AS sample_item
+FROM exceptions_now

@@ -1,0 +1,176 @@
+"""The exceptions list reads a kept current state (rules/migrations/091) and the history only
+for exceptions changed after the instant asked for. At every instant of an exception's life —
+before it existed, between two of its versions, after its last change — the list must be what
+the append-only history says, filters and counts included; and a store whose history was
+written before the kept state existed gets it from its migration."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rules import config as rules_config
+from rules import public as rules_public
+from rules.engine import evaluate
+from rules.lifecycle import persist
+from rxsight.config import load_settings
+from rxsight.store import Store
+from rxsight.store.sql import split_statements
+from rxsight.timeutil import as_utc, utcnow
+from tests.support import store_events
+from web import data as web_data
+
+
+def _instant() -> datetime:
+    """An instant strictly between the version written before and the one written after."""
+    time.sleep(0.01)
+    at = utcnow()
+    time.sleep(0.01)
+    return at
+
+
+def _from_history(store: Store, at: datetime, **filters: str) -> list[tuple[str, int]]:
+    """The list worked out in Python from every stored version: each exception's highest
+    version written by `at`, filtered, oldest `since` first."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in store.query("SELECT * FROM exception_history ORDER BY exception_id, version"):
+        if as_utc(row["at"]) <= as_utc(at):
+            latest[row["exception_id"]] = row
+    wanted = []
+    for row in latest.values():
+        details = json.loads(row["details"] or "{}")
+        status = filters.get("status", "active")
+        if status == "active" and row["status"] == "resolved":
+            continue
+        if status not in ("active", "") and row["status"] != status:
+            continue
+        if "priority" in filters and details.get("priority") != filters["priority"]:
+            continue
+        if "assignee" in filters and row["assignee"] != filters["assignee"]:
+            continue
+        if (
+            "q" in filters
+            and filters["q"].lower()
+            not in (
+                f"{row['exception_id']} {row['summary']} {row['correlation_id']} {row['assignee']} "
+                f"{row['details']}"
+            ).lower()
+        ):
+            continue
+        wanted.append(row)
+    wanted.sort(key=lambda r: (as_utc(r["since"]), r["exception_id"]))
+    return [(r["exception_id"], int(r["version"])) for r in wanted]
+
+
+def _listed(store: Store, at: datetime, **filters: str) -> list[tuple[str, int]]:
+    status = filters.get("status", "active")
+    assignee = filters.get("assignee")
+    rows, total = rules_public.list_exceptions(
+        store,
+        as_of=at,
+        limit=1000,
+        status=status or None,
+        priority=filters.get("priority"),
+        assignees=[assignee] if assignee is not None else None,
+        q=filters.get("q"),
+    )
+    assert total == len(rows)
+    return [(r["exception_id"], int(r["version"])) for r in rows]
+
+
+def _request(n: int, priority: str, hours_ago: float, now: datetime) -> dict[str, Any]:
+    return {
+        "event_type": "replenishment.requested",
+        "correlation_id": f"RQ-ASOF-{n}",
+        "site": "s1",
+        "priority": priority,
+        "item_id": f"NDC-ASOF-{n}",
+        "quantity": 5,
+        "at": now - timedelta(hours=hours_ago),
+    }
+
+
+def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    loaded = rules_config.load(settings)
+    start = utcnow()
+    store_events(
+        store,
+        _request(1, "stat", 3, start),
+        _request(2, "urgent", 30, start),
+        _request(3, "routine", 50, start),
+    )
+    instants = [_instant()]  # before any exception
+    persist(store, evaluate(store, loaded, settings, utcnow()))
+    instants.append(_instant())  # three opened
+    ids = sorted(e for e, _ in _from_history(store, utcnow()) if "RQ-ASOF" in e)
+    assert len(ids) == 3, ids
+    rules_public.act(store, ids[0], "ack", "ana", comment="on it")
+    instants.append(_instant())  # between the first's version 1 and version 3
+    rules_public.act(store, ids[0], "assign", "ana", assignee="bob")
+    instants.append(_instant())
+    rules_public.act(store, ids[1], "comment", "ana", comment="supplier called")
+    instants.append(_instant())
+    rules_public.act(store, ids[1], "resolve", "ana", comment="ordered by phone")
+    instants.append(_instant())
+    # The third's request is cancelled: the next evaluation clears it by itself.
+    store_events(
+        store,
+        {
+            "event_type": "replenishment.cancelled",
+            "correlation_id": "RQ-ASOF-3",
+            "site": "s1",
+            "at": utcnow(),
+        },
+    )
+    persist(store, evaluate(store, loaded, settings, utcnow()))
+    instants.append(_instant())
+    rules_public.act(store, ids[1], "reopen", "ana", comment="not delivered after all")
+    instants.append(_instant())
+    instants.append(utcnow() + timedelta(days=1))
+
+    cases: list[dict[str, str]] = [
+        {},
+        {"status": ""},
+        {"status": "acknowledged"},
+        {"status": "resolved"},
+        {"priority": "stat"},
+        {"assignee": "bob"},
+        {"q": "rq-asof-2"},
+    ]
+    seen = set()
+    for at in instants:
+        for filters in cases:
+            expected = _from_history(store, at, **filters)
+            assert _listed(store, at, **filters) == expected, (at, filters)
+            seen.update(expected)
+    # The instants saw the first exception at three of its versions and the second at four.
+    assert {v for e, v in seen if e == ids[0]} == {1, 2, 3}
+    assert {v for e, v in seen if e == ids[1]} == {1, 2, 3, 4}
+    # The overview's counts read the same states.
+    for at in instants:
+        summary = web_data.exception_summary(store, None, at)
+        assert sum(r["open"] for r in summary) == len(_from_history(store, at)), at
+
+
+def test_a_history_written_before_the_kept_state_gets_it_from_the_migration(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    now = utcnow()
+    store_events(store, _request(7, "stat", 3, now), _request(8, "routine", 50, now))
+    persist(store, evaluate(store, rules_config.load(settings), settings, now))
+    ids = sorted(e for e, _ in _from_history(store, utcnow()) if "RQ-ASOF" in e)
+    rules_public.act(store, ids[0], "ack", "ana")
+    expected = _from_history(store, utcnow())
+    # As a store written by an older release: no kept state; then its migration again.
+    store.command("TRUNCATE TABLE exceptions_now")
+    assert _listed(store, utcnow()) == []
+    script = (Path(__file__).parents[3] / "rules/migrations/091_exceptions_now.sql").read_text()
+    for stmt in split_statements(script):
+        store.command(stmt)
+    assert _listed(store, utcnow()) == expected
+    assert [v for e, v in expected if e == ids[0]] == [2]
