@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -334,7 +335,19 @@ class Dispatcher:
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> list[dict[str, Any]]:
         """Every alert with its state: firing, suppressed (silenced / inhibited) or resolved."""
+        return self.board()[1]
+
+    def board(self, show: int | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """How many alerts are in each state (firing, suppressed: silenced / inhibited,
+        resolved), and the alerts with their state, oldest first: every one, or with `show`
+        the `show` oldest of each state (at a million alerts, describing each one cost
+        seconds; counting them does not)."""
         now = utcnow()
+        by_state: dict[str, list[tuple[datetime, str, Alert, list[str], list[str]]]] = {
+            "firing": [],
+            "suppressed": [],
+            "resolved": [],
+        }
         out = []
         with self.lock:
             escalated_fps = set().union(
@@ -348,18 +361,23 @@ class Dispatcher:
                     state = "suppressed"
                 else:
                     state = "firing"
-                escalated = alert.fingerprint in escalated_fps
-                out.append(
-                    {
-                        **alert.as_json(),
-                        "receivers": sorted(alert.receivers),
-                        "escalated": escalated,
-                        "status": {
-                            "state": state,
-                            "silencedBy": silenced,
-                            "inhibitedBy": inhibited,
-                        },
-                    }
-                )
+                entry = (alert.starts_at, alert.fingerprint, alert, silenced, inhibited)
+                by_state[state].append(entry)
+            for state, entries in by_state.items():
+                if show is not None:
+                    entries = heapq.nsmallest(show, entries, key=lambda e: (e[0], e[1]))
+                for _, _, alert, silenced, inhibited in entries:
+                    out.append(
+                        {
+                            **alert.as_json(),
+                            "receivers": sorted(alert.receivers),
+                            "escalated": alert.fingerprint in escalated_fps,
+                            "status": {
+                                "state": state,
+                                "silencedBy": silenced,
+                                "inhibitedBy": inhibited,
+                            },
+                        }
+                    )
         out.sort(key=lambda a: (a["startsAt"] or "", a["fingerprint"]))
-        return out
+        return {state: len(entries) for state, entries in by_state.items()}, out

@@ -28,6 +28,7 @@ __all__ = [
     "MatcherError",
     "RouteMatch",
     "SilenceError",
+    "alert_board",
     "alerts",
     "create_silence",
     "deliveries",
@@ -56,6 +57,12 @@ def service_of(runtime: Runtime) -> AlertsService:
 def alerts(runtime: Runtime) -> list[dict[str, Any]]:
     """Every alert with its state (firing, suppressed, resolved), receivers and muting."""
     return service_of(runtime).dispatcher.snapshot()
+
+
+def alert_board(runtime: Runtime, show: int) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """How many alerts are firing, suppressed and resolved, and the `show` oldest of each
+    state (as `alerts` gives them): what a page shows without describing every alert."""
+    return service_of(runtime).dispatcher.board(show)
 
 
 def silences(runtime: Runtime, state: str | None = None) -> list[dict[str, Any]]:

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
 # One watermark for every table: a refresh writes them all, then the watermark. Its name
 # changes when a table is added, so that the first refresh after the upgrade starts from the
-# epoch and fills the new table with every entity (kpi_facts: 055, 056).
-FACTS = "kpi_facts_057_058"
+# epoch and writes every entity's row (kpi_facts: 055, 056; kpi_facts_057_058: 057, 058; 059
+# keys invoices by canonical supplier).
+FACTS = "kpi_facts_059"
 _REFRESHES = ("po_facts_refresh", "request_facts_refresh", "receipt_facts_refresh")
 _TABLES = ("kpi_po_facts", "kpi_request_facts", "kpi_receipt_facts", "kpi_invoice_facts")
 # A refresh counts every fact, whatever its date: the latest instant a DateTime64(3) holds.
@@ -74,7 +75,8 @@ def _refresh_invoices(store: Store, settings: Settings, since: str) -> None:
         since = EPOCH
     pos = None
     if since != EPOCH:
-        pos = [row[0] for row in store.query_rows(SQL["invoice_facts_pos"], {"since": since})]
+        bound = {"since": since, "as_of": _ALL_FACTS}
+        pos = [row[0] for row in store.query_rows(SQL["invoice_facts_pos"], bound)]
         if not pos:
             return
     run_id = rules_public.stored_findings(
@@ -88,7 +90,7 @@ def _refresh_invoices(store: Store, settings: Settings, since: str) -> None:
     )
     store.command(
         SQL["invoice_facts_refresh"],
-        {"since": since, "findings_run": run_id, "thresholds": digest},
+        {"since": since, "as_of": _ALL_FACTS, "findings_run": run_id, "thresholds": digest},
     )
 
 

@@ -3,4 +3,5 @@
 SELECT DISTINCT po_number
 FROM rules_pos_by_invoice
 WHERE invoice_number IN (
-    SELECT invoice_number FROM kpi_invoices_touched(since = {since:DateTime64(3, 'UTC')}))
+    SELECT invoice_number FROM kpi_invoices_touched(since = {since:DateTime64(3, 'UTC')},
+        as_of = {as_of:DateTime64(3, 'UTC')}))

@@ -1,12 +1,16 @@
 -- The kept row of every invoice touched after {since} (kpi_invoices_touched; the epoch: every
--- invoice), with the rules' outcome once all facts count, stored under {findings_run} in
--- rules_scope as "supplier_id/invoice_number<TAB>reason<TAB>since in epoch ms", as the newest
--- version of its row. last_at: the latest fact dated on the invoice's POs, on every PO billed
--- together with one of them, and of its matches (migration 057).
+-- invoice; its supplier canonical by the crosswalk in force at {as_of}, after every version),
+-- with the rules' outcome once all facts count, stored under {findings_run} in rules_scope as
+-- "supplier_id/invoice_number<TAB>reason<TAB>since in epoch ms", as the newest version of its
+-- row. last_at: the latest fact dated on the invoice's POs, on every PO billed together with
+-- one of them, and of its matches (migrations 057, 059).
 INSERT INTO kpi_invoice_facts (supplier_id, invoice_number, po_numbers, first_at, reason, since,
     thresholds, last_at, refreshed_at)
 WITH
-    touched AS (SELECT * FROM kpi_invoices_touched(since = {since:DateTime64(3, 'UTC')})),
+    touched AS (
+        SELECT * FROM kpi_invoices_touched(since = {since:DateTime64(3, 'UTC')},
+            as_of = {as_of:DateTime64(3, 'UTC')})
+    ),
     quoted AS (
         SELECT po_number FROM rules_pos_by_invoice
         WHERE invoice_number IN (SELECT invoice_number FROM touched)
@@ -14,7 +18,7 @@ WITH
     invoices AS (
         SELECT supplier_id, invoice_number, concat(supplier_id, '/', invoice_number) AS entity,
             min(occurred_at) AS first_at, groupUniqArray(po_number) AS po_numbers
-        FROM rules_po_invoice_lines
+        FROM rules_po_invoice_lines_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE po_number IN quoted AND (supplier_id, invoice_number) IN touched
         GROUP BY supplier_id, invoice_number
     ),
@@ -55,7 +59,7 @@ WITH
     ),
     matched_last AS (
         SELECT concat(supplier_id, '/', invoice_number) AS entity, max(occurred_at) AS at
-        FROM rules_invoice_matches
+        FROM rules_invoice_matches_canonical(as_of = {as_of:DateTime64(3, 'UTC')})
         WHERE invoice_number IN (SELECT invoice_number FROM touched)
         GROUP BY supplier_id, invoice_number
     ),

@@ -25,16 +25,15 @@ WITH
                     if(next_ms = ack_due_ms AND next_ms > 0, ack_ms, resolve_ms) AS next_target_ms
                 FROM (
                     SELECT exception_id, version, at, since, severity, status,
-                        toUnixTimestamp64Milli(if(toYear(opened_at) > 1970, opened_at, at))
+                        toUnixTimestamp64Milli(if(opened_at > toDateTime64(0, 3, 'UTC'), opened_at, at))
                             AS opened_ms,
                         -- transform looks up in a hash table built once (indexOf on a bound
-                        -- array costs ten times more per row at a million rows).
-                        if(by_clock, transform(concat(family, '|', severity, '|', priority),
-                            {sla_keys:Array(String)}, arrayEnumerate({sla_keys:Array(String)}),
-                            0), 0) AS own_i,
+                        -- array costs ten times more per row at a million rows), and on a
+                        -- LowCardinality key once per distinct key (rules/migrations/092).
+                        if(by_clock, transform(sla_key, {sla_keys:Array(String)},
+                            arrayEnumerate({sla_keys:Array(String)}), 0), 0) AS own_i,
                         if(own_i > 0 OR NOT by_clock, own_i,
-                            transform(concat('*|', severity, '|', priority),
-                                {sla_keys:Array(String)},
+                            transform(sla_default_key, {sla_keys:Array(String)},
                                 arrayEnumerate({sla_keys:Array(String)}), 0)) AS sla_i,
                         transform(sla_i, arrayEnumerate({sla_keys:Array(String)}),
                             {sla_ack_ms:Array(UInt64)}, toUInt64(0)) AS ack_ms,

@@ -66,6 +66,8 @@ def alerts_page(
 ) -> HTMLResponse:
     runtime = _runtime(request)
     errors: list[str] = []
+    show = min(max(show, 1), 500)
+    counts: dict[str, int] = {}
     alert_rows: list[dict[str, Any]] = []
     silence_rows: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
@@ -75,21 +77,25 @@ def alerts_page(
     except alerts_public.AlertsUnavailable:
         errors.append(f"Alerts: {UNAVAILABLE}")
     else:
-        alert_rows = _read("Alerts", errors, alerts_public.alerts, runtime) or []
+        board = _read("Alerts", errors, alerts_public.alert_board, runtime, show)
+        counts, alert_rows = board or ({}, [])
         silence_rows = _read("Silences", errors, alerts_public.silences, runtime) or []
         deliveries = _read("Deliveries", errors, alerts_public.deliveries, runtime, limit=50) or []
         dead = _read("Dead letters", errors, alerts_public.deliveries, runtime, status="dead") or []
     context = {
         "errors": errors,
+        # The `show` oldest of each state, and how many there are.
         "firing": [a for a in alert_rows if a["status"]["state"] == "firing"],
         "suppressed": [a for a in alert_rows if a["status"]["state"] == "suppressed"],
-        "resolved_count": sum(1 for a in alert_rows if a["status"]["state"] == "resolved"),
+        "firing_count": counts.get("firing", 0),
+        "suppressed_count": counts.get("suppressed", 0),
+        "resolved_count": counts.get("resolved", 0),
         "silences": [s for s in silence_rows if s["status"]["state"] != "expired"],
         "expired": [s for s in silence_rows if s["status"]["state"] == "expired"][-20:],
         "deliveries": deliveries,
         "dead": dead,
         "prefill": matchers,
-        "show": min(max(show, 1), 500),
+        "show": show,
         "hours": SILENCE_HOURS,
         "silence_matchers": silence_matchers,
     }

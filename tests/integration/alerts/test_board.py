@@ -1,0 +1,65 @@
+"""What the console's alerts page reads: how many alerts are firing, suppressed and resolved,
+and only the oldest few of each (at a million alerts, describing every one took seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import Stage, config, exception_row
+
+
+@pytest.fixture
+def stage() -> Iterator[Stage]:
+    receiver = Receiver().start()
+    made = Stage(config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["site"]}))
+    yield made
+    made.close()
+    receiver.stop()
+
+
+def test_the_board_counts_every_alert_and_describes_the_oldest_of_each_state(
+    stage: Stage,
+) -> None:
+    now = datetime.now(UTC)
+    stage.service.silences.create(
+        {
+            "matchers": [{"name": "site", "value": "SITE-B"}],
+            "endsAt": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+            "comment": "site B is migrating its ERP",
+        },
+        "tester",
+    )
+    # Five firing, started a minute apart (INV-0 oldest), three silenced, one resolved.
+    stage.exceptions(
+        *(exception_row(f"INV-{i}", 1, since=now - timedelta(minutes=10 - i)) for i in range(5)),
+        *(exception_row(f"INV-B{i}", 1, site="SITE-B") for i in range(3)),
+        exception_row("INV-R", 1),
+    )
+    stage.exceptions(exception_row("INV-R", 2, change="auto_resolved"))
+    stage.wait_for(
+        lambda: (
+            len(stage.alerts()) == 9
+            and any(
+                a["exception_id"] == "INV-R" and a["status"]["state"] == "resolved"
+                for a in stage.alerts()
+            )
+        )
+    )
+    every = stage.alerts()
+
+    counts, shown = stage.service.dispatcher.board(show=2)
+
+    assert counts == {"firing": 5, "suppressed": 3, "resolved": 1}
+    oldest = {}
+    for state in counts:
+        of_state = [a for a in every if a["status"]["state"] == state]
+        oldest[state] = sorted(of_state, key=lambda a: (a["startsAt"], a["fingerprint"]))[:2]
+    assert sorted(shown, key=lambda a: (a["startsAt"], a["fingerprint"])) == sorted(
+        (a for state in counts for a in oldest[state]),
+        key=lambda a: (a["startsAt"], a["fingerprint"]),
+    )
+    assert [a["status"]["state"] for a in shown].count("firing") == 2
