@@ -62,9 +62,10 @@ NO_FACETS: dict[str, Any] = {
 } | {"examples": []}
 
 
-# Filter choices are read from the whole exception history, which at a million transactions
-# cost more than the page's own rows. They change when a new family, site or supplier first
-# appears: offered up to this long after, every list page is spared the scan.
+# Filter choices are read from every exception's kept current state, which at a million
+# transactions costs about what the page's own rows do. They change when a new family, site
+# or supplier first appears: offered up to this long after, every list page is spared the
+# scan.
 FACETS_TTL_S = 30.0
 _facet_rows: dict[int, tuple[float, dict[str, Any]]] = {}
 

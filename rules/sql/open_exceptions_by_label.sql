@@ -1,10 +1,6 @@
--- Open (not resolved) exceptions counted by family, reason, site and owner, for /metrics.
+-- Open (not resolved) exceptions counted by family, reason, site and owner, for /metrics:
+-- each exception's current state as kept in exceptions_now (rules/migrations/091).
 SELECT family, reason, site, owner, count() AS n
-FROM (
-    SELECT *
-    FROM exception_history
-    ORDER BY exception_id, version DESC
-    LIMIT 1 BY exception_id
-)
+FROM exceptions_now FINAL
 WHERE status != 'resolved'
 GROUP BY family, reason, site, owner
