@@ -52,8 +52,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# The suite on PYTEST_WORKERS pytest-xdist workers, each test module whole on one worker
+# (loadfile: a module's server starts once). Most of the suite waits on servers starting,
+# sockets and sleeps, so more workers than the machine's 2 cores pay off. The reliability
+# tests then run alone: they measure memory and overload and time kill -9 recoveries, which
+# neighbours on the same cores would blur.
+PYTEST_WORKERS ?= 3
 test: $(STAMP) chromium alertmanager prometheus lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests --ignore=tests/reliability
+	$(BIN)/python -m pytest -q tests/reliability
 
 # The reliability suite's long profile (the short one runs in `make test`): 20 kill -9
 # trials of mixed ingest and of webhook sends, lost acknowledgements over 400 batches,

@@ -7,15 +7,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alerts.alert import Alert, from_exception
 from alerts.config import AlertsConfig
 from alerts.formats import notifications_for
+from alerts.grouping import Group, LogEntry, group_ids, needs_update
 from alerts.inhibit import Inhibitor
-from alerts.labelset import labelset_string
 from alerts.outbox import Notification, Outbox
 from alerts.route import RouteNode, compile_tree
 from alerts.silence import Silences
@@ -37,56 +36,6 @@ SWEEP_EVERY_S = 1.0
 # Resolved exceptions this recent are loaded at start: their resolved notice may be owed.
 RESOLVED_LOOKBACK = timedelta(days=1)
 NFLOG_LOOKBACK = timedelta(days=7)
-
-
-@dataclass
-class LogEntry:
-    """What the last notification for a group and receiver said (Alertmanager's nflog)."""
-
-    firing: frozenset[str]
-    resolved: frozenset[str]
-    at: datetime
-
-
-@dataclass
-class Group:
-    id: str  # unique per route (its position) and group labels; `key` may repeat across routes
-    key: str  # Alertmanager's groupKey, as receivers see it
-    route: RouteNode
-    receiver: str
-    labels: dict[str, str]
-    escalation: bool
-    fingerprints: set[str] = field(default_factory=set)
-    next_flush: float = 0.0
-    flushed: bool = False
-
-
-def needs_update(
-    entry: LogEntry | None,
-    firing: set[str],
-    resolved: set[str],
-    repeat_interval: float,
-    now: datetime,
-) -> bool:
-    """Alertmanager's dedup: send when something new fires, something notified resolves, or
-    the repeat interval has passed; never for alerts that fired and resolved unseen."""
-    if entry is None:
-        return bool(firing)
-    if not firing <= entry.firing:
-        return True
-    if not firing:
-        return bool(entry.firing)
-    if not resolved <= entry.resolved:
-        return True
-    return entry.at + timedelta(seconds=repeat_interval) <= now
-
-
-def _group_ids(node: RouteNode, labels: dict[str, str], escalation: bool) -> tuple[str, str]:
-    """(internal id, groupKey). Escalation groups are rxsight's own: `/escalation` after the
-    route key keeps them apart from the route's ordinary group."""
-    suffix = "/escalation" if escalation else ""
-    text = labelset_string(labels)
-    return f"{node.id}{suffix}:{text}", f"{node.key}{suffix}:{text}"
 
 
 class Dispatcher:
@@ -274,7 +223,7 @@ class Dispatcher:
 
     def _add(self, alert: Alert, node: RouteNode, receiver: str, *, escalation: bool, now):
         labels = node.group_labels(alert.labels)
-        group_id, key = _group_ids(node, labels, escalation)
+        group_id, key = group_ids(node, labels, escalation)
         group = self.groups.get(group_id)
         if group is None:
             group = Group(
@@ -309,7 +258,7 @@ class Dispatcher:
                     self._add(alert, node, opts.escalation_receiver, escalation=True, now=now)
                 elif alert.acknowledged:
                     # Acknowledged: escalation stops, quietly.
-                    group_id, _ = _group_ids(node, node.group_labels(alert.labels), True)
+                    group_id, _ = group_ids(node, node.group_labels(alert.labels), True)
                     group = self.groups.get(group_id)
                     if group is not None:
                         group.fingerprints.discard(alert.fingerprint)

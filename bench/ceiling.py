@@ -14,7 +14,7 @@ from collector.otlp.attributes import SpanAttributes
 from collector.otlp.traces import decode_trace_body
 from rxsight.app import migrate_store
 from rxsight.config import IngestConfig
-from rxsight.model import event_row
+from rxsight.event_rows import event_row
 from rxsight.phi import PhiScrubber
 from rxsight.store import Store
 

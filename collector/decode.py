@@ -17,7 +17,8 @@ from collector.otlp.traces import StartWindow, decode_trace_body
 from collector.otlp.wire import parse_request
 from rxsight.config import IngestConfig, RetentionConfig
 from rxsight.event_checks import event_problem
-from rxsight.model import EVENT_TYPES, EventLimits, EventRow, EventRowDecoder, event_row
+from rxsight.event_rows import EventLimits, EventRow, EventRowDecoder, event_row
+from rxsight.model import EVENT_TYPES
 from rxsight.phi import PhiScrubber, phi_kind
 from rxsight.store.arrow import ipc_bytes
 

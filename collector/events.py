@@ -14,7 +14,7 @@ import msgspec
 import orjson
 import pyarrow as pa
 
-from rxsight.model import EventLineRow, EventRow, EventRowDecoder
+from rxsight.event_rows import EventLineRow, EventRow, EventRowDecoder
 
 _DEC = pa.decimal128(18, 4)
 _MS = pa.timestamp("ms", tz="UTC")

@@ -3,7 +3,7 @@ and a correlation ID that a URL path can carry."""
 
 from __future__ import annotations
 
-from rxsight.model import EventRow
+from rxsight.event_rows import EventRow
 
 # Beyond the five common fields; an event without one of them is rejected, naming it.
 REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {

@@ -4,6 +4,7 @@ CLI in a subprocess: what tests and benchmarks both drive rxsight with."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -53,10 +54,30 @@ def stop_all() -> int:
 atexit.register(stop_all)
 
 
+# Ports handed out here and not yet listened on, marked across processes: the system only
+# knows the ports bound now, so two test processes (xdist workers, or test sessions of their
+# own) could otherwise both be given a port that neither has started listening on yet.
+_HANDED_OUT = Path(tempfile.gettempdir()) / "rxsight-test-ports"
+# Longer than any server takes to start listening; a mark that old is free to take again.
+_HANDED_OUT_S = 300
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on that no test process was handed in the last
+    minutes."""
+    _HANDED_OUT.mkdir(exist_ok=True)
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        mark = _HANDED_OUT / str(port)
+        try:
+            os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return port
+        except FileExistsError:
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - mark.stat().st_mtime > _HANDED_OUT_S:
+                    mark.unlink()
 
 
 class Server:
@@ -100,6 +121,12 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
 
     def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}

@@ -40,7 +40,7 @@ def store_events(store: Any, *events: dict[str, Any]) -> None:
     the rules' tables). Each gives `at` (a datetime) for occurred_at; event_id (unless given)
     and source_system are made up."""
     from collector.events import events_table
-    from rxsight.model import event_row
+    from rxsight.event_rows import event_row
 
     rows = [
         event_row(

@@ -15,7 +15,7 @@ import pytest
 from testkit.server import Server
 from tests.e2e import scenario
 from tests.e2e.kit import shot, sign_in
-from tests.integration.rules.test_governance import Sent, send_events, send_spans
+from tests.integration.rules.api_kit import Sent, send_source_events, send_spans
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, expect  # noqa: E402
@@ -57,10 +57,9 @@ SENT = [
 def live() -> Iterator[Server]:
     config = scenario.console_config()
     config.update(flows=FLOWS, source_systems=SOURCES, rules={"interval_s": 3600})
-    srv = Server(config, admin_token=scenario.ADMIN_TOKEN).start()
-    try:
+    with Server(config, admin_token=scenario.ADMIN_TOKEN) as srv:
         send_spans(srv.url, [s for s in SENT if s.kind == "flow"])
-        send_events(srv, [s for s in SENT if s.kind == "source_system"], scenario.ADMIN_TOKEN)
+        send_source_events(srv, [s for s in SENT if s.kind == "source_system"])
 
         def listed() -> bool:
             _, body = srv.request("GET", "/api/portfolio?days=7")
@@ -69,8 +68,6 @@ def live() -> Iterator[Server]:
 
         srv.wait_for(listed, timeout=30, interval=0.5)
         yield srv
-    finally:
-        srv.cleanup()
 
 
 def test_portfolio_page_shows_each_interface_its_status_and_downloads(

@@ -15,7 +15,7 @@ from collector.spool import Spool
 from collector.telemetry import IngestMetrics
 from collector.writer import BatchWriter, json_lists
 from rxsight.config import IngestConfig, SpoolConfig
-from rxsight.model import event_row
+from rxsight.event_rows import event_row
 from rxsight.store import Store
 from rxsight.store.arrow import ipc_bytes
 from rxsight.store.client import SERVER_BOUND_PARAMETER_BYTES

@@ -55,15 +55,6 @@ def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[_Inbox, int
         controller.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rcv = Receiver().start()
-    try:
-        yield rcv
-    finally:
-        rcv.stop()
-
-
 def _check_slack(body: dict[str, Any]) -> None:
     """Slack incoming webhook: `text` plus Block Kit blocks (at most 50; header plain_text of
     at most 150 characters; section text of at most 3000; context of at most 10 elements)."""

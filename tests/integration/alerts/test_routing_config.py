@@ -10,8 +10,8 @@ import pytest
 
 def test_matchers_routing_tree_and_durations() -> None:
     from alerts.config import AlertsConfig
-    from alerts.dispatch import LogEntry, needs_update
     from alerts.duration import parse_duration
+    from alerts.grouping import LogEntry, needs_update
     from alerts.matchers import MatcherError, from_json, parse_matcher
     from alerts.route import compile_tree
 

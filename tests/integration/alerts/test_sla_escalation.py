@@ -6,19 +6,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from testkit.receiver import Receiver
 from tests.integration.alerts.kit import Stage, config, exception_row
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def _request(exception_id: str, version: int, priority: str, change: str = "opened") -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
+from rxsight.timeutil import rfc3339
 from tests.integration.rules.api_kit import (
     T0,
     T1,
@@ -14,7 +15,6 @@ from tests.integration.rules.api_kit import (
     evaluate,
     findings_for,
     send,
-    ts,
     wait_finding,
 )
 from tests.support import Server
@@ -72,7 +72,7 @@ def test_lifecycle_open_ack_assign_autoresolve_reopen_resolve_audit(srv: Server)
             "po_number": "PO-L1",
             "supplier_id": "SUP-L",
             "site": "site-a",
-            "expected_at": ts(T0 + timedelta(hours=6)),
+            "expected_at": rfc3339(T0 + timedelta(hours=6)),
             "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5, "unit_price": "3.10"}],
         },
         {
@@ -186,7 +186,7 @@ def test_per_site_thresholds(srv: Server) -> None:
     assert not findings_for(before, correlation_id="site-a-1")
 
     status, open_list = srv.request(
-        "GET", f"/api/replenishments/open?as_of={ts(T1 + timedelta(minutes=45))}"
+        "GET", f"/api/replenishments/open?as_of={rfc3339(T1 + timedelta(minutes=45))}"
     )
     assert status == 200
     rows = {r["correlation_id"]: r for r in open_list["items"]}

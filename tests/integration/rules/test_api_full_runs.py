@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rxsight.timeutil import rfc3339
 from tests.integration.rules.api_kit import (
     evaluate,
     send,
-    ts,
 )
 from tests.support import Server
 
@@ -31,7 +31,7 @@ def test_full_runs_judge_every_entity_open_at_a_past_instant(srv: Server) -> Non
             "correlation_id": f"asof-{n}",
             "po_number": f"PO-ASOF-{n}",
             "supplier_id": "SUP-ASOF",
-            "expected_at": ts(t + 2 * h),
+            "expected_at": rfc3339(t + 2 * h),
             "lines": line(qty),
         }
 

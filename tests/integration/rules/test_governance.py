@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -22,16 +19,12 @@ from urllib.parse import urlencode
 
 import openpyxl
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import Status, StatusCode
 
+from rxsight.timeutil import rfc3339
 from testkit.server import Server
+from tests.integration.rules.api_kit import MS, Sent, evaluate, send_source_events, send_spans
 
 TOKEN = "governance-admin-token-0123456789"
-MS = timedelta(milliseconds=1)
 DAY = timedelta(days=1)
 WINDOW = timedelta(hours=24)
 FLOWS: dict[str, dict[str, Any]] = {
@@ -61,27 +54,6 @@ C = B + timedelta(hours=2)  # edi-asn: 19 correlated spans a minute apart, then 
 D = B + timedelta(hours=3)  # edi-inv: 20 spans without a correlation ID, a minute apart
 P = B + timedelta(hours=4)  # erp-po calls /api/v1/orders (v1 deprecated for erp-po)
 S = B + timedelta(hours=5)  # legacy-fax's last span (stale after 2 days)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One span (flow) or event (source) the test sent."""
-
-    kind: str  # flow | source_system
-    name: str
-    at: datetime
-    correlation_id: str = ""
-    attributes: tuple[tuple[str, str], ...] = ()
-    error: bool = False
-
-    @property
-    def version(self) -> str:
-        """DESIGN 5.8: `api.version`, else the version segment of `http.route`."""
-        attrs = dict(self.attributes)
-        if attrs.get("api.version"):
-            return attrs["api.version"]
-        found = re.search(r"(?:^|/)(v\d+(?:\.\d+)*)(?:/|$)", attrs.get("http.route", ""))
-        return found.group(1) if found else ""
 
 
 def _span(name: str, at: datetime, cid: str = "", **attrs: str) -> Sent:
@@ -146,72 +118,27 @@ def expected_findings(sent: list[Sent], as_of: datetime) -> dict[str, tuple[str,
     return out
 
 
-def ts(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _ns(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000) * 1_000_000
-
-
-def send_spans(url: str, spans: list[Sent]) -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": "governance-test"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(f"{url}/v1/traces")))
-    tracer = provider.get_tracer("rxsight-tests")
-    for s in spans:
-        attrs = {"integration.flow": s.name, **dict(s.attributes)}
-        if s.correlation_id:
-            attrs["correlation.id"] = s.correlation_id
-        span = tracer.start_span("call", start_time=_ns(s.at), attributes=attrs)
-        if s.error:
-            span.set_status(Status(StatusCode.ERROR, "refused"))
-        span.end(end_time=_ns(s.at) + 40_000_000)
-    provider.shutdown()
-
-
-def send_events(srv: Server, events: list[Sent], token: str = TOKEN) -> None:
-    body = [
-        {
-            "event_id": f"gov-{uuid.uuid4()}",
-            "event_type": "inventory.updated",
-            "occurred_at": ts(e.at),
-            "correlation_id": e.correlation_id,
-            "source_system": e.name,
-            "site": "mercy-main",
-            "item_id": "NDC-0001",
-        }
-        for e in events
-    ]
-    status, answer = srv.request("POST", "/v1/events", body, token=token)
-    assert status == 200 and answer["accepted"] == len(body), answer
-
-
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
-    server = Server(CONFIG, admin_token=TOKEN).start()
-    try:
+    with Server(CONFIG, admin_token=TOKEN) as server:
         send_spans(server.url, [s for s in SENT if s.kind == "flow"])
-        send_events(server, [s for s in SENT if s.kind == "source_system"])
+        send_source_events(server, [s for s in SENT if s.kind == "source_system"])
         want = sum(1 for s in SENT if s.kind == "flow")
 
         def stored() -> bool:
-            at = ts(B + timedelta(days=1))
-            query = urlencode({"from": ts(B), "to": at, "as_of": at})
+            at = rfc3339(B + timedelta(days=1))
+            query = urlencode({"from": rfc3339(B), "to": at, "as_of": at})
             _, body = server.request("GET", f"/api/kpis?{query}", token=TOKEN)
             rows = [r for r in body["rows"] if r["kpi"] == "governed_workflow_share"]
             return bool(rows) and rows[0]["denominator"] == want
 
         server.wait_for(stored, timeout=20, interval=0.3)
         yield server
-    finally:
-        server.cleanup()
 
 
 def governance(srv: Server, as_of: datetime) -> dict[str, dict[str, Any]]:
-    status, body = srv.request(
-        "POST", f"/api/rules/evaluate?as_of={ts(as_of)}&persist=false", {}, token=TOKEN
-    )
-    assert status == 200 and not body["errors"], body
+    body = evaluate(srv, as_of)
+    assert not body["errors"], body
     out = {}
     for f in body["findings"]:
         if f["family"] == "governance":
@@ -224,7 +151,7 @@ def check(srv: Server, as_of: datetime) -> dict[str, dict[str, Any]]:
     """The server's governance findings at as_of, checked whole against expected_findings."""
     got = governance(srv, as_of)
     have = {k: (f["reason"], datetime.fromisoformat(f["since"])) for k, f in got.items()}
-    assert have == expected_findings(SENT, as_of), f"as of {ts(as_of)}"
+    assert have == expected_findings(SENT, as_of), f"as of {rfc3339(as_of)}"
     return got
 
 
@@ -234,7 +161,7 @@ def test_unregistered_flow_and_source_system_for_the_24_hours_after_their_last_s
         got = check(srv, at)
         flow, source = got["flow/shadow-sync"], got["source_system/excel-macro"]
         assert flow["reason"] == source["reason"] == "unregistered_flow"
-        assert flow["since"] == source["since"] == ts(U)
+        assert flow["since"] == source["since"] == rfc3339(U)
         assert flow["flow"] == "shadow-sync" and source["flow"] is None
         assert flow["owner"] == "integration-governance" and flow["severity"] == "warning"
         assert (
@@ -268,7 +195,7 @@ def test_deprecated_api_while_a_deprecated_version_was_called_in_the_last_24_hou
     assert "flow/erp-po" not in check(srv, P - MS)
     for at in (P, P + WINDOW - MS):
         finding = check(srv, at)["flow/erp-po"]
-        assert finding["reason"] == "deprecated_api" and finding["since"] == ts(P)
+        assert finding["reason"] == "deprecated_api" and finding["since"] == rfc3339(P)
         assert finding["details"]["deprecated_versions"] == "v1"
         assert finding["owner"] == "erp-integration"
     assert "flow/erp-po" not in check(srv, P + WINDOW)
@@ -278,18 +205,18 @@ def test_stale_flow_once_its_stale_days_have_passed_without_a_span(srv: Server):
     # legacy-fax: its last span at S, stale_days 2: silent for exactly 2 days is not stale.
     assert "flow/legacy-fax" not in check(srv, S + 2 * DAY)
     finding = check(srv, S + 2 * DAY + MS)["flow/legacy-fax"]
-    assert finding["reason"] == "stale_flow" and finding["since"] == ts(S + 2 * DAY)
+    assert finding["reason"] == "stale_flow" and finding["since"] == rfc3339(S + 2 * DAY)
     assert finding["severity"] == "info" and finding["owner"] == "supply-it"
     # never-seen sent nothing: counted from the first span rxsight holds (B), stale_days 3.
     assert "flow/never-seen" not in check(srv, B + 3 * DAY)
     finding = check(srv, B + 3 * DAY + MS)["flow/never-seen"]
-    assert finding["reason"] == "stale_flow" and finding["since"] == ts(B + 3 * DAY)
+    assert finding["reason"] == "stale_flow" and finding["since"] == rfc3339(B + 3 * DAY)
     assert "never seen" in finding["summary"]
 
 
 def test_governed_workflow_share_counts_registered_flows_only(srv: Server):
     start, end = B, B + timedelta(hours=6)
-    query = urlencode({"from": ts(start), "to": ts(end), "as_of": ts(end)})
+    query = urlencode({"from": rfc3339(start), "to": rfc3339(end), "as_of": rfc3339(end)})
     status, body = srv.request("GET", f"/api/kpis?{query}", token=TOKEN)
     assert status == 200
     (row,) = [r for r in body["rows"] if r["kpi"] == "governed_workflow_share"]
@@ -317,8 +244,8 @@ def expected_portfolio(as_of: datetime, days: float) -> dict[tuple[str, str], di
                 "tier": (cfg.get("tier") or 3) if kind == "flow" else None,
                 "registered": name in config,
                 "status": status.get(f"{kind}/{name}", ("ok",))[0],
-                "first_seen": ts(min(s.at for s in seen)) if seen else None,
-                "last_seen": ts(max(s.at for s in seen)) if seen else None,
+                "first_seen": rfc3339(min(s.at for s in seen)) if seen else None,
+                "last_seen": rfc3339(max(s.at for s in seen)) if seen else None,
                 "volume": len(period),
                 "errors": errors if kind == "flow" else None,
                 "error_rate": errors / len(period) if period and kind == "flow" else None,
@@ -332,9 +259,9 @@ def expected_portfolio(as_of: datetime, days: float) -> dict[tuple[str, str], di
 
 def test_the_portfolio_lists_every_flow_and_source_system_with_its_facts(srv: Server):
     as_of = B + DAY  # the period (B, B + 1 day]: erp-po's first span, at B, is just outside
-    status, body = srv.request("GET", f"/api/portfolio?as_of={ts(as_of)}&days=1", token=TOKEN)
+    status, body = srv.request("GET", f"/api/portfolio?as_of={rfc3339(as_of)}&days=1", token=TOKEN)
     assert status == 200, body
-    assert (body["as_of"], body["from"]) == (ts(as_of), ts(B))
+    assert (body["as_of"], body["from"]) == (rfc3339(as_of), rfc3339(B))
     have = {
         (e["kind"], e["name"]): {
             **{k: e[k] for k in ("owner", "tier", "registered", "status", "first_seen")},
@@ -373,7 +300,7 @@ def test_the_portfolio_lists_every_flow_and_source_system_with_its_facts(srv: Se
 def test_the_portfolio_period_counts_to_the_millisecond(
     srv: Server, as_of: datetime, days: float
 ) -> None:
-    query = urlencode({"as_of": ts(as_of), "days": days})
+    query = urlencode({"as_of": rfc3339(as_of), "days": days})
     status, body = srv.request("GET", f"/api/portfolio?{query}", token=TOKEN)
     assert status == 200, body
     want = expected_portfolio(as_of, days)
@@ -382,7 +309,7 @@ def test_the_portfolio_period_counts_to_the_millisecond(
 
 
 def test_the_portfolio_downloads_as_csv_and_xlsx(srv: Server, tmp_path):
-    as_of = ts(B + DAY)
+    as_of = rfc3339(B + DAY)
     _, body = srv.request("GET", f"/api/portfolio?as_of={as_of}&days=1", token=TOKEN)
     entries = {e["name"]: e for e in body["entries"]}
     status, text = srv.request("GET", f"/portfolio?as_of={as_of}&days=1&format=csv", token=TOKEN)

@@ -3,14 +3,15 @@ and files with bad rows refused row by row."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
 
+from rxsight.timeutil import rfc3339
+from tests.integration.rules.api_kit import findings, put_masterdata, send
 from tests.support import Server, rxsight_cli
 
 TOKEN = "masterdata-admin-token-0123456789"
@@ -22,40 +23,10 @@ CONFIG = {
 }
 
 
-def ts(dt: datetime) -> str:
-    return dt.isoformat().replace("+00:00", "Z")
-
-
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
-    server = Server(CONFIG, admin_token=TOKEN).start()
-    try:
+    with Server(CONFIG, admin_token=TOKEN) as server:
         yield server
-    finally:
-        server.cleanup()
-
-
-def send(srv: Server, *events: dict[str, Any]) -> None:
-    body = []
-    for e in events:
-        event = {"event_id": str(uuid.uuid4()), "source_system": "erp", **e}
-        event["occurred_at"] = ts(event.pop("at"))
-        body.append(event)
-    status, answer = srv.request("POST", "/v1/events", body)
-    assert status == 200 and answer["accepted"] == len(body), answer
-
-
-def put(srv: Server, kind: str, text: str, filename: str, **kw: Any) -> tuple[int, Any]:
-    query = urlencode({"filename": filename})
-    return srv.request(
-        "PUT", f"/api/masterdata/{kind}?{query}", text.encode(), content_type="text/csv", **kw
-    )
-
-
-def findings(srv: Server, as_of: datetime, **match: str) -> list[dict[str, Any]]:
-    status, body = srv.request("POST", f"/api/rules/evaluate?as_of={quote(ts(as_of))}", {})
-    assert status == 200, body
-    return [f for f in body["findings"] if all(f.get(k) == v for k, v in match.items())]
 
 
 def purchase(srv: Server, po: str, supplier: str, lines: list[tuple[int, str, int, str]]) -> None:
@@ -68,7 +39,7 @@ def purchase(srv: Server, po: str, supplier: str, lines: list[tuple[int, str, in
             "site": "site-a",
             "po_number": po,
             "supplier_id": supplier,
-            "expected_at": ts(T0 + timedelta(hours=20)),
+            "expected_at": rfc3339(T0 + timedelta(hours=20)),
             "lines": [
                 {"line_no": n, "item_id": item, "quantity": q, "unit_price": p}
                 for n, item, q, p in lines
@@ -133,9 +104,9 @@ def test_invoice_in_catalog_numbers_matches_only_through_the_crosswalk(srv: Serv
         "id,name,asn_expected,id.erp,id.ap,valid_from\n"
         "V-100,Keystone Drug Wholesale,true,V-100,AP-77,2026-01-01T00:00:00Z\n"
     )
-    status, body = put(srv, "items", items, "items.csv")
+    status, body = put_masterdata(srv, "items", items, "items.csv")
     assert status == 200 and body["loaded"] == 2 and body["rejected"] == [], body
-    status, body = put(srv, "suppliers", suppliers, "suppliers.csv")
+    status, body = put_masterdata(srv, "suppliers", suppliers, "suppliers.csv")
     assert status == 200 and body["loaded"] == 1, body
 
     assert findings(srv, as_of, invoice_number="INV-X1") == []
@@ -187,8 +158,8 @@ def test_a_mapping_changed_with_valid_from_gives_different_answers_before_and_af
         "NDC-M,Midazolam 1 mg/mL vial,MPD-905,2026-03-05T00:00:00Z\n"
         "NDC-N,Naloxone 0.4 mg/mL vial,MPD-901|MPD-900,2026-03-05T00:00:00Z\n"
     )
-    assert put(srv, "items", first, "items-jan.csv")[0] == 200
-    status, body = put(srv, "items", second, "items-mar.csv")
+    assert put_masterdata(srv, "items", first, "items-jan.csv")[0] == 200
+    status, body = put_masterdata(srv, "items", second, "items-mar.csv")
     assert status == 200 and body["loaded"] == 2, body
     assert body["mappings_ended"] == 0  # MPD-900 leaves Midazolam for Naloxone: none ends
 
@@ -206,7 +177,7 @@ def test_a_mapping_changed_with_valid_from_gives_different_answers_before_and_af
     ]
     assert [v["source"] for v in hist["versions"]] == ["items-jan.csv", "items-mar.csv"]
     for when, expected in ((before, "NDC-M"), (after, "NDC-N")):
-        query = urlencode({"q": "MPD-900", "as_of": ts(when)})
+        query = urlencode({"q": "MPD-900", "as_of": rfc3339(when)})
         status, found = srv.request("GET", f"/api/masterdata/items?{query}")
         assert [e["id"] for e in found["entities"]] == [expected], (when, found)
 
@@ -223,7 +194,7 @@ BAD_FILE = (
 
 
 def test_a_file_with_bad_rows_loads_its_good_rows_and_names_each_bad_one(srv: Server) -> None:
-    status, body = put(srv, "items", BAD_FILE, "formulary.csv")
+    status, body = put_masterdata(srv, "items", BAD_FILE, "formulary.csv")
     assert status == 200, body
     assert body["loaded"] == 1
     errors = {e["row"]: e["error"] for e in body["rejected"]}
@@ -247,9 +218,9 @@ def test_a_file_with_bad_rows_loads_its_good_rows_and_names_each_bad_one(srv: Se
 
 
 def test_a_file_refused_as_a_whole_or_row_by_row_loads_nothing(srv: Server) -> None:
-    status, body = put(srv, "items", "id,name,colour\nX,Y,red\n", "colours.csv")
+    status, body = put_masterdata(srv, "items", "id,name,colour\nX,Y,red\n", "colours.csv")
     assert status == 400 and "column 'colour' unknown" in body["detail"], body
-    status, body = put(srv, "suppliers", "id,name\n,Nameless\nS-9,\n", "suppliers.csv")
+    status, body = put_masterdata(srv, "suppliers", "id,name\n,Nameless\nS-9,\n", "suppliers.csv")
     assert status == 400 and body["loaded"] == 0, body
     assert "suppliers.csv: row 2: id: required" in body["detail"]
     assert "suppliers.csv: row 3: name:" in body["detail"]
@@ -258,9 +229,11 @@ def test_a_file_refused_as_a_whole_or_row_by_row_loads_nothing(srv: Server) -> N
 
 
 def test_only_an_admin_loads_and_the_cli_names_bad_rows(srv: Server, tmp_path: Any) -> None:
-    status, body = put(srv, "sites", "id,name\nsite-a,Site A\n", "sites.csv", token=INGEST_TOKEN)
+    status, body = put_masterdata(
+        srv, "sites", "id,name\nsite-a,Site A\n", "sites.csv", token=INGEST_TOKEN
+    )
     assert status == 403, body
-    status, body = put(srv, "sites", "id,name\nsite-a,Site A\n", "sites.csv", token=None)
+    status, body = put_masterdata(srv, "sites", "id,name\nsite-a,Site A\n", "sites.csv", token=None)
     assert status == 401, body
 
     path = tmp_path / "formulary.csv"
@@ -304,7 +277,7 @@ def test_unmapped_identifiers_per_kind_and_source_system_with_events_affected(
     by_entity = srv.wait_for(unmapped)
     supplier = by_entity["supplier/ap-inbox/AP-99"]
     assert supplier["reason"] == "unmapped_supplier" and supplier["owner"] == "data-stewards"
-    assert supplier["since"] == ts(T0 + timedelta(hours=30)).replace("Z", ".000Z")
+    assert supplier["since"] == rfc3339(T0 + timedelta(hours=30))
     assert supplier["details"]["events"] == "2"
     assert supplier["details"]["last_seen"].startswith("2026-03-03 15:00:00")
     assert by_entity["item/ap-inbox/KDW-77777"]["reason"] == "unmapped_item"
@@ -319,7 +292,7 @@ def test_unmapped_identifiers_per_kind_and_source_system_with_events_affected(
     fix = (
         "id,name,id.ap,valid_from\nV-100,Keystone Drug Wholesale,AP-77|AP-99,2026-01-01T00:00:00Z\n"
     )
-    assert put(srv, "suppliers", fix, "suppliers-fix.csv")[0] == 200
+    assert put_masterdata(srv, "suppliers", fix, "suppliers-fix.csv")[0] == 200
     after = {
         f["key"].removeprefix("master_data:") for f in findings(srv, as_of, family="master_data")
     }
@@ -332,7 +305,7 @@ def test_the_crosswalk_says_which_suppliers_send_asns(srv: Server) -> None:
     row = (
         "id,name,asn_expected,id.ap,valid_from\nV-400,Northfield,yes,AP-400,2026-01-01T00:00:00Z\n"
     )
-    assert put(srv, "suppliers", row, "suppliers-asn.csv")[0] == 200
+    assert put_masterdata(srv, "suppliers", row, "suppliers-asn.csv")[0] == 200
     for po, supplier in (("PO-ASN-X", "AP-400"), ("PO-ASN-Y", "V-300")):
         purchase(srv, po, supplier, [(1, "NDC-A", 5, "5.00")])
         send(

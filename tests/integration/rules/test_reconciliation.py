@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
+from rxsight.timeutil import rfc3339
+from tests.integration.rules import api_kit as kit
+from tests.integration.rules.api_kit import MS, put_masterdata, send
 from tests.support import Server
 
 TOKEN = "reconcile-admin-token-0123456789ab"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
-MS = timedelta(milliseconds=1)
 JOURNAL = timedelta(hours=24)  # DESIGN 5.6's default
 RECEIVED_AT = T0 + timedelta(hours=1)
 POSTED_AT = T0 + timedelta(hours=2)
@@ -32,29 +33,6 @@ CONFIG = {
         "sites": {"site-fin": {"reconciliation": {"journal_hours": 12}}},
     },
 }
-
-
-def ts(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@pytest.fixture(scope="module")
-def srv() -> Iterator[Server]:
-    server = Server(CONFIG, admin_token=TOKEN).start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-def send(srv: Server, *events: dict[str, Any]) -> None:
-    body = []
-    for e in events:
-        item = {"event_id": str(uuid.uuid4()), "source_system": "erp", **e}
-        item["occurred_at"] = ts(item.pop("at"))
-        body.append(item)
-    status, answer = srv.request("POST", "/v1/events", body, token=TOKEN)
-    assert status == 200 and answer["accepted"] == len(body), answer
 
 
 def lines(quantities: dict[int, int]) -> list[dict[str, Any]]:
@@ -112,26 +90,18 @@ def journal(at: datetime, amount: Decimal, receipt_id: str = "", po: str = "") -
     }
 
 
+@pytest.fixture(scope="module")
+def srv() -> Iterator[Server]:
+    with Server(CONFIG, admin_token=TOKEN) as server:
+        yield server
+
+
 def finding(srv: Server, as_of: datetime, gr: str) -> dict[str, Any] | None:
-    query = urlencode({"as_of": ts(as_of), "persist": "false"})
-    status, body = srv.request("POST", f"/api/rules/evaluate?{query}", {}, token=TOKEN)
-    assert status == 200 and not body["errors"], body
-    mine = [
-        f for f in body["findings"] if f["family"] == "reconciliation" and f["receipt_id"] == gr
-    ]
-    assert len(mine) <= 1, mine
-    return mine[0] if mine else None
+    return kit.finding(srv, as_of, family="reconciliation", receipt_id=gr)
 
 
 def assert_boundary(srv: Server, gr: str, reason: str, since: datetime) -> dict[str, Any]:
-    """No finding 1 ms before `since`; at `since` exactly and 1 ms after, `reason` since then."""
-    got = srv.wait_for(lambda: finding(srv, since + MS, gr), timeout=10)
-    assert got["reason"] == reason and got["since"] == ts(since), got
-    at_limit = finding(srv, since, gr)
-    assert at_limit is not None and at_limit["reason"] == reason, at_limit
-    before = finding(srv, since - MS, gr)
-    assert before is None or before["reason"] != reason, before
-    return got
+    return kit.assert_boundary(srv, reason, since, family="reconciliation", receipt_id=gr)
 
 
 def test_quantity_mismatch_from_the_posting(srv: Server) -> None:
@@ -156,7 +126,7 @@ def test_a_corrected_posting_clears_quantity_mismatch(srv: Server) -> None:
         },
     )
     got = srv.wait_for(lambda: finding(srv, fixed_at - MS, "GR-QM-2"), timeout=10)
-    assert got["reason"] == "quantity_mismatch" and got["since"] == ts(POSTED_AT)
+    assert got["reason"] == "quantity_mismatch" and got["since"] == rfc3339(POSTED_AT)
     assert finding(srv, fixed_at, "GR-QM-2") is None
 
 
@@ -253,7 +223,7 @@ def test_journals_are_summed_and_the_latest_dates_the_mismatch(srv: Server) -> N
     # 25: short of 65; 25 + 40: reconciled; + 5: over again, since the third journal.
     assert_boundary(srv, "GR-AM-7", "amount_mismatch", third)
     assert finding(srv, second, "GR-AM-7") is None
-    assert finding(srv, second - MS, "GR-AM-7")["since"] == ts(first)
+    assert finding(srv, second - MS, "GR-AM-7")["since"] == rfc3339(first)
 
 
 def test_a_receipt_in_erp_item_numbers_is_valued_through_the_crosswalk(srv: Server) -> None:
@@ -274,27 +244,16 @@ def test_a_receipt_in_erp_item_numbers_is_valued_through_the_crosswalk(srv: Serv
         journal(at, Decimal("30.00"), receipt_id="GR-X-2"),
     )  # fmt: skip
 
-    def po_seen() -> bool:
-        query = urlencode({"as_of": ts(later), "persist": "false"})
-        _, body = srv.request("POST", f"/api/rules/evaluate?{query}", {}, token=TOKEN)
-        return any(f["po_number"] == "PO-GR-X-1" for f in body["findings"])
-
     # Without a crosswalk the received line has no PO line: its value is unknown, not judged.
-    srv.wait_for(po_seen, timeout=10)
+    srv.wait_for(lambda: kit.findings(srv, later, po_number="PO-GR-X-1"), timeout=10)
     assert finding(srv, later, "GR-X-2") is None
     items = (
         "id,name,uom,schedule,cold_chain,id.ndc,id.erp,valid_from\n"
         "NDC-1,Heparin 5000 units/mL vial,VL,,false,NDC-1,ERP-1,2026-01-01T00:00:00Z\n"
     )
-    status, body = srv.request(
-        "PUT",
-        "/api/masterdata/items?filename=items.csv",
-        items.encode(),
-        content_type="text/csv",
-        token=TOKEN,
-    )
+    status, body = put_masterdata(srv, "items", items, "items.csv")
     assert status == 200 and body["loaded"] == 1, body
     # 10 x 2.50 received, 30.00 journaled.
     got = srv.wait_for(lambda: finding(srv, later, "GR-X-2"), timeout=10)
-    assert got["reason"] == "amount_mismatch" and got["since"] == ts(at)
+    assert got["reason"] == "amount_mismatch" and got["since"] == rfc3339(at)
     assert Decimal(got["details"]["value"]) == Decimal("25")

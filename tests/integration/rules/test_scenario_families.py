@@ -9,11 +9,12 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
+from rxsight.timeutil import rfc3339
 from tests import family_oracle
+from tests.integration.rules.api_kit import evaluate
 from tests.support import CONFORMANCE, Server
 
 TOKEN = "scenario-families-token-0123456789"
@@ -36,10 +37,6 @@ def as_of() -> datetime:
     return family_oracle.parse_rfc3339(meta["as_of"])
 
 
-def ts(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
     config = {
@@ -54,26 +51,22 @@ def srv() -> Iterator[Server]:
             },
         },
     }
-    server = Server(config, admin_token=TOKEN).start()
-    try:
+    with Server(config, admin_token=TOKEN) as server:
         body = events()
         status, answer = server.request("POST", "/v1/events", body, token=TOKEN)
         # The scenario resends a few events (duplicates, answered as such).
         assert status == 200 and answer["accepted"] + answer["duplicates"] == len(body), answer
         yield server
-    finally:
-        server.cleanup()
 
 
 def found(srv: Server, at: datetime, family: str, key: str) -> dict[str, tuple[str, str]]:
-    query = urlencode({"as_of": ts(at), "persist": "false"})
-    status, body = srv.request("POST", f"/api/rules/evaluate?{query}", {}, token=TOKEN)
-    assert status == 200 and not body["errors"], body
+    body = evaluate(srv, at)
+    assert not body["errors"], body
     return {f[key]: (f["reason"], f["since"]) for f in body["findings"] if f["family"] == family}
 
 
 def expected(found_by_oracle: dict[str, tuple[str, datetime]]) -> dict[str, tuple[str, str]]:
-    return {k: (reason, ts(since)) for k, (reason, since) in found_by_oracle.items()}
+    return {k: (reason, rfc3339(since)) for k, (reason, since) in found_by_oracle.items()}
 
 
 def assert_same(srv: Server, at: datetime, family: str, key: str, want: dict[str, Any]) -> None:
@@ -87,7 +80,9 @@ def assert_same(srv: Server, at: datetime, family: str, key: str, want: dict[str
             for k in set(have) | set(want)
             if have.get(k) != want.get(k)
         }
-        raise AssertionError(f"{family} as of {ts(at)}: (rules, oracle) differ: {diff}") from None
+        raise AssertionError(
+            f"{family} as of {rfc3339(at)}: (rules, oracle) differ: {diff}"
+        ) from None
 
 
 @pytest.mark.parametrize("days_before", [0, 1, 3])

@@ -4,19 +4,19 @@ is worked out here from the events' times and the limits, not read back from the
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
+from rxsight.timeutil import rfc3339
+from tests.integration.rules import api_kit as kit
+from tests.integration.rules.api_kit import MS, put_masterdata, send
 from tests.support import Server
 
 TOKEN = "supplier-admin-token-0123456789abc"
 T0 = datetime(2026, 4, 6, 8, 0, tzinfo=UTC)
-MS = timedelta(milliseconds=1)
 # DESIGN 5.5's defaults.
 TRANSMIT = timedelta(minutes=30)
 ACK = timedelta(hours=4)
@@ -46,29 +46,6 @@ CONFIG = {
 }
 
 
-def ts(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@pytest.fixture(scope="module")
-def srv() -> Iterator[Server]:
-    server = Server(CONFIG, admin_token=TOKEN).start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-def send(srv: Server, *events: dict[str, Any]) -> None:
-    body = []
-    for e in events:
-        item = {"event_id": str(uuid.uuid4()), "source_system": "erp", **e}
-        item["occurred_at"] = ts(item.pop("at"))
-        body.append(item)
-    status, answer = srv.request("POST", "/v1/events", body, token=TOKEN)
-    assert status == 200 and answer["accepted"] == len(body), answer
-
-
 def po_created(
     po: str, at: datetime, supplier: str = "SUP-A", site: str = "site-a", qty: int = 10
 ) -> dict[str, Any]:
@@ -79,7 +56,7 @@ def po_created(
         "po_number": po,
         "supplier_id": supplier,
         "site": site,
-        "expected_at": ts(at + timedelta(days=3)),
+        "expected_at": rfc3339(at + timedelta(days=3)),
         "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": qty, "unit_price": "2.50"}],
     }
 
@@ -98,27 +75,18 @@ def received(po: str, at: datetime, qty: int) -> dict[str, Any]:
     )
 
 
+@pytest.fixture(scope="module")
+def srv() -> Iterator[Server]:
+    with Server(CONFIG, admin_token=TOKEN) as server:
+        yield server
+
+
 def finding(srv: Server, as_of: datetime, po: str) -> dict[str, Any] | None:
-    query = urlencode({"as_of": ts(as_of), "persist": "false"})
-    status, body = srv.request("POST", f"/api/rules/evaluate?{query}", {}, token=TOKEN)
-    assert status == 200 and not body["errors"], body
-    mine = [
-        f for f in body["findings"] if f["family"] == "supplier_response" and f["po_number"] == po
-    ]
-    assert len(mine) <= 1, mine
-    return mine[0] if mine else None
+    return kit.finding(srv, as_of, family="supplier_response", po_number=po)
 
 
 def assert_boundary(srv: Server, po: str, reason: str, since: datetime) -> dict[str, Any]:
-    """No finding 1 ms before `since`; at `since` exactly and 1 ms after, `reason` since then."""
-    # Accepted events are visible within a second: wait for the first, then judge exactly.
-    got = srv.wait_for(lambda: finding(srv, since + MS, po), timeout=10)
-    assert got["reason"] == reason and got["since"] == ts(since), got
-    at_limit = finding(srv, since, po)
-    assert at_limit is not None and at_limit["reason"] == reason, at_limit
-    before = finding(srv, since - MS, po)
-    assert before is None or before["reason"] != reason, before
-    return got
+    return kit.assert_boundary(srv, reason, since, family="supplier_response", po_number=po)
 
 
 def test_not_transmitted_at_the_limit(srv: Server) -> None:
@@ -220,7 +188,7 @@ def asn_po(po: str, supplier: str = "SUP-ASN") -> tuple[datetime, list[dict[str,
             po,
             T0 + timedelta(hours=1),
             status="accepted",
-            promised_at=ts(promised),
+            promised_at=rfc3339(promised),
         ),
     ]
 
@@ -289,7 +257,7 @@ def test_master_data_says_which_suppliers_send_asns(srv: Server) -> None:
             "PO-MD-1",
             T0 + timedelta(hours=1),
             status="accepted",
-            promised_at=ts(promised),
+            promised_at=rfc3339(promised),
         ),
     )
     # Visible: stuck in the queue for ten minutes before it left.
@@ -300,12 +268,6 @@ def test_master_data_says_which_suppliers_send_asns(srv: Server) -> None:
         "id,name,asn_expected,id.erp,valid_from\n"
         "SUP-MD,Meridian Pharma Distribution,true,SUP-MD,2026-01-01T00:00:00Z\n"
     )
-    status, body = srv.request(
-        "PUT",
-        "/api/masterdata/suppliers?filename=suppliers.csv",
-        suppliers.encode(),
-        content_type="text/csv",
-        token=TOKEN,
-    )
+    status, body = put_masterdata(srv, "suppliers", suppliers, "suppliers.csv")
     assert status == 200 and body["loaded"] == 1, body
     assert_boundary(srv, "PO-MD-1", "no_asn", limit)

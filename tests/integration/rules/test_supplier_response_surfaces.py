@@ -4,41 +4,26 @@ them), the transaction timeline's missing supplier step, and /metrics."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from rxsight.timeutil import rfc3339
 from tests.e2e.scenario import console_config
+from tests.integration.rules.api_kit import send
 from tests.integration.rxsight.conftest import signed_in
 from tests.support import Server
 
 TOKEN = "supplier-surfaces-token-0123456789"
 
 
-def ts(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
-    server = Server({**console_config(), "rules": {"interval_s": 3600}}, admin_token=TOKEN)
-    server.start()
-    try:
+    config = {**console_config(), "rules": {"interval_s": 3600}}
+    with Server(config, admin_token=TOKEN) as server:
         yield server
-    finally:
-        server.cleanup()
-
-
-def send(srv: Server, *events: dict[str, Any]) -> None:
-    body = [
-        {"event_id": str(uuid.uuid4()), "source_system": "erp", "site": "mercy-main", **e}
-        for e in events
-    ]
-    status, answer = srv.request("POST", "/v1/events", body, token=TOKEN)
-    assert status == 200 and answer["accepted"] == len(body), answer
 
 
 def test_a_po_the_supplier_never_acknowledged(srv: Server) -> None:
@@ -49,7 +34,8 @@ def test_a_po_the_supplier_never_acknowledged(srv: Server) -> None:
         srv,
         {
             "event_type": "po.created",
-            "occurred_at": ts(created),
+            "at": created,
+            "site": "mercy-main",
             "correlation_id": cid,
             "po_number": po,
             "supplier_id": "SUP-SLOW",
@@ -57,7 +43,8 @@ def test_a_po_the_supplier_never_acknowledged(srv: Server) -> None:
         },
         {
             "event_type": "po.transmitted",
-            "occurred_at": ts(sent),
+            "at": sent,
+            "site": "mercy-main",
             "correlation_id": cid,
             "po_number": po,
         },
@@ -70,7 +57,7 @@ def test_a_po_the_supplier_never_acknowledged(srv: Server) -> None:
 
     (finding,) = srv.wait_for(persisted, timeout=15)
     assert finding["family"] == "supplier_response" and finding["reason"] == "no_ack"
-    assert finding["since"] == ts(sent + timedelta(hours=4))
+    assert finding["since"] == rfc3339(sent + timedelta(hours=4))
     assert finding["owner"] == "purchasing" and finding["supplier_id"] == "SUP-SLOW"
     assert finding["summary"].startswith(f"PO {po} to SUP-SLOW transmitted ")
 

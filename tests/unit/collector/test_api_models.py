@@ -13,7 +13,8 @@ import pytest
 
 from collector.api_models import COMMON_REQUIRED, event_variants, events_request_body
 from rxsight.event_checks import REQUIRED_BY_TYPE, event_problem
-from rxsight.model import EVENT_TYPES, BusinessEvent, EventRow, event_row
+from rxsight.event_rows import EventRow, event_row
+from rxsight.model import EVENT_TYPES, BusinessEvent
 
 
 def _schema(target: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,28 @@
+"""What the alerts stage tests drive: a real loopback webhook receiver, and in-process alerts
+stages closed after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from testkit.receiver import Receiver
+from tests.integration.alerts.kit import Stage
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rcv = Receiver().start()
+    try:
+        yield rcv
+    finally:
+        rcv.stop()
+
+
+@pytest.fixture
+def stages() -> Iterator[list[Stage]]:
+    made: list[Stage] = []
+    yield made
+    for stage in made:
+        stage.close()
