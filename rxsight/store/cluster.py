@@ -25,7 +25,8 @@ _CORRELATION = re.compile(r"^\s*(correlation_id|CorrelationId)\s", re.M)
 _CREATE_MV = re.compile(
     r"^\s*CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)\s+TO\s+(\w+)\s+AS\b", re.I
 )
-_CREATE_VIEW = re.compile(r"^\s*CREATE VIEW IF NOT EXISTS\s+(\w+)\s+AS\b", re.I)
+# A view a later migration redefines is CREATE OR REPLACE (IF NOT EXISTS would keep the old one).
+_CREATE_VIEW = re.compile(r"^\s*CREATE (VIEW IF NOT EXISTS|OR REPLACE VIEW)\s+(\w+)\s+AS\b", re.I)
 _ALTER = re.compile(r"^\s*ALTER TABLE\s+(\w+)\s+(.*)$", re.I | re.S)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b", re.I)
 _DROP = re.compile(r"^\s*DROP TABLE IF EXISTS\s+(\w+)\s*$", re.I)
@@ -52,7 +53,8 @@ def render(statement: str, cluster: str | None) -> list[str]:
             select = f"{select[: source.start(1)]}{local_name(name)}{select[source.end(1) :]}"
         return [f"CREATE MATERIALIZED VIEW IF NOT EXISTS {view} {on} TO {target} AS{select}"]
     if m := _CREATE_VIEW.match(statement):
-        return [f"CREATE VIEW IF NOT EXISTS {m.group(1)} {on} AS{statement[m.end() :]}"]
+        verb = " ".join(m.group(1).upper().split())
+        return [f"CREATE {verb} {m.group(2)} {on} AS{statement[m.end() :]}"]
     if m := _ALTER.match(statement):
         table, change = m.group(1), m.group(2)
         out = [f"ALTER TABLE {local_name(table)} {on} {change}"]
