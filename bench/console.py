@@ -158,7 +158,13 @@ def main() -> int:
         help="turn the alert dispatcher off too, as in a console-only process (DESIGN 9); "
         "by default it runs, polling the exceptions four times a second",
     )
+    ap.add_argument(
+        "--pages",
+        help="time only the pages whose label matches this regular expression "
+        "(e.g. 'exceptions|overview')",
+    )
     args = ap.parse_args()
+    wanted = re.compile(args.pages) if args.pages else None
 
     tmp = None
     if args.data_dir:
@@ -193,14 +199,18 @@ def main() -> int:
         mid_month = quote(rfc3339(rules_bench().START + timedelta(days=15)) or "")
         with httpx.Client(base_url=server.url, timeout=60) as client:
             sign_in(client)
-            timed(client, "overview", [f"/?as_of={as_of}"] * k)
-            timed(client, "overview (now)", ["/"] * k)
+
+            def page(label: str, paths: list[str]) -> None:
+                if wanted is None or wanted.search(label):
+                    timed(client, label, paths)
+
+            page("overview", [f"/?as_of={as_of}"] * k)
+            page("overview (now)", ["/"] * k)
             pages = ["/exceptions?owner=all"] + [
                 f"/exceptions?owner=all&page={rng.randint(1, 20)}" for _ in range(k - 1)
             ]
-            timed(client, "exceptions list", pages)
-            timed(
-                client,
+            page("exceptions list", pages)
+            page(
                 "exceptions filtered",
                 [
                     f"/exceptions?owner=all&family=unmatched_invoice&site=site-{rng.randint(0, 19)}"
@@ -218,15 +228,13 @@ def main() -> int:
                 "exceptions as of": f"as_of={persisted}",
             }
             for label, query in filtered.items():
-                timed(client, label, [f"/exceptions?owner=all&{query}"] * k)
+                page(label, [f"/exceptions?owner=all&{query}"] * k)
             sample = client.get("/api/exceptions?limit=100&sort=due").json()["items"]
-            timed(
-                client,
+            page(
                 "an exception",
                 [f"/exceptions/{quote(rng.choice(sample)['exception_id'], safe='')}"] * k,
             )
-            timed(
-                client,
+            page(
                 "an exception as of",
                 [
                     f"/exceptions/{quote(rng.choice(sample)['exception_id'], safe='')}"
@@ -234,43 +242,38 @@ def main() -> int:
                 ]
                 * k,
             )
-            timed(
-                client,
+            page(
                 "timeline",
                 [f"/transactions/corr-{rng.randrange(n)}" for _ in range(k)],
             )
-            timed(
-                client,
+            page(
                 "timeline as of",
                 [f"/transactions/corr-{rng.randrange(n // 2)}?as_of={mid_month}" for _ in range(k)],
             )
-            timed(
-                client,
+            page(
                 "search by PO",
                 [f"/transactions?q=PO-{rng.randrange(n)}" for _ in range(k)],
             )
-            timed(client, "flows", [f"/flows?as_of={as_of}"] * k)
+            page("flows", [f"/flows?as_of={as_of}"] * k)
             flows = client.get(f"/api/flows?as_of={as_of}").json()["flows"]
-            timed(
-                client,
+            page(
                 "a flow",
                 [f"/flows/{quote(rng.choice(flows)['flow'])}?as_of={as_of}" for _ in range(k)],
             )
             traces = server_traces(data_dir, k)
             if traces:
-                timed(client, "a trace", [f"/traces/{t}" for t in traces])
-            timed(client, "replenishments", [f"/replenishments?as_of={as_of}"] * k)
-            timed(
-                client,
+                page("a trace", [f"/traces/{t}" for t in traces])
+            page("replenishments", [f"/replenishments?as_of={as_of}"] * k)
+            page(
                 "replenishments p.3",
                 [f"/replenishments?as_of={as_of}&priority=urgent&page=3"] * k,
             )
-            timed(client, "replenishments item", [f"/replenishments?as_of={as_of}&item=ndc-1"] * k)
-            timed(client, "rules", ["/rules"] * k)
-            timed(client, "alerts", ["/alerts"] * k)
-            timed(client, "kpis", [f"/kpis?as_of={as_of}"] * k)
-            timed(client, "audit", ["/audit"] * k)
-            timed(client, "audit as of", [f"/audit?as_of={persisted}&range=24h"] * k)
+            page("replenishments item", [f"/replenishments?as_of={as_of}&item=ndc-1"] * k)
+            page("rules", ["/rules"] * k)
+            page("alerts", ["/alerts"] * k)
+            page("kpis", [f"/kpis?as_of={as_of}"] * k)
+            page("audit", ["/audit"] * k)
+            page("audit as of", [f"/audit?as_of={persisted}&range=24h"] * k)
     finally:
         server.stop()
         if tmp is not None:
