@@ -7,7 +7,8 @@ order and the firing alerts the active silences mute, so a read costs what it sh
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 
@@ -52,14 +53,6 @@ class AlertSet:
     def values(self) -> Iterator[Alert]:
         return iter(self._by_fp.values())
 
-    @property
-    def firing_count(self) -> int:
-        return len(self._firing)
-
-    @property
-    def resolved_count(self) -> int:
-        return len(self._resolved)
-
     def is_firing(self, fp: str) -> bool:
         alert = self._by_fp.get(fp)
         return alert is not None and alert.firing
@@ -94,6 +87,29 @@ class AlertSet:
     def _in_order(self, keys: SortedList, n: int | None) -> Iterator[Alert]:
         chosen = keys if n is None else islice(keys, n)
         return (self._by_fp[fp] for _, fp in chosen)
+
+    def by_state(
+        self, inhibited: Mapping[str, object], show: int | None
+    ) -> tuple[dict[str, int], dict[str, list[Alert]]]:
+        """How many alerts are firing, suppressed (silenced, or in `inhibited`) and resolved,
+        and the `show` oldest of each state (all with None). As of the last `mute`."""
+        muted = set(self.silenced) | {fp for fp in inhibited if self.is_firing(fp)}
+        counts = {
+            "firing": len(self._firing) - len(muted),
+            "suppressed": len(muted),
+            "resolved": len(self._resolved),
+        }
+        firing = (a for a in self.oldest_firing() if a.fingerprint not in muted)
+        suppressed = (self._by_fp[fp] for fp in muted)
+        return counts, {
+            "firing": list(firing if show is None else islice(firing, show)),
+            "suppressed": (
+                sorted(suppressed, key=start_order)
+                if show is None
+                else heapq.nsmallest(show, suppressed, key=start_order)
+            ),
+            "resolved": list(self.oldest_resolved(show)),
+        }
 
     def mute(self, active: Sequence[Silence]) -> None:
         """Work out which firing alerts the silences active now mute. Only when those

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from alerts.alert import Alert, from_exception
-from alerts.alertset import AlertSet, start_order
+from alerts.alertset import AlertSet
 from alerts.config import AlertsConfig
 from alerts.formats import notifications_for
 from alerts.grouping import Group, LogEntry, group_ids, groups_holding, needs_update
@@ -378,27 +376,8 @@ class Dispatcher:
         (alerts.alertset): at a million alerts, walking them all per request took seconds."""
         now = utcnow()
         with self.lock:
-            alerts = self.alerts
-            alerts.mute(self._silences.active(now))
-            muted = {fp for fp in alerts.silenced} | {
-                fp for fp in self.inhibited if alerts.is_firing(fp)
-            }
-            counts = {
-                "firing": alerts.firing_count - len(muted),
-                "suppressed": len(muted),
-                "resolved": alerts.resolved_count,
-            }
-            firing = (a for a in alerts.oldest_firing() if a.fingerprint not in muted)
-            suppressed = (alerts[fp] for fp in muted)
-            shown = {
-                "firing": list(firing if show is None else islice(firing, show)),
-                "suppressed": (
-                    sorted(suppressed, key=start_order)
-                    if show is None
-                    else heapq.nsmallest(show, suppressed, key=start_order)
-                ),
-                "resolved": list(alerts.oldest_resolved(show)),
-            }
+            self.alerts.mute(self._silences.active(now))
+            counts, shown = self.alerts.by_state(self.inhibited, show)
             out = [self._describe(alert, state, now) for state in shown for alert in shown[state]]
         out.sort(key=lambda a: (a["startsAt"] or "", a["fingerprint"]))
         return counts, out
