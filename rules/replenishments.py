@@ -192,10 +192,7 @@ def _page(
     store: Store, query: dict[str, Any], summary: dict[str, Any], when: datetime
 ) -> ReplenishmentPage:
     keys = list(summary["page"])
-    found = []
-    if keys:
-        rows_of = put_scope(store, "replenishments page", keys)
-        found = store.query(SQL["replenishment_page_rows"], {**query, "keys": rows_of})
+    found = store.query(SQL["replenishment_page_rows"], {**query, "keys": keys}) if keys else []
     by_key = {r["correlation_id"]: _row(r, when) for r in found}
     return ReplenishmentPage(
         rows=[by_key[k] for k in keys],
