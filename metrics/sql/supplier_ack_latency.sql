@@ -3,11 +3,14 @@
 -- first po.transmitted to first po.acknowledged of each PO first acknowledged in the period;
 -- nearest rank. The steps come from the rules' fact tables (the same events, by PO number);
 -- the supplier from any po.created, po.transmitted or po.acknowledged naming one, looked up
--- only for the POs counted.
+-- only for the POs counted, and counted as the crosswalk's canonical supplier in force at
+-- as_of (DESIGN 5.7), as the invoice KPIs count it.
 WITH
     {starts:Array(DateTime64(3, 'UTC'))} AS starts,
     {ends:Array(DateTime64(3, 'UTC'))} AS ends,
     {as_of:DateTime64(3, 'UTC')} AS T,
+    (SELECT (supplier_from, supplier_to) FROM masterdata_maps(as_of = {as_of:DateTime64(3, 'UTC')}))
+        AS supplier_map,
     acknowledged AS (
         SELECT po_number, min(occurred_at) AS acknowledged_at
         FROM rules_po_acks
@@ -30,7 +33,8 @@ WITH
         GROUP BY po_number
     ),
     pos AS (
-        SELECT a.po_number AS po_number, s.supplier_id AS supplier_id,
+        SELECT a.po_number AS po_number,
+            transform(s.supplier_id, supplier_map.1, supplier_map.2, s.supplier_id) AS supplier_id,
             t.transmitted_at AS transmitted_at, a.acknowledged_at AS acknowledged_at
         FROM acknowledged AS a
         INNER JOIN transmitted AS t ON t.po_number = a.po_number

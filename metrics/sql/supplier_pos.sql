@@ -4,10 +4,13 @@
 -- received by due, lines capped at their ordered quantity) and supplier_fill_rate (received
 -- quantity as of as_of, each line capped, over the ordered quantity).
 -- Each PO's facts from kpi_po_facts_as_of: its kept row where that holds as of as_of, else
--- judged from its facts ({since}: the watermark of the latest refresh).
+-- judged from its facts ({since}: the watermark of the latest refresh). The supplier is the
+-- crosswalk's canonical one in force at as_of (DESIGN 5.7), as the invoice KPIs count it.
 WITH
     {starts:Array(DateTime64(3, 'UTC'))} AS starts,
     {ends:Array(DateTime64(3, 'UTC'))} AS ends,
+    (SELECT (supplier_from, supplier_to) FROM masterdata_maps(as_of = {as_of:DateTime64(3, 'UTC')}))
+        AS supplier_map,
     facts AS (
         SELECT supplier_id, counted, due, on_time, ordered, capped_received
         FROM kpi_po_facts_as_of(as_of = {as_of:DateTime64(3, 'UTC')},
@@ -15,7 +18,8 @@ WITH
     ),
     judged AS (
         SELECT arrayFirstIndex((s, e) -> due >= s AND due < e, starts, ends) AS period,
-            supplier_id, on_time, ordered, capped_received
+            transform(supplier_id, supplier_map.1, supplier_map.2, supplier_id) AS supplier_id,
+            on_time, ordered, capped_received
         FROM facts
         WHERE counted = 1 AND period > 0
     )
