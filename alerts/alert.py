@@ -27,7 +27,7 @@ def console_link(base: str, exception_id: str) -> str:
     return f"{base.rstrip('/')}/exceptions/{quote(exception_id, safe='')}"
 
 
-@dataclass
+@dataclass(slots=True)  # a million of them live in the dispatcher
 class Alert:
     fingerprint: str
     exception_id: str

@@ -4,9 +4,11 @@ whether a flush sends anything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alerts.alert import Alert
 from alerts.labelset import labelset_string
 from alerts.route import RouteNode
 
@@ -59,3 +61,15 @@ def group_ids(node: RouteNode, labels: dict[str, str], escalation: bool) -> tupl
     suffix = "/escalation" if escalation else ""
     text = labelset_string(labels)
     return f"{node.id}{suffix}:{text}", f"{node.key}{suffix}:{text}"
+
+
+def groups_holding(
+    groups: dict[str, Group], routes: Iterable[RouteNode], alert: Alert, escalation: bool
+) -> Iterator[Group]:
+    """The groups (escalation groups, or the others) of an alert's routes that hold it."""
+    for node in routes:
+        if escalation and not node.opts.escalation_receiver:
+            continue
+        group = groups.get(group_ids(node, node.group_labels(alert.labels), escalation)[0])
+        if group is not None and alert.fingerprint in group.fingerprints:
+            yield group

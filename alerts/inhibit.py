@@ -26,24 +26,34 @@ class Inhibitor:
 
     def inhibited(self, alerts: Iterable[Alert]) -> dict[str, list[str]]:
         """fingerprint of each inhibited alert -> fingerprints of the alerts inhibiting it."""
+        out: dict[str, list[str]] = {}
+        if not self._rules:
+            return out
         alerts = list(alerts)
         firing = [a for a in alerts if a.firing]
-        out: dict[str, list[str]] = {}
         for rule in self._rules:
-            sources = [a for a in firing if all_match(rule.source, a.labels)]
+            # Sources by their `equal` labels: a target asks only those sharing its own.
+            sources: dict[tuple[str, ...], list[Alert]] = {}
+            for a in firing:
+                if all_match(rule.source, a.labels):
+                    sources.setdefault(_values(a, rule.equal), []).append(a)
             if not sources:
                 continue
             for target in alerts:
-                if not all_match(rule.target, target.labels):
+                candidates = sources.get(_values(target, rule.equal))
+                if not candidates or not all_match(rule.target, target.labels):
                     continue
                 # As in Alertmanager: an alert matching both sides cannot be muted by another
                 # alert that also matches both sides, nor by itself.
                 both = all_match(rule.source, target.labels)
-                for src in sources:
+                for src in candidates:
                     if src.fingerprint == target.fingerprint:
                         continue
                     if both and all_match(rule.target, src.labels):
                         continue
-                    if all(src.labels.get(k, "") == target.labels.get(k, "") for k in rule.equal):
-                        out.setdefault(target.fingerprint, []).append(src.fingerprint)
+                    out.setdefault(target.fingerprint, []).append(src.fingerprint)
         return out
+
+
+def _values(alert: Alert, names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(alert.labels.get(k, "") for k in names)

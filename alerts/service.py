@@ -50,9 +50,7 @@ class _Gauges(Collector):
         depth.add_metric([], self._service.outbox.depth)
         yield depth
         states = GaugeMetricFamily("rxsight_alerts", "Alerts by state", labels=["state"])
-        counts = {"firing": 0, "suppressed": 0, "resolved": 0}
-        for a in self._service.dispatcher.snapshot():
-            counts[a["status"]["state"]] += 1
+        counts, _ = self._service.dispatcher.board(show=0)
         for state, n in counts.items():
             states.add_metric([state], n)
         yield states

@@ -139,6 +139,11 @@ class Silences:
         with self._lock:
             return self._by_id.get(silence_id)
 
+    def active(self, now: datetime) -> list[Silence]:
+        """The silences muting alerts at `now`, in the order `muting` names them."""
+        with self._lock:
+            return [s for s in self._by_id.values() if s.state(now) == "active"]
+
     def muting(self, labels: Mapping[str, str], now: datetime) -> list[str]:
         with self._lock:
             return [s.id for s in self._by_id.values() if s.mutes(labels, now)]

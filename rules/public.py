@@ -39,7 +39,7 @@ from rules.status import flows as flows
 from rules.status import rule_status as rule_status
 from rxsight.config import Settings
 from rxsight.store import Store
-from rxsight.timeutil import as_utc, utcnow
+from rxsight.timeutil import as_utc
 
 # The portfolio catalog (DESIGN 5.8): portfolio(store, settings, as_of, days) -> Portfolio.
 Portfolio = governance_portfolio.Portfolio
@@ -192,10 +192,8 @@ act_on_many = actions.act_on_many
 def open_replenishments(
     store: Store, settings: Settings, as_of: datetime | None = None
 ) -> list[OpenReplenishment]:
-    """Every open replenishment request with its age and whether it is late."""
-    out = replenishments.judged(store, settings, as_utc(as_of or utcnow()), None)
-    out.sort(key=lambda r: r.requested_at or "")
-    return out
+    """Every open replenishment request with its age and whether it is late, oldest first."""
+    return replenishments.open_at(store, settings, as_of)
 
 
 def query_params(settings: Settings, as_of: datetime) -> dict[str, Any]:

@@ -1,16 +1,20 @@
 """The open replenishment requests at an instant, a page at a time. Which requests are open is
-read from rules_replenishment_requests (rules/migrations/080), brought up to date here from
-the facts that arrived since its last refresh; the open_replenishment rule itself judges only
-the page's requests (and any the kept rows cannot settle at that instant), so the page's cost
-follows the page, not the history."""
+read from rules_replenishments_kept (rules/migrations/081): one row per request, kept up to
+date by the rules scheduler (`refresh`, after each of its runs) with the open_replenishment
+rule's own row for a request open with every fact. The page only reads: the rule judges just
+the requests those rows cannot settle at the page's instant (facts dated after it, or arrived
+since the last refresh), so the page's cost follows the open requests, not the history, and
+it is never staler than the facts."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from rules import config as rules_config
 from rules.definitions import builtin_params, builtin_rules, put_scope, run_rule
@@ -23,6 +27,11 @@ from rxsight.timeutil import as_utc, parse_rfc3339, rfc3339, utcnow
 SQL = SqlFiles(__file__)
 # An instant after every fact: a request's verdict with all its facts.
 _END = datetime(2200, 1, 1, tzinfo=UTC)
+# Facts keep arriving while a page is worked out: after this many rounds of judging what
+# arrived meanwhile, the rule judges every request instead.
+_ROUNDS = 3
+_EVERY_ROW = 2**62
+_VERDICT_COLUMNS = ("reason", "since", "correlation_id", "site", "domain", "details")
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,7 @@ def judged(
 ) -> list[OpenReplenishment]:
     """The open_replenishment rule's open requests at `when` (with those not yet late), among
     `keys` (None: all)."""
-    params = {**_params(settings, when), "include_pending": 1}
-    rule = next(r for r in builtin_rules() if r.id == "open_replenishment")
-    return [_row(r, when) for r in run_rule(store, rule, params, keys)]
+    return [_row(r, when) for r in _rule_rows(store, _params(settings, when), keys)]
 
 
 def page(
@@ -78,94 +85,124 @@ def page(
     """The requests open at `as_of` (now if None) that pass the filters, late first then oldest
     first, `limit` of them from `offset`, with the totals."""
     when = as_utc(as_of or utcnow())
-    refresh(store, settings)
-    unsettled = store.query(SQL["replenishment_uncertain"], {"as_of": _ch(when), "end": _ch(_END)})
-    if not unsettled[0]["same_items"]:
-        # The rows were judged with another item crosswalk than the one in force then.
-        return _whole(
-            judged(store, settings, when, None), site, priority, item, late_only, limit, offset
-        )
-    keys = unsettled[0]["keys"]
-    found = judged(store, settings, when, keys) if keys else []
-    decided = put_scope(store, "replenishments open", [r.correlation_id for r in found])
-    summary = store.query(
-        SQL["replenishment_page"],
-        {
-            **_params(settings, when),
-            "decided": decided,
-            "site": site,
-            "priority": priority,
-            "item": item.strip(),
-            "late_only": int(late_only),
-            "limit": limit,
-            "offset": offset,
-        },
-    )[0]
-    wanted = list(summary["page"])
-    by_key = {r.correlation_id: r for r in judged(store, settings, when, wanted)} if wanted else {}
-    return ReplenishmentPage(
-        rows=[by_key[k] for k in wanted if k in by_key],
-        total=int(summary["total"]),
-        late_total=int(summary["late_total"]),
-        sites=list(summary["sites"]),
-        priorities=list(summary["priorities"]),
-    )
+    params = _params(settings, when)
+    query = {
+        "as_of": params["as_of"],
+        "judged": "",
+        "verdicts": "",
+        "all_judged": 0,
+        "site": site,
+        "priority": priority,
+        "item": item.strip(),
+        "late_only": int(late_only),
+        "limit": limit,
+        "offset": offset,
+    }
+    touched = _touched_since_refresh(store, params)
+    if touched is not None:
+        keys = set(touched)
+        for _ in range(_ROUNDS):
+            if keys:
+                query["judged"] = put_scope(store, "replenishments judged", sorted(keys))
+                query["verdicts"] = _put_verdicts(store, _rule_rows(store, params, sorted(keys)))
+            summary = store.query(SQL["replenishment_page"], query)[0]
+            if not summary["same_crosswalk"]:
+                break
+            unsettled = set(summary["unsettled"]) - keys
+            if not unsettled:
+                return _page(store, query, summary, when)
+            keys |= unsettled
+    # Never refreshed, refreshed under other thresholds or another crosswalk, or facts
+    # the rows cannot settle keep turning up: the rule judges every request.
+    query["verdicts"] = _put_verdicts(store, _rule_rows(store, params, None))
+    query["all_judged"] = 1
+    return _page(store, query, store.query(SQL["replenishment_page"], query)[0], when)
+
+
+def open_at(store: Store, settings: Settings, as_of: datetime | None) -> list[OpenReplenishment]:
+    """Every request open at `as_of` (now if None), oldest first: the page's answer, whole."""
+    found = page(store, settings, as_of, limit=_EVERY_ROW)
+    return sorted(found.rows, key=lambda r: (r.requested_at or "", r.correlation_id))
 
 
 def refresh(store: Store, settings: Settings) -> None:
-    """Brings rules_replenishment_requests up to date with the facts received since its last
-    refresh (all requests the first time, or when a crosswalk version was loaded since)."""
+    """Brings rules_replenishments_kept up to date with the facts received since its last
+    refresh (every request the first time, after a change of thresholds, or when a crosswalk
+    version was loaded since). The rules scheduler calls it after each run."""
     watermark = as_utc(store.query_value("SELECT now64(3, 'UTC')")) - VISIBILITY_MARGIN
-    refreshes = store.query(
-        "SELECT count() AS n, max(refreshed_at) AS last FROM rules_replenishment_refreshes"
-    )[0]
-    keys: list[str] | None = None  # None: every request
-    if refreshes["n"]:
-        touched = store.query(SQL["replenishment_touched"], {"since": _ch(refreshes["last"])})[0]
-        if not touched["crosswalk_changes"]:
-            keys = list(touched["correlation_ids"])
+    params = _params(settings, _END)
+    # None: every request.
+    keys = _touched_since_refresh(store, params)
     if keys != []:
-        open_keys = [r.correlation_id for r in judged(store, settings, _END, keys)]
         store.command(
             SQL["replenishment_refresh"],
             {
                 "refreshed_at": _ch(watermark),
                 "all": int(keys is None),
                 "keys": put_scope(store, "replenishment refresh", keys or []),
-                "open_keys": put_scope(store, "replenishment refresh open", open_keys),
+                "verdicts": _put_verdicts(store, _rule_rows(store, params, keys)),
             },
         )
-    store.command(
-        "INSERT INTO rules_replenishment_refreshes SELECT {at:DateTime64(3, 'UTC')}",
-        {"at": _ch(watermark)},
+    store.insert_arrow(
+        "rules_replenishments_refreshed",
+        pa.table(
+            {
+                "refreshed_at": pa.array([watermark], pa.timestamp("ms", tz="UTC")),
+                "tk": pa.array([params["tk"]], pa.list_(pa.string())),
+                "tv": pa.array([params["tv"]], pa.list_(pa.int64())),
+            }
+        ),
     )
 
 
-def _whole(
-    rows: list[OpenReplenishment],
-    site: str,
-    priority: str,
-    item: str,
-    late_only: bool,
-    limit: int,
-    offset: int,
+def _touched_since_refresh(store: Store, params: dict[str, Any]) -> list[str] | None:
+    """The requests whose facts arrived since the kept rows' last refresh; None when the rows
+    cannot be used at all: never refreshed, refreshed under other thresholds than `params`
+    gives, or a crosswalk version loaded since."""
+    last = store.query(
+        "SELECT refreshed_at, tk, tv FROM rules_replenishments_refreshed "
+        "ORDER BY refreshed_at DESC LIMIT 1"
+    )
+    if not last or (last[0]["tk"], last[0]["tv"]) != (params["tk"], params["tv"]):
+        return None
+    touched = store.query(SQL["replenishment_touched"], {"since": _ch(last[0]["refreshed_at"])})[0]
+    return None if touched["crosswalk_changes"] else list(touched["correlation_ids"])
+
+
+def _rule_rows(
+    store: Store, params: dict[str, Any], keys: list[str] | None
+) -> list[dict[str, Any]]:
+    """The rule's rows (open, late or not) at params' instant among `keys` (None: all)."""
+    rule = next(r for r in builtin_rules() if r.id == "open_replenishment")
+    return run_rule(store, rule, {**params, "include_pending": 1}, keys)
+
+
+def _put_verdicts(store: Store, rows: list[dict[str, Any]]) -> str:
+    """Stores the rule's rows for a query to read by the returned run_id."""
+    run_id = f"{uuid.uuid4()}:replenishment verdicts"
+    columns: dict[str, Any] = {"run_id": pa.repeat(run_id, len(rows))}
+    for name in _VERDICT_COLUMNS:
+        columns[name] = [r[name] for r in rows]
+    columns["since"] = pa.array(columns["since"], pa.timestamp("ms", tz="UTC"))
+    store.insert_arrow("rules_replenishment_verdicts", pa.table(columns))
+    return run_id
+
+
+def _page(
+    store: Store, query: dict[str, Any], summary: dict[str, Any], when: datetime
 ) -> ReplenishmentPage:
-    wanted_item = item.strip().lower()
-    chosen = [
-        r
-        for r in rows
-        if (not site or (r.site or "") == site)
-        and (not late_only or r.late)
-        and (not priority or (r.priority or "routine") == priority)
-        and str(r.item_id or "").lower().startswith(wanted_item)
-    ]
-    chosen.sort(key=lambda r: (not r.late, r.requested_at or "", r.correlation_id))
+    keys = list(summary["page"])
+    found = []
+    if keys:
+        rows_of = put_scope(store, "replenishments page", keys)
+        found = store.query(SQL["replenishment_page_rows"], {**query, "keys": rows_of})
+    by_key = {r["correlation_id"]: _row(r, when) for r in found}
     return ReplenishmentPage(
-        rows=chosen[offset : offset + limit],
-        total=len(chosen),
-        late_total=sum(1 for r in chosen if r.late),
-        sites=sorted({r.site or "" for r in rows}),
-        priorities=sorted({r.priority or "routine" for r in rows}),
+        rows=[by_key[k] for k in keys],
+        total=int(summary["total"]),
+        late_total=int(summary["late_total"]),
+        sites=list(summary["sites"]),
+        priorities=list(summary["priorities"]),
     )
 
 

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 
 from rules import config as rules_config
+from rules import replenishments
 from rules.engine import Evaluation, RuleRun, evaluate
 from rules.incremental import IncrementalPlanner
 from rules.lifecycle import EXCEPTIONS_TABLE, persist
@@ -39,6 +40,9 @@ class RulesService:
         # Set by new facts, a stop, or anything else that may move the next run earlier.
         self._wake = threading.Event()
         self._new_facts = threading.Event()
+        # The console's kept replenishment rows are brought up to date by whichever process
+        # holds the lease: once on gaining it, then after each run.
+        self._kept_stale = True
         self._thread: threading.Thread | None = None
         # One scheduler among the processes sharing the store: the others wait on the lease.
         self.lease = Lease(
@@ -63,6 +67,8 @@ class RulesService:
     def _lease_gained(self) -> None:
         # Another process may have evaluated meanwhile: the first run here is a full one.
         self.planner = IncrementalPlanner(self.loaded.config.full_every_s)
+        self._kept_stale = True
+        self._wake.set()
 
     def stop(self) -> None:
         self.runtime.stored.unsubscribe(self._facts_stored)
@@ -84,6 +90,8 @@ class RulesService:
         tick = time.monotonic() + interval
         last_started = -math.inf
         while not self._stop.is_set():
+            if self._kept_stale and self.lease.held:
+                self._refresh_kept()
             now = time.monotonic()
             # Whichever comes first: the periodic tick, new facts, a pending finding's due
             # instant; the last two no sooner than min_gap_s after the previous run.
@@ -134,7 +142,17 @@ class RulesService:
         if changes:
             # The alert dispatcher hears of them now rather than at its next poll.
             self.runtime.stored.publish(StoredBatch({EXCEPTIONS_TABLE: changes}))
+        self._refresh_kept()
         return result
+
+    def _refresh_kept(self) -> None:
+        # Off the console's request path: /replenishments only reads these rows (and has
+        # the rule judge what arrived since), so a failure here costs speed, not exactness.
+        try:
+            replenishments.refresh(self.runtime.store, self.runtime.settings)
+            self._kept_stale = False
+        except Exception:  # noqa: BLE001 - the scheduler keeps going; the error is logged
+            log.exception("refreshing the kept replenishment rows failed")
 
     def _after(self, result: Evaluation) -> None:
         for run in result.runs:

@@ -1,3 +1,3 @@
-SELECT exception_id, max(version) AS version
-FROM exception_history
-GROUP BY exception_id
+-- Each exception's highest version (the rules stage keeps it in exceptions_now).
+SELECT exception_id, version
+FROM exceptions_now FINAL

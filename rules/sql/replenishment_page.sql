@@ -1,41 +1,52 @@
--- The /replenishments page at {as_of}: requests open then (settled by their
--- rules_replenishment_requests row, or found open by the rule under {decided}), their due
--- instant as the open_replenishment rule computes it, filtered; one row with the totals, the
--- sites and priorities on offer, and the page's correlation IDs (late first, then oldest).
+-- The /replenishments page at {as_of}: requests open then, filtered; one row with the
+-- totals, the sites and priorities on offer, and the page's correlation IDs (late first,
+-- then oldest; replenishment_page_rows.sql reads their rows). A request's kept row
+-- (rules_replenishments_kept) settles it when its facts all lie at or before {as_of}; the
+-- requests in rules_scope under {judged} (those whose facts arrived after the rows' refresh,
+-- and any the rows could not settle) were judged by the open_replenishment rule at {as_of},
+-- its rows under {verdicts} in rules_replenishment_verdicts ({all_judged}: every request was
+-- judged so). `unsettled`: requests neither settled nor judged, for the rule to judge before
+-- the page is asked again. `same_crosswalk`: the kept rows' sites and items, mapped with the
+-- crosswalk in force after every fact, are those in force at {as_of} too.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS T,
-    (SELECT (site_from, site_to) FROM masterdata_maps(as_of = T)) AS site_map,
-    (SELECT (item_from, item_to) FROM masterdata_maps(as_of = T)) AS item_map,
-    open_then AS (
-        SELECT correlation_id, requested_at,
-            transform(site, site_map.1, site_map.2, site) AS site_then,
-            if(priority IN ('stat', 'urgent', 'routine'), priority, 'routine') AS priority_then,
-            lower(transform(item_id, item_map.1, item_map.2, item_id)) AS item_key,
-            first_po_at IS NOT NULL AND first_po_at <= T AS has_po,
-            concat(if(has_po, 'replenishment.receipt_ms.', 'replenishment.po_ms.'), priority_then) AS k,
-            {tv:Array(Int64)}[if(has({tk:Array(String)}, concat(k, '|', site_then)),
-                indexOf({tk:Array(String)}, concat(k, '|', site_then)),
-                indexOf({tk:Array(String)}, concat(k, '|*')))] AS limit_ms,
-            requested_at + toIntervalMillisecond(limit_ms) <= T AS late
-        FROM rules_replenishment_requests FINAL
-        WHERE requested_at <= T AND (cancelled_at IS NULL OR cancelled_at > T)
-            AND ((last_fact_at <= T AND open_at_end = 1)
-                OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {decided:String}))
+    judged AS (SELECT key FROM rules_scope WHERE run_id = {judged:String}),
+    candidates AS (
+        SELECT correlation_id, requested_at, since, site, priority, item_id,
+            last_fact_at > T AS unsettled,
+            open_at_end = 1 AND NOT unsettled AS open
+        FROM rules_replenishments_kept FINAL
+        WHERE NOT {all_judged:UInt8}
+            AND requested_at <= T AND (cancelled_at IS NULL OR cancelled_at > T)
+            AND (open_at_end = 1 OR last_fact_at > T)
+            AND correlation_id NOT IN judged
+        UNION ALL
+        SELECT correlation_id,
+            parseDateTime64BestEffort(JSONExtractString(details, 'requested_at'), 3, 'UTC'),
+            since, site, JSONExtractString(details, 'priority'),
+            JSONExtractString(details, 'item_id'), false, true
+        FROM rules_replenishment_verdicts
+        WHERE run_id = {verdicts:String}
     ),
-    judged AS (
+    open_then AS (
         SELECT *,
-            ({site:String} = '' OR site_then = {site:String})
-            AND ({priority:String} = '' OR priority_then = {priority:String})
-            AND startsWith(item_key, lower({item:String}))
+            since <= T AS late,
+            open
+            AND ({site:String} = '' OR site = {site:String})
+            AND ({priority:String} = '' OR priority = {priority:String})
+            AND startsWith(lower(item_id), lower({item:String}))
             AND (NOT {late_only:UInt8} OR late) AS wanted
-        FROM open_then
+        FROM candidates
     )
 SELECT
-    arraySort(groupUniqArray(site_then)) AS sites,
-    arraySort(groupUniqArray(priority_then)) AS priorities,
+    (SELECT count() FROM masterdata_identifiers
+        WHERE kind IN ('site', 'item') AND valid_from > T) = 0 AS same_crosswalk,
+    groupArrayIf(correlation_id, unsettled) AS unsettled,
+    arraySort(groupUniqArrayIf(site, open)) AS sites,
+    arraySort(groupUniqArrayIf(priority, open)) AS priorities,
     countIf(wanted) AS total,
     countIf(wanted AND late) AS late_total,
     arrayMap(x -> x.3, arraySlice(
         arraySort(groupArrayIf((NOT late, requested_at, correlation_id), wanted)),
         {offset:UInt64} + 1, {limit:UInt64})) AS page
-FROM judged
+FROM open_then

@@ -1,10 +1,11 @@
--- rules_replenishment_requests rows for the requests in rules_scope under {keys}, from every
--- fact visible now; {open_keys}: those the open_replenishment rule finds open with every fact.
-INSERT INTO rules_replenishment_requests
+-- rules_replenishments_kept rows for the requests in rules_scope under {keys} (every request
+-- if {all}), from every fact visible now; the open_replenishment rule's rows for those open
+-- with every fact are in rules_replenishment_verdicts under {verdicts}.
+INSERT INTO rules_replenishments_kept
 WITH
     {refreshed_at:DateTime64(3, 'UTC')} AS R,
     po AS (
-        SELECT correlation_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+        SELECT correlation_id, max(occurred_at) AS last_at
         FROM rules_po_lines
         WHERE {all:UInt8} = 1 OR correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {keys:String})
         GROUP BY correlation_id
@@ -19,23 +20,29 @@ WITH
         WHERE {all:UInt8} = 1 OR r.po_number IN (SELECT po_number FROM rules_po_by_correlation
             WHERE correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {keys:String}))
         GROUP BY m.correlation_id
+    ),
+    verdict AS (
+        SELECT correlation_id, reason, since, site, domain, details
+        FROM rules_replenishment_verdicts
+        WHERE run_id = {verdicts:String}
     )
 SELECT req.correlation_id, R,
-    if(n_requested > 0, tupleElement(first_requested, 1), NULL),
-    if(n_cancelled > 0, first_cancelled, NULL),
-    if(po.correlation_id != '', po.first_at, NULL),
+    if(n_requested > 0, first_requested_at, NULL),
+    if(n_cancelled > 0, first_cancelled_at, NULL),
     greatest(req.last_at, if(po.correlation_id != '', po.last_at, req.last_at),
         if(rcv.correlation_id != '', rcv.last_at, req.last_at)),
-    tupleElement(first_requested, 3),
-    tupleElement(first_requested, 4),
-    tupleElement(first_requested, 5),
-    req.correlation_id IN (SELECT key FROM rules_scope WHERE run_id = {open_keys:String})
+    verdict.correlation_id != '',
+    verdict.reason,
+    if(verdict.correlation_id != '', verdict.since, NULL),
+    verdict.site,
+    verdict.domain,
+    verdict.details,
+    JSONExtractString(verdict.details, 'priority'),
+    JSONExtractString(verdict.details, 'item_id')
 FROM (
     SELECT correlation_id,
-        -- The first request, chosen as the rule chooses it.
-        minIf((occurred_at, event_id, site, priority, item_id),
-            kind = 'replenishment.requested') AS first_requested,
-        minIf(occurred_at, kind = 'replenishment.cancelled') AS first_cancelled,
+        minIf(occurred_at, kind = 'replenishment.requested') AS first_requested_at,
+        minIf(occurred_at, kind = 'replenishment.cancelled') AS first_cancelled_at,
         countIf(kind = 'replenishment.requested') AS n_requested,
         countIf(kind = 'replenishment.cancelled') AS n_cancelled,
         max(occurred_at) AS last_at
@@ -46,4 +53,5 @@ FROM (
 ) AS req
 LEFT JOIN po USING (correlation_id)
 LEFT JOIN rcv USING (correlation_id)
+LEFT JOIN verdict USING (correlation_id)
 SETTINGS join_use_nulls = 0

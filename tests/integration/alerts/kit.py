@@ -25,6 +25,8 @@ MIGRATIONS = (
     folder_of("alerts") / "021_alerts_exception_poll.sql",
     KERNEL / "034_audit_chain.sql",
     KERNEL / "070_leases.sql",
+    # Each exception's latest version, which the dispatcher reads at start and to resync.
+    folder_of("rules") / "091_exceptions_now.sql",
 )
 SECRET = "whsec_" + base64.b64encode(b"rxsight-test-secret-0123456789ab").decode()
 

@@ -63,3 +63,65 @@ def test_the_board_counts_every_alert_and_describes_the_oldest_of_each_state(
         key=lambda a: (a["startsAt"], a["fingerprint"]),
     )
     assert [a["status"]["state"] for a in shown].count("firing") == 2
+
+
+def test_the_counts_follow_alerts_that_change_after_the_board_was_read(stage: Stage) -> None:
+    now = datetime.now(UTC)
+    stage.service.silences.create(
+        {
+            "matchers": [{"name": "site", "value": "SITE-B"}],
+            "endsAt": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+            "comment": "site B is migrating its ERP",
+        },
+        "tester",
+    )
+    stage.exceptions(exception_row("INV-1", 1), exception_row("INV-B1", 1, site="SITE-B"))
+    stage.wait_for(lambda: len(stage.alerts()) == 2)
+    assert stage.service.dispatcher.board(show=1)[0] == {
+        "firing": 1,
+        "suppressed": 1,
+        "resolved": 0,
+    }
+
+    # A new alert at the silenced site, one that resolves, and one whose reason changes (its
+    # old alert resolves, a new one fires).
+    stage.exceptions(
+        exception_row("INV-B2", 1, site="SITE-B"),
+        exception_row("INV-B1", 2, change="resolved", site="SITE-B"),
+        exception_row("INV-1", 2, change="updated", reason="quantity_variance"),
+    )
+    stage.wait_for(lambda: len(stage.alerts()) == 4)
+    counts, shown = stage.service.dispatcher.board(show=1)
+
+    assert counts == {"firing": 1, "suppressed": 1, "resolved": 2}
+    state = {(a["exception_id"], a["labels"]["reason"]): a["status"]["state"] for a in shown}
+    assert state[("INV-1", "quantity_variance")] == "firing"
+    assert state[("INV-B2", "price_variance")] == "suppressed"
+    assert list(state.values()).count("resolved") == 1
+    # What Prometheus scrapes says the same.
+    scraped = {
+        s.labels["state"]: s.value
+        for family in stage.registry.collect()
+        if family.name == "rxsight_alerts"
+        for s in family.samples
+    }
+    assert scraped == {"firing": 1, "suppressed": 1, "resolved": 2}
+
+
+def test_a_change_written_late_is_still_seen(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version whose `at` is older than the poll's window (another writer committed it
+    late) is found by the dispatcher's resync, which compares its versions with the store's."""
+    monkeypatch.setattr("alerts.dispatch.RESYNC_EVERY_S", 0.5)
+    stage.exceptions(exception_row("INV-1", 1))
+    stage.wait_for(lambda: len(stage.alerts()) == 1)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    stage.exceptions(
+        exception_row("INV-1", 2, change="resolved", at=an_hour_ago),
+        exception_row("INV-2", 1, at=an_hour_ago, since=an_hour_ago, opened_at=an_hour_ago),
+    )
+    stage.wait_for(
+        lambda: (
+            {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}
+            == {"INV-1": "resolved", "INV-2": "firing"}
+        )
+    )
