@@ -150,8 +150,15 @@ def exceptions(
         item=item,
         flow=flow,
         as_of=as_of,
+        count_cap=public.COUNT_CAP,
     )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return {
+        "items": items,
+        "total": min(total, public.COUNT_CAP),
+        "total_capped": total > public.COUNT_CAP,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 class ActionBody(BaseModel):

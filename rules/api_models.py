@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, create_model
 
 from rules.findings import ENTITY_FIELDS
+from rules.lifecycle import COUNT_CAP
 from rxsight.audit import AuditEntry
 from rxsight.openapi import ApiModel, ApiRow, DecimalText, Instant, Number
 
@@ -109,7 +110,13 @@ class ExceptionDetail(ExceptionState):
 
 class ExceptionPage(ApiModel):
     items: list[ExceptionState]
-    total: int
+    total: int = Field(
+        description=f"how many exceptions match, exact up to {COUNT_CAP:,}; past that "
+        f"{COUNT_CAP:,} with total_capped true"
+    )
+    total_capped: bool = Field(
+        False, description=f"more than `total` match: counting stopped at {COUNT_CAP:,}"
+    )
     limit: int
     offset: int
 

@@ -51,6 +51,11 @@ NO_SLA = SlaClock({})
 # Further list filters: priority (exact), supplier and item (case-insensitive prefixes;
 # the item of a finding that names one), flow (exact).
 NARROWING = ("priority", "supplier", "item", "flow")
+# Where the console's and the API's exception count stop (as search engines cap theirs): an
+# exact count of a million matches cost as much as the page itself. Below it, exact.
+COUNT_CAP = 10_000
+# No cap on the list's count: every match counted.
+EXACT_COUNT = 2**62
 # Versions are read-then-written; one writer at a time in this process keeps them dense.
 # (With several processes, only the scheduler's process should take people's actions.)
 _WRITE_LOCK = threading.Lock()
@@ -296,6 +301,7 @@ def list_exceptions(
     now: datetime | None = None,
     assignees: list[str] | None = None,
     narrow: dict[str, str] | None = None,
+    count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     now = now or utcnow()
     narrow = narrow or {}
@@ -316,6 +322,7 @@ def list_exceptions(
         "sort": sort,
         "limit": max(0, min(int(limit), 10_000)),
         "offset": max(0, int(offset)),
+        "count_cap": EXACT_COUNT if count_cap is None else max(0, int(count_cap)),
     }
     page = store.query(SQL["exceptions_page"], params)
     if page:

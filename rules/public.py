@@ -22,6 +22,7 @@ from rules.engine import evaluate
 from rules.families.sla_breach import TierObjective, tier_objectives
 from rules.families.unmatched_invoice import price_tolerance_pct
 from rules.incremental import billed_together
+from rules.lifecycle import COUNT_CAP as COUNT_CAP  # where the list's count stops
 from rules.lifecycle import EXCEPTIONS_TABLE as EXCEPTIONS_TABLE  # where exception changes go
 from rules.masterdata.crosswalk import history as masterdata_history  # noqa: F401 - the console's
 from rules.masterdata.crosswalk import names as crosswalk_names  # noqa: F401
@@ -123,13 +124,15 @@ def list_exceptions(
     item: str | None = None,
     flow: str | None = None,
     as_of: datetime | None = None,
+    count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Current state of matching exceptions (oldest first by default) and the total count.
     Each row carries its SLA clock (ack_due, resolve_due, next_due, due_state) from `sla`;
     `due` filters on due_state and sort="due" puts the clock running out first on top;
     `assignees` keeps those assigned to any of them ("" = nobody); priority and flow are
     exact, supplier and item case-insensitive prefixes. `as_of`: each exception as it stood
-    then (default now), its clock read at that instant."""
+    then (default now), its clock read at that instant. `count_cap`: counting stops past it,
+    the total is then count_cap + 1 ("more than count_cap"); exact below it (and without)."""
     return lifecycle.list_exceptions(
         store,
         family=family,
@@ -147,6 +150,7 @@ def list_exceptions(
         assignees=assignees,
         narrow={"priority": priority, "supplier": supplier, "item": item, "flow": flow},
         now=as_of,
+        count_cap=count_cap,
     )
 
 

@@ -1,88 +1,77 @@
--- One page of exceptions as they stood at {now} (exceptions_as_of, rules/migrations/091: the
+-- One page of exceptions as they stood at {now} (exceptions_as_of, rules/migrations/093: the
 -- kept current rows, the history only for those changed since), filtered; oldest first.
--- Only the page's keys come out, with `matching`, the count before LIMIT/OFFSET: the rows
--- are read whole by exceptions_rows.sql and their SLA clock worked out by rules/sla.py.
+-- Only the page's keys come out, with `matching`, the count before LIMIT/OFFSET, stopped at
+-- {count_cap} + 1 (one more than the cap says "more than the cap"; counting a million
+-- matches exactly cost as much as the page). The rows are read whole by exceptions_rows.sql
+-- and their SLA clock worked out by rules/sla.py.
 -- The clock is computed here only to sort or filter by it ({sort} = 'due', {due} set): its
 -- targets come in as lookup arrays built by rules/sla.py (family|severity|priority -> ms,
 -- '*' for the default family).
 WITH
-    ({sort:String} = 'due' OR {due:String} != '') AS by_clock,
     toUnixTimestamp64Milli({now:DateTime64(3, 'UTC')}) AS now_ms,
     matching AS (
-        SELECT exception_id, version, at, since, severity, next_ms
-        FROM (
-            SELECT exception_id, version, at, since, severity,
-                multiIf(next_ms = 0, if(sla_i = 0, 'none', 'met'),
-                    now_ms > next_ms, 'overdue',
-                    next_ms - now_ms <= next_target_ms / 4, 'due_soon',
-                    'on_time') AS due_state,
-                next_ms
-            FROM (
-                SELECT *,
-                    multiIf(status = 'open' AND ack_due_ms > 0
-                            AND (resolve_due_ms = 0 OR ack_due_ms <= resolve_due_ms), ack_due_ms,
-                        status != 'resolved' AND resolve_due_ms > 0, resolve_due_ms, 0) AS next_ms,
-                    if(next_ms = ack_due_ms AND next_ms > 0, ack_ms, resolve_ms) AS next_target_ms
-                FROM (
-                    SELECT exception_id, version, at, since, severity, status,
-                        toUnixTimestamp64Milli(if(opened_at > toDateTime64(0, 3, 'UTC'), opened_at, at))
-                            AS opened_ms,
-                        -- transform looks up in a hash table built once (indexOf on a bound
-                        -- array costs ten times more per row at a million rows), and on a
-                        -- LowCardinality key once per distinct key (rules/migrations/092).
-                        if(by_clock, transform(sla_key, {sla_keys:Array(String)},
-                            arrayEnumerate({sla_keys:Array(String)}), 0), 0) AS own_i,
-                        if(own_i > 0 OR NOT by_clock, own_i,
-                            transform(sla_default_key, {sla_keys:Array(String)},
-                                arrayEnumerate({sla_keys:Array(String)}), 0)) AS sla_i,
-                        transform(sla_i, arrayEnumerate({sla_keys:Array(String)}),
-                            {sla_ack_ms:Array(UInt64)}, toUInt64(0)) AS ack_ms,
-                        transform(sla_i, arrayEnumerate({sla_keys:Array(String)}),
-                            {sla_resolve_ms:Array(UInt64)}, toUInt64(0)) AS resolve_ms,
-                        if(ack_ms = 0, 0, opened_ms + ack_ms) AS ack_due_ms,
-                        if(resolve_ms = 0, 0, opened_ms + resolve_ms) AS resolve_due_ms
-                    FROM exceptions_as_of(as_of = {now:DateTime64(3, 'UTC')})
-                    WHERE ({family:String} = '' OR family = {family:String})
-                        AND ({reason:String} = '' OR reason = {reason:String})
-                        AND ({status:String} = '' OR status = {status:String}
-                            OR {status:String} = 'active' AND status != 'resolved')
-                        AND ({site:String} = '' OR site = {site:String})
-                        AND ({owner:String} = '' OR owner = {owner:String})
-                        AND ({since:DateTime64(3, 'UTC')} = toDateTime64(0, 3, 'UTC')
-                            OR since >= {since:DateTime64(3, 'UTC')})
-                        AND ({any_assignee:UInt8} = 1 OR has({assignees:Array(String)}, assignee))
-                        AND ({priority:String} = '' OR priority = {priority:String})
-                        AND ({supplier:String} = ''
-                            OR startsWith(lower(supplier_id), lower({supplier:String})))
-                        -- The item: named by the finding, or on a line of the exception's PO or
-                        -- invoice.
-                        AND ({item:String} = '' OR startsWith(item_key, lower({item:String}))
-                            OR po_number IN (SELECT doc FROM rules_item_documents
-                                WHERE {item:String} != '' AND doc_type = 'po_number'
-                                    AND startsWith(item_key, lower({item:String})))
-                            OR invoice_number IN (SELECT doc FROM rules_item_documents
-                                WHERE {item:String} != '' AND doc_type = 'invoice_number'
-                                    AND startsWith(item_key, lower({item:String}))))
-                        AND ({flow:String} = '' OR flow = {flow:String})
-                        -- Search: case-insensitive, anywhere in the identifiers, the summary or
-                        -- the details (request numbers, item codes live there), so a prefix
-                        -- finds its entity; search_text is all of them in lower case, written
-                        -- with the version.
-                        AND ({q:String} = '' OR position(search_text, lower({q:String})) > 0
-                            -- and an item code's prefix finds the exceptions about documents
-                            -- carrying it
-                            OR po_number IN (SELECT doc FROM rules_item_documents
-                                WHERE {q:String} != '' AND doc_type = 'po_number'
-                                    AND startsWith(item_key, lower({q:String})))
-                            OR invoice_number IN (SELECT doc FROM rules_item_documents
-                                WHERE {q:String} != '' AND doc_type = 'invoice_number'
-                                    AND startsWith(item_key, lower({q:String}))))
-                )
-            )
-        )
-        WHERE {due:String} = '' OR due_state = {due:String}
+        SELECT exception_id, version, at, since, severity,
+            -- transform looks up in a hash table built once, and on a LowCardinality key
+            -- once per distinct key (rules/migrations/092); the targets are then picked by
+            -- position, so the per-row work is arithmetic.
+            transform(sla_key, {sla_keys:Array(String)},
+                arrayEnumerate({sla_keys:Array(String)}), 0) AS own_i,
+            transform(sla_default_key, {sla_keys:Array(String)},
+                arrayEnumerate({sla_keys:Array(String)}), 0) AS default_i,
+            if(own_i > 0, own_i, default_i) AS sla_i,
+            {sla_ack_ms:Array(UInt64)}[sla_i] AS ack_ms,
+            {sla_resolve_ms:Array(UInt64)}[sla_i] AS resolve_ms,
+            toUnixTimestamp64Milli(if(opened_at > toDateTime64(0, 3, 'UTC'), opened_at, at))
+                AS opened_ms,
+            if(ack_ms = 0, 0, opened_ms + ack_ms) AS ack_due_ms,
+            if(resolve_ms = 0, 0, opened_ms + resolve_ms) AS resolve_due_ms,
+            multiIf(status = 'open' AND ack_due_ms > 0
+                    AND (resolve_due_ms = 0 OR ack_due_ms <= resolve_due_ms), ack_due_ms,
+                status != 'resolved' AND resolve_due_ms > 0, resolve_due_ms, 0) AS next_ms,
+            if(next_ms = ack_due_ms AND next_ms > 0, ack_ms, resolve_ms) AS next_target_ms,
+            multiIf(next_ms = 0, if(sla_i = 0, 'none', 'met'),
+                now_ms > next_ms, 'overdue',
+                next_ms - now_ms <= next_target_ms / 4, 'due_soon',
+                'on_time') AS due_state
+        FROM exceptions_as_of(as_of = {now:DateTime64(3, 'UTC')})
+        WHERE ({family:String} = '' OR family = {family:String})
+            AND ({reason:String} = '' OR reason = {reason:String})
+            AND ({status:String} = '' OR status = {status:String}
+                OR {status:String} = 'active' AND status != 'resolved')
+            AND ({site:String} = '' OR site = {site:String})
+            AND ({owner:String} = '' OR owner = {owner:String})
+            AND ({since:DateTime64(3, 'UTC')} = toDateTime64(0, 3, 'UTC')
+                OR since >= {since:DateTime64(3, 'UTC')})
+            AND ({any_assignee:UInt8} = 1 OR has({assignees:Array(String)}, assignee))
+            AND ({priority:String} = '' OR priority = {priority:String})
+            AND ({supplier:String} = ''
+                OR startsWith(lower(supplier_id), lower({supplier:String})))
+            -- The item: named by the finding, or on a line of the exception's PO or invoice.
+            AND ({item:String} = '' OR startsWith(item_key, lower({item:String}))
+                OR po_number IN (SELECT doc FROM rules_item_documents
+                    WHERE {item:String} != '' AND doc_type = 'po_number'
+                        AND startsWith(item_key, lower({item:String})))
+                OR invoice_number IN (SELECT doc FROM rules_item_documents
+                    WHERE {item:String} != '' AND doc_type = 'invoice_number'
+                        AND startsWith(item_key, lower({item:String}))))
+            AND ({flow:String} = '' OR flow = {flow:String})
+            -- Search: case-insensitive, anywhere in the identifiers, the summary or the
+            -- details (request numbers, item codes live there), so a prefix finds its
+            -- entity; search_text is all of them in lower case, written with the version.
+            AND ({q:String} = '' OR position(search_text, lower({q:String})) > 0
+                -- and an item code's prefix finds the exceptions about documents carrying it
+                OR po_number IN (SELECT doc FROM rules_item_documents
+                    WHERE {q:String} != '' AND doc_type = 'po_number'
+                        AND startsWith(item_key, lower({q:String})))
+                OR invoice_number IN (SELECT doc FROM rules_item_documents
+                    WHERE {q:String} != '' AND doc_type = 'invoice_number'
+                        AND startsWith(item_key, lower({q:String}))))
+            -- `if` on a constant condition is folded before the rows are read: without a
+            -- state to filter on, the clock is not computed at all.
+            AND if({due:String} = '', 1, due_state = {due:String})
     )
-SELECT exception_id, version, (SELECT count() FROM matching) AS matching
+SELECT exception_id, version,
+    (SELECT count() FROM (SELECT 1 FROM matching LIMIT {count_cap:UInt64} + 1)) AS matching
 FROM matching
 ORDER BY
     if({sort:String} = 'recent', -toUnixTimestamp64Milli(at), 0),

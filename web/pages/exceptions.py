@@ -152,6 +152,7 @@ def exceptions_list(
         supplier=supplier.strip() or None,
         item=item.strip() or None,
         flow=flow or None,
+        count_cap=rules_public.COUNT_CAP,
     )
     if download and outcome.error:
         raise ConsoleError(503, outcome.error)
@@ -186,12 +187,18 @@ def exceptions_list(
         [r.get("correlation_id") for r in rows],
         [("supplier", r.get("supplier_id")) for r in rows],
     )
+    # Past the cap the count is "more than COUNT_CAP": the pager offers a next page while
+    # this one is full.
+    capped = total > rules_public.COUNT_CAP
+    total = min(total, rules_public.COUNT_CAP)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "rows": [
             {**r, "entity": entity_label(r), "url": exception_url(r["exception_id"])} for r in rows
         ],
         "total": total,
+        "total_capped": capped,
+        "full_page": len(rows) == PAGE_SIZE,
         "names": names.value or data.NO_NAMES,
         "page": page,
         "pages": pages,

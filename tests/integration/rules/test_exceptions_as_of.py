@@ -1,19 +1,21 @@
 """The exceptions list reads a kept current state (rules/migrations/091) and the history only
 for exceptions changed after the instant asked for. At every instant of an exception's life —
 before it existed, between two of its versions, after its last change — the list must be what
-the append-only history says, filters and counts included; and a store whose history was
-written before the kept state existed gets it from its migration."""
+the append-only history says, filters, SLA clock and counts included (a capped count exact
+below its cap); and a store whose history was written before the kept state existed gets it
+from its migration."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rules import config as rules_config
 from rules import public as rules_public
+from rules import sla as rules_sla
 from rules.engine import evaluate
 from rules.lifecycle import persist
 from rxsight.config import load_settings
@@ -32,9 +34,24 @@ def _instant() -> datetime:
     return at
 
 
+# Targets short enough that the instants below see clocks run out (30 ms to acknowledge a
+# stat request), one in its last quarter a day later (the acknowledged stat request's 30 h to
+# resolve) and routine requests without any.
+CLOCK = rules_sla.parse(
+    {
+        "open_replenishment": {
+            "stat": {"ack_minutes": 0.0005, "resolve_hours": 30},
+            "urgent": {"ack_minutes": 0.002, "resolve_hours": 0.00005},
+        }
+    }
+)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def _from_history(store: Store, at: datetime, **filters: str) -> list[tuple[str, int]]:
     """The list worked out in Python from every stored version: each exception's highest
-    version written by `at`, filtered, oldest `since` first."""
+    version written by `at`, filtered, oldest `since` first (the clock running out first,
+    with sort="due"), the SLA clock as rules/sla.py reads it at `at`."""
     latest: dict[str, dict[str, Any]] = {}
     for row in store.query("SELECT * FROM exception_history ORDER BY exception_id, version"):
         if as_utc(row["at"]) <= as_utc(at):
@@ -60,12 +77,20 @@ def _from_history(store: Store, at: datetime, **filters: str) -> list[tuple[str,
             ).lower()
         ):
             continue
+        if "due" in filters and CLOCK.clock(row, at).state != filters["due"]:
+            continue
         wanted.append(row)
     wanted.sort(key=lambda r: (as_utc(r["since"]), r["exception_id"]))
+    if filters.get("sort") == "due":
+        wanted.sort(key=lambda r: CLOCK.clock(r, at).next_due or _NEVER)
     return [(r["exception_id"], int(r["version"])) for r in wanted]
 
 
-def _listed(store: Store, at: datetime, **filters: str) -> list[tuple[str, int]]:
+def _listed(
+    store: Store, at: datetime, count_cap: int | None = None, **filters: str
+) -> list[tuple[str, int]]:
+    """The list as rules.public gives it; its count checked against its rows (exact, or
+    capped: count_cap + 1 meaning "more than count_cap")."""
     status = filters.get("status", "active")
     assignee = filters.get("assignee")
     rows, total = rules_public.list_exceptions(
@@ -76,8 +101,15 @@ def _listed(store: Store, at: datetime, **filters: str) -> list[tuple[str, int]]
         priority=filters.get("priority"),
         assignees=[assignee] if assignee is not None else None,
         q=filters.get("q"),
+        due=filters.get("due"),
+        sort=filters.get("sort", "age"),
+        sla=CLOCK,
+        count_cap=count_cap,
     )
-    assert total == len(rows)
+    expected_total = len(rows) if count_cap is None else min(len(rows), count_cap + 1)
+    assert total == expected_total, (count_cap, total, len(rows))
+    for row in rows:  # the clock each row carries is the one the query filtered on
+        assert row["due_state"] == CLOCK.clock(row, at).state, row
     return [(r["exception_id"], int(r["version"])) for r in rows]
 
 
@@ -140,13 +172,22 @@ def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_pa
         {"priority": "stat"},
         {"assignee": "bob"},
         {"q": "rq-asof-2"},
+        *({"status": "", "due": state} for state in rules_public.DUE_STATES),
+        {"status": "", "sort": "due"},
     ]
     seen = set()
+    states = set()
     for at in instants:
         for filters in cases:
             expected = _from_history(store, at, **filters)
             assert _listed(store, at, **filters) == expected, (at, filters)
+            if expected and "due" in filters:
+                states.add(filters["due"])
             seen.update(expected)
+            # A capped count: exact up to the cap, cap + 1 past it; the rows are the same.
+            assert _listed(store, at, count_cap=1, **filters) == expected, (at, filters)
+    # The clocks were seen in every state.
+    assert states == set(rules_public.DUE_STATES), states
     # The instants saw the first exception at three of its versions and the second at four.
     assert {v for e, v in seen if e == ids[0]} == {1, 2, 3}
     assert {v for e, v in seen if e == ids[1]} == {1, 2, 3, 4}
