@@ -34,6 +34,11 @@ _EVERY_ROW = 2**62
 # A refresh that finds nothing new records itself this often all the same: the records
 # last a day (migration 082), and rows without one are judged anew in full.
 _RESTATED_EVERY = timedelta(hours=1)
+# Every open request's row is written again this often (rules_replenishments_open, migration
+# 083: rows last two days); rows written before the last time are superseded, and a page
+# finding that time older than _OPEN_ROWS_LAST (no scheduler running) judges in full.
+_OPEN_RESTATED_EVERY = timedelta(hours=6)
+_OPEN_ROWS_LAST = timedelta(hours=36)
 _VERDICT_COLUMNS = ("reason", "since", "correlation_id", "site", "domain", "details")
 
 
@@ -94,6 +99,7 @@ def page(
         "judged": "",
         "verdicts": "",
         "all_judged": 0,
+        "open_since": _ch(_END),
         "site": site,
         "priority": priority,
         "item": item.strip(),
@@ -102,8 +108,11 @@ def page(
         "offset": offset,
     }
     last = _last_refresh(store, params)
-    touched = None if last is None else _touched(store, last)
-    if touched is not None:
+    touched = None
+    if last is not None and last.open_since > utcnow() - _OPEN_ROWS_LAST:
+        touched = _touched(store, last.refreshed_at)
+    if last is not None and touched is not None:
+        query["open_since"] = _ch(last.open_since)
         keys = set(touched)
         for _ in range(_ROUNDS):
             if keys:
@@ -130,15 +139,23 @@ def open_at(store: Store, settings: Settings, as_of: datetime | None) -> list[Op
 
 
 def refresh(store: Store, settings: Settings) -> None:
-    """Brings rules_replenishments_kept up to date with the facts received since its last
-    refresh (every request the first time, after a change of thresholds, or when a crosswalk
-    version was loaded since). The rules scheduler calls it after each run."""
+    """Brings rules_replenishments_kept (and its open rows, rules_replenishments_open) up to
+    date with the facts received since its last refresh (every request the first time, after a
+    change of thresholds, or when a crosswalk version was loaded since). The rules scheduler
+    calls it after each run."""
     watermark = as_utc(store.query_value("SELECT now64(3, 'UTC')")) - VISIBILITY_MARGIN
     params = _params(settings, _END)
     last = _last_refresh(store, params)
-    keys = None if last is None else _touched(store, last)  # None: every request
-    if keys == [] and last is not None and watermark - last < _RESTATED_EVERY:
+    keys = None if last is None else _touched(store, last.refreshed_at)  # None: every request
+    # Every open request's row written again, or only those of the requests refreshed.
+    restate = last is None or keys is None or watermark - last.open_since >= _OPEN_RESTATED_EVERY
+    if (
+        last is not None
+        and not (restate or keys)
+        and watermark - last.refreshed_at < _RESTATED_EVERY
+    ):
         return  # nothing arrived since: the last refresh still holds
+    open_since = watermark if restate or last is None else last.open_since
     if keys != []:
         store.command(
             SQL["replenishment_refresh"],
@@ -149,6 +166,15 @@ def refresh(store: Store, settings: Settings) -> None:
                 "verdicts": _put_verdicts(store, _rule_rows(store, params, keys)),
             },
         )
+    if restate or keys:
+        store.command(
+            SQL["replenishment_open_refresh"],
+            {
+                "refreshed_at": _ch(watermark),
+                "all": int(restate),
+                "keys": put_scope(store, "replenishment open", [] if restate else keys or []),
+            },
+        )
     store.insert_arrow(
         "rules_replenishments_refreshed",
         pa.table(
@@ -156,21 +182,28 @@ def refresh(store: Store, settings: Settings) -> None:
                 "refreshed_at": pa.array([watermark], pa.timestamp("ms", tz="UTC")),
                 "tk": pa.array([params["tk"]], pa.list_(pa.string())),
                 "tv": pa.array([params["tv"]], pa.list_(pa.int64())),
+                "open_since": pa.array([open_since], pa.timestamp("ms", tz="UTC")),
             }
         ),
     )
 
 
-def _last_refresh(store: Store, params: dict[str, Any]) -> datetime | None:
-    """When the kept rows were last refreshed; None if never, or under other thresholds than
-    `params` gives."""
+@dataclass(frozen=True)
+class _Refreshed:
+    refreshed_at: datetime  # facts received by then are in the kept rows
+    open_since: datetime  # open rows written since are current
+
+
+def _last_refresh(store: Store, params: dict[str, Any]) -> _Refreshed | None:
+    """The kept rows' last refresh; None if never, or under other thresholds than `params`
+    gives."""
     last = store.query(
-        "SELECT refreshed_at, tk, tv FROM rules_replenishments_refreshed "
+        "SELECT refreshed_at, tk, tv, open_since FROM rules_replenishments_refreshed "
         "ORDER BY refreshed_at DESC LIMIT 1"
     )
     if not last or (last[0]["tk"], last[0]["tv"]) != (params["tk"], params["tv"]):
         return None
-    return as_utc(last[0]["refreshed_at"])
+    return _Refreshed(as_utc(last[0]["refreshed_at"]), as_utc(last[0]["open_since"]))
 
 
 def _touched(store: Store, since: datetime) -> list[str] | None:
