@@ -147,9 +147,10 @@ def trace_spans(store: Store, trace_id: str, as_of: datetime | None = None) -> l
     return store.query(SQL["trace_spans"], {"trace_id": trace_id, "as_of": until(as_of)})
 
 
-def flow_hours(store: Store, as_of: datetime) -> dict[str, list[dict[str, Any]]]:
+def flow_hours(store: Store, as_of: datetime, flow: str = "") -> dict[str, list[dict[str, Any]]]:
+    """Each flow's hourly spans over the last 24 h (only `flow`'s when given)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in store.query(SQL["flow_sparkline"], {"as_of": store_time(as_of)}):
+    for row in store.query(SQL["flow_sparkline"], {"as_of": store_time(as_of), "flow": flow}):
         out.setdefault(row["flow"], []).append(row)
     return out
 

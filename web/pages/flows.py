@@ -58,14 +58,17 @@ def _series(rows: list[dict[str, Any]], hours: list[datetime]) -> dict[str, Any]
     }
 
 
-def _flow_rows(request: Request, when: datetime | None) -> tuple[list[dict], str | None, datetime]:
+def _flow_rows(
+    request: Request, when: datetime | None, only: str = ""
+) -> tuple[list[dict], str | None, datetime]:
+    """Every flow's row, or only the one named `only` (a flow's page: its series alone)."""
     store, settings = store_of(request), settings_of(request)
     as_of = when or utcnow()
     flows = data.attempt("Flow status", rules_public.flows, store, settings, when)
     hours = _hours(as_of)
-    by_flow = data.attempt("Hourly span counts", data.flow_hours, store, as_of)
+    by_flow = data.attempt("Hourly span counts", data.flow_hours, store, as_of, only)
     series = by_flow.value or {}
-    rows = [flow_view(f) for f in (flows.value or [])]
+    rows = [flow_view(f) for f in (flows.value or []) if not only or f.flow == only]
     known = {r["flow"] for r in rows}
     objectives = {o.tier: o for o in rules_public.tier_objective_list(settings)}
     # Flows that sent spans in the last 24 h but that the rules stage did not list.
@@ -117,7 +120,7 @@ def flow_page(
     principal: Principal = Depends(console_user("viewer")),
 ) -> HTMLResponse:
     tc = time_view(request, as_of)
-    rows, error, at = _flow_rows(request, tc.when)
+    rows, error, at = _flow_rows(request, tc.when, only=flow)
     row = next((r for r in rows if r["flow"] == flow), None)
     if row is None:
         raise ConsoleError(

@@ -1,4 +1,5 @@
--- Spans per flow per hour over the 24 hours up to `as_of`: volume, errors and p95 (ms).
+-- Spans per flow per hour over the 24 hours up to `as_of`: volume, errors and p95 (ms); of
+-- every flow, or of the one `flow` names (a flow's page).
 SELECT
     Flow AS flow,
     toStartOfHour(Timestamp) AS hour,
@@ -8,5 +9,6 @@ SELECT
 FROM otel_traces
 WHERE Timestamp > {as_of:DateTime64(3)} - INTERVAL 24 HOUR
   AND Timestamp <= {as_of:DateTime64(3)}
+  AND ({flow:String} = '' OR Flow = {flow:String})
 GROUP BY flow, hour
 ORDER BY flow, hour
