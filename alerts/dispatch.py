@@ -87,17 +87,23 @@ class Dispatcher:
             self._nflog[(row["group_key"], row["receiver"])] = LogEntry(
                 frozenset(row["firing"]), frozenset(row["resolved"]), as_utc(row["sent_at"])
             )
+        stored = self._store.query(SQL["exception_versions"])
+        versions = {r["exception_id"]: int(r["version"]) for r in stored}
+        rows = self._store.query(SQL["exception_current"], {"since": now - RESOLVED_LOOKBACK})
+        # Built before taking the lock: at a million exceptions that is most of a minute the
+        # alerts page (and the dispatcher's own polls) would otherwise wait.
+        sla = self._sla()
+        built = [(row, from_exception(row, self.console_base, sla)) for row in rows]
         with self.lock:
             self.apply_config(self._config())
-            self._versions = {
-                r["exception_id"]: int(r["version"])
-                for r in self._store.query(SQL["exception_versions"])
-            }
-            for row in self._store.query(
-                SQL["exception_current"], {"since": now - RESOLVED_LOOKBACK}
-            ):
+            live, self._versions = self._versions, versions
+            for row, alert in built:
+                if int(row["version"]) < live.get(row["exception_id"], 0):
+                    continue  # a poll (lease gained again) applied a later one meanwhile
                 self._versions.pop(row["exception_id"], None)
-                self._apply(row, now)
+                self._apply(row, now, alert)
+            for eid, version in live.items():
+                self._versions[eid] = max(version, self._versions.get(eid, 0))
         self._watermark = now - POLL_OVERLAP
         self._last_resync = time.monotonic()
 
@@ -204,13 +210,13 @@ class Dispatcher:
             ours = (len(self._versions), sum(self._versions.values()))
         return (int(total["exceptions"]), int(total["versions"])) != ours
 
-    def _apply(self, row: dict[str, Any], now: datetime) -> bool:
+    def _apply(self, row: dict[str, Any], now: datetime, built: Alert | None = None) -> bool:
         eid = str(row["exception_id"])
         version = int(row["version"])
         if version <= self._versions.get(eid, 0):
             return False  # seen already: the poll re-reads an overlap on purpose
         self._versions[eid] = version
-        new = from_exception(row, self.console_base, self._sla())
+        new = built or from_exception(row, self.console_base, self._sla())
         old_fp = self._by_exception.get(eid)
         old = self.alerts.get(old_fp) if old_fp else None
         if old is not None and old.fingerprint != new.fingerprint and old.firing:

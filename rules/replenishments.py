@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -31,6 +31,9 @@ _END = datetime(2200, 1, 1, tzinfo=UTC)
 # arrived meanwhile, the rule judges every request instead.
 _ROUNDS = 3
 _EVERY_ROW = 2**62
+# A refresh that finds nothing new records itself this often all the same: the records
+# last a day (migration 082), and rows without one are judged anew in full.
+_RESTATED_EVERY = timedelta(hours=1)
 _VERDICT_COLUMNS = ("reason", "since", "correlation_id", "site", "domain", "details")
 
 
@@ -98,7 +101,8 @@ def page(
         "limit": limit,
         "offset": offset,
     }
-    touched = _touched_since_refresh(store, params)
+    last = _last_refresh(store, params)
+    touched = None if last is None else _touched(store, last)
     if touched is not None:
         keys = set(touched)
         for _ in range(_ROUNDS):
@@ -131,8 +135,10 @@ def refresh(store: Store, settings: Settings) -> None:
     version was loaded since). The rules scheduler calls it after each run."""
     watermark = as_utc(store.query_value("SELECT now64(3, 'UTC')")) - VISIBILITY_MARGIN
     params = _params(settings, _END)
-    # None: every request.
-    keys = _touched_since_refresh(store, params)
+    last = _last_refresh(store, params)
+    keys = None if last is None else _touched(store, last)  # None: every request
+    if keys == [] and last is not None and watermark - last < _RESTATED_EVERY:
+        return  # nothing arrived since: the last refresh still holds
     if keys != []:
         store.command(
             SQL["replenishment_refresh"],
@@ -155,17 +161,22 @@ def refresh(store: Store, settings: Settings) -> None:
     )
 
 
-def _touched_since_refresh(store: Store, params: dict[str, Any]) -> list[str] | None:
-    """The requests whose facts arrived since the kept rows' last refresh; None when the rows
-    cannot be used at all: never refreshed, refreshed under other thresholds than `params`
-    gives, or a crosswalk version loaded since."""
+def _last_refresh(store: Store, params: dict[str, Any]) -> datetime | None:
+    """When the kept rows were last refreshed; None if never, or under other thresholds than
+    `params` gives."""
     last = store.query(
         "SELECT refreshed_at, tk, tv FROM rules_replenishments_refreshed "
         "ORDER BY refreshed_at DESC LIMIT 1"
     )
     if not last or (last[0]["tk"], last[0]["tv"]) != (params["tk"], params["tv"]):
         return None
-    touched = store.query(SQL["replenishment_touched"], {"since": _ch(last[0]["refreshed_at"])})[0]
+    return as_utc(last[0]["refreshed_at"])
+
+
+def _touched(store: Store, since: datetime) -> list[str] | None:
+    """The requests whose facts arrived after `since`; None if a crosswalk version was loaded
+    since (every request may read differently)."""
+    touched = store.query(SQL["replenishment_touched"], {"since": _ch(since)})[0]
     return None if touched["crosswalk_changes"] else list(touched["correlation_ids"])
 
 
@@ -192,10 +203,7 @@ def _page(
     store: Store, query: dict[str, Any], summary: dict[str, Any], when: datetime
 ) -> ReplenishmentPage:
     keys = list(summary["page"])
-    found = []
-    if keys:
-        rows_of = put_scope(store, "replenishments page", keys)
-        found = store.query(SQL["replenishment_page_rows"], {**query, "keys": rows_of})
+    found = store.query(SQL["replenishment_page_rows"], {**query, "keys": keys}) if keys else []
     by_key = {r["correlation_id"]: _row(r, when) for r in found}
     return ReplenishmentPage(
         rows=[by_key[k] for k in keys],

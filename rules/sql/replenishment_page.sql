@@ -46,7 +46,10 @@ SELECT
     arraySort(groupUniqArrayIf(priority, open)) AS priorities,
     countIf(wanted) AS total,
     countIf(wanted AND late) AS late_total,
+    -- The first offset + limit in order, kept as they come (a sort of every row cost a
+    -- third of the query); 16777215 is the most groupArraySorted keeps.
     arrayMap(x -> x.3, arraySlice(
-        arraySort(groupArrayIf((NOT late, requested_at, correlation_id), wanted)),
+        groupArraySortedIf(least({offset:UInt64} + {limit:UInt64}, 16777215))(
+            (NOT late, requested_at, correlation_id), wanted),
         {offset:UInt64} + 1, {limit:UInt64})) AS page
 FROM open_then
