@@ -172,6 +172,9 @@ def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_pa
         {"priority": "stat"},
         {"assignee": "bob"},
         {"q": "rq-asof-2"},
+        # LIKE's wildcards are searched for as typed.
+        {"q": "%"},
+        {"q": "open_r"},
         *({"status": "", "due": state} for state in rules_public.DUE_STATES),
         {"status": "", "sort": "due"},
     ]
