@@ -55,16 +55,15 @@ def test_a_dispatcher_started_later_holds_the_alerts_of_the_latest_versions(
             {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}["INV-3"] == "firing"
         )
     )
+    # Written with an old `at`, the resync finds it; resolved two days ago, it is then
+    # forgotten as soon as its group has been notified (resolved_retention).
     stage.wait_for(
         lambda: (
-            {
-                a["exception_id"]: a["status"]["state"]
+            not any(
+                a["exception_id"] == "INV-4" and a["status"]["state"] == "firing"
                 for a in stage.alerts()
-                if a["exception_id"] == "INV-4"
-            }
-            == {"INV-4": "resolved"}
-        ),
-        timeout=30,  # written with an old `at`: the resync finds it
+            )
+        )
     )
     live = stage.service
     started = Dispatcher(
