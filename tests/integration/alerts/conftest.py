@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from testkit.receiver import Receiver
-from tests.integration.alerts.kit import Stage
+from tests.integration.alerts.kit import Stage, config
 
 
 @pytest.fixture
@@ -26,3 +26,13 @@ def stages() -> Iterator[list[Stage]]:
     yield made
     for stage in made:
         stage.close()
+
+
+@pytest.fixture
+def ap_stage(receiver: Receiver) -> Iterator[Stage]:
+    """One stage routing every alert to the receiver's /ap, grouped by site."""
+    made = Stage(config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["site"]}))
+    try:
+        yield made
+    finally:
+        made.close()

@@ -3,23 +3,12 @@ names it), and so holds the alerts a dispatcher that saw every change as it came
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from alerts.dispatch import Dispatcher
-from testkit.receiver import Receiver
-from tests.integration.alerts.kit import Stage, config, exception_row
-
-
-@pytest.fixture
-def stage() -> Iterator[Stage]:
-    receiver = Receiver().start()
-    made = Stage(config({"ap": [receiver.url("/ap")]}, {"receiver": "ap", "group_by": ["site"]}))
-    yield made
-    made.close()
-    receiver.stop()
+from tests.integration.alerts.kit import Stage, exception_row
 
 
 def _alerts(states: list[dict]) -> dict[str, tuple]:
@@ -30,48 +19,49 @@ def _alerts(states: list[dict]) -> dict[str, tuple]:
 
 
 def test_a_dispatcher_started_later_holds_the_alerts_of_the_latest_versions(
-    stage: Stage, monkeypatch: pytest.MonkeyPatch
+    ap_stage: Stage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("alerts.dispatch.RESYNC_EVERY_S", 0.5)
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     # Several versions each: acknowledged, resolved, a changed reason, resolved and reopened,
     # and one resolved two days ago (its resolved notice is no longer owed: not loaded).
-    stage.exceptions(*(exception_row(f"INV-{i}", 1) for i in range(6)))
-    stage.wait_for(lambda: len(stage.alerts()) == 6)
-    stage.exceptions(
+    ap_stage.exceptions(*(exception_row(f"INV-{i}", 1) for i in range(6)))
+    ap_stage.wait_for(lambda: len(ap_stage.alerts()) == 6)
+    ap_stage.exceptions(
         exception_row("INV-0", 2, change="acknowledged"),
         exception_row("INV-1", 2, change="acknowledged"),
         exception_row("INV-2", 2, change="updated", reason="quantity_variance"),
         exception_row("INV-3", 2, change="resolved"),
     )
-    stage.wait_for(lambda: len(stage.alerts()) == 7)
-    stage.exceptions(
+    ap_stage.wait_for(lambda: len(ap_stage.alerts()) == 7)
+    ap_stage.exceptions(
         exception_row("INV-1", 3, change="resolved"),
         exception_row("INV-3", 3, change="reopened"),
         exception_row("INV-4", 2, change="resolved", at=two_days_ago),
     )
-    stage.wait_for(
+    ap_stage.wait_for(
         lambda: (
-            {a["exception_id"]: a["status"]["state"] for a in stage.alerts()}["INV-3"] == "firing"
+            {a["exception_id"]: a["status"]["state"] for a in ap_stage.alerts()}["INV-3"]
+            == "firing"
         )
     )
     # Written with an old `at`, the resync finds it; resolved two days ago, it is then
     # forgotten as soon as its group has been notified (resolved_retention).
-    stage.wait_for(
+    ap_stage.wait_for(
         lambda: (
             not any(
                 a["exception_id"] == "INV-4" and a["status"]["state"] == "firing"
-                for a in stage.alerts()
+                for a in ap_stage.alerts()
             )
         )
     )
-    live = stage.service
+    live = ap_stage.service
     started = Dispatcher(
-        stage.store, live.outbox, live.silences, lambda: live.config, live.console_base
+        ap_stage.store, live.outbox, live.silences, lambda: live.config, live.console_base
     )
     started.load()
 
-    seen = _alerts(stage.alerts())
+    seen = _alerts(ap_stage.alerts())
     loaded = _alerts(started.snapshot())
     # The running dispatcher also keeps what it saw end (INV-2's first reason, INV-4); the
     # one started later has only what is current, with the same state, labels and end.
