@@ -24,8 +24,10 @@ WITH
         UNION ALL
         SELECT correlation_id, requested_at, since, site, priority, item_id, true, false
         FROM rules_replenishments_kept
+        -- Said outright: left to the optimizer, every row's columns were read (half the query).
+        PREWHERE last_fact_at > T
         WHERE NOT {all_judged:UInt8}
-            AND last_fact_at > T AND requested_at <= T
+            AND requested_at <= T
             AND (cancelled_at IS NULL OR cancelled_at > T)
             AND correlation_id NOT IN judged
         UNION ALL
