@@ -11,6 +11,7 @@ from rules.engine import Evaluation, evaluate
 from rules.incremental import IncrementalPlanner
 from rxsight.config import Settings
 from rxsight.store import Store
+from tests.integration.rules import replenishment_events as events
 from tests.support import store_events
 
 T = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
@@ -18,37 +19,15 @@ RULES = LoadedRules(RulesConfig(), (), ())
 
 
 def _request(corr: str, at: datetime) -> dict[str, Any]:
-    return {
-        "event_type": "replenishment.requested",
-        "correlation_id": corr,
-        "at": at,
-        "site": "site-a",
-        "item_id": "NDC-1",
-        "quantity": 5,
-        "priority": "routine",
-    }
+    return events.request(corr, at, item="NDC-1", quantity=5, site="site-a")
 
 
 def _po(corr: str, po: str, at: datetime) -> dict[str, Any]:
-    return {
-        "event_type": "po.created",
-        "correlation_id": corr,
-        "at": at,
-        "po_number": po,
-        "supplier_id": "SUP-1",
-        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5, "unit_price": "2"}],
-    }
+    return events.po(corr, po, at, item="NDC-1", quantity=5)
 
 
 def _receipt(corr: str, po: str, receipt: str, at: datetime) -> dict[str, Any]:
-    return {
-        "event_type": "goods.received",
-        "correlation_id": corr,
-        "at": at,
-        "po_number": po,
-        "receipt_id": receipt,
-        "lines": [{"line_no": 1, "item_id": "NDC-1", "quantity": 5}],
-    }
+    return events.receipt(corr, po, receipt, at, item="NDC-1", quantity=5)
 
 
 def _outcome(result: Evaluation) -> dict[str, tuple[str, datetime]]:

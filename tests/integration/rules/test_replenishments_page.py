@@ -23,42 +23,22 @@ from rxsight.config import Settings, load_settings
 from rxsight.runtime import Runtime
 from rxsight.store import Store
 from rxsight.timeutil import utcnow
+from tests.integration.rules import replenishment_events as events
 from tests.support import store_events
 
 
 def _request(corr: str, at: datetime, **fields: Any) -> dict[str, Any]:
-    return {
-        "event_type": "replenishment.requested",
-        "correlation_id": corr,
-        "at": at,
-        "site": "s1",
-        "priority": "routine",
-        "item_id": f"NDC-{corr}",
-        "quantity": 10,
-        **fields,
-    }
+    return events.request(
+        corr, at, **{"item": f"NDC-{corr}", "quantity": 10, "site": "s1", **fields}
+    )
 
 
 def _po(corr: str, po: str, at: datetime, qty: int = 10) -> dict[str, Any]:
-    return {
-        "event_type": "po.created",
-        "correlation_id": corr,
-        "at": at,
-        "po_number": po,
-        "supplier_id": "SUP-1",
-        "lines": [{"line_no": 1, "item_id": f"NDC-{corr}", "quantity": qty, "unit_price": "2"}],
-    }
+    return events.po(corr, po, at, item=f"NDC-{corr}", quantity=qty)
 
 
 def _receipt(corr: str, po: str, receipt: str, at: datetime, qty: int) -> dict[str, Any]:
-    return {
-        "event_type": "goods.received",
-        "correlation_id": corr,
-        "at": at,
-        "po_number": po,
-        "receipt_id": receipt,
-        "lines": [{"line_no": 1, "item_id": f"NDC-{corr}", "quantity": qty}],
-    }
+    return events.receipt(corr, po, receipt, at, item=f"NDC-{corr}", quantity=qty)
 
 
 def _by_the_rule(store: Store, settings: Settings, at: datetime, **f: Any) -> tuple:
