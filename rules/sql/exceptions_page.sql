@@ -77,10 +77,13 @@ WITH
             -- `if` on a constant condition is folded before the rows are read: without a
             -- state to filter on, the clock is not computed at all.
             AND if({due:String} = '', 1, in_due_state)
-    )
-SELECT exception_id, version,
-    (SELECT count() FROM (SELECT 1 FROM matching LIMIT {count_cap:UInt64} + 1)) AS matching
+    ),
+    (SELECT count() FROM (SELECT 1 FROM matching LIMIT {count_cap:UInt64} + 1)) AS matching_count
+SELECT exception_id, version, matching_count AS matching
 FROM matching
+-- A constant once the count ran: when nothing matches, the page is not looked for (a filter
+-- matching nothing, e.g. a clock state no exception is in, read every row twice).
+WHERE matching_count > 0
 ORDER BY
     if({sort:String} = 'recent', -toUnixTimestamp64Milli(at), 0),
     if({sort:String} = 'severity', multiIf(severity = 'critical', 0, severity = 'warning', 1, 2), 0),
