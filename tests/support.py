@@ -8,7 +8,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from testkit.server import (
     REPO,
@@ -25,14 +25,28 @@ __all__ = [
     "ClickHouseHttp",
     "Server",
     "free_port",
+    "instants_to_check",
     "otlp_json_spans",
     "rxsight_cli",
     "stop_process",
     "store_events",
 ]
 
+Instant = TypeVar("Instant")
+
 SHARED = Path(os.environ.get("RXSIGHT_SHARED_DIR", REPO.parent / "shared"))
 CONFORMANCE = SHARED / "conformance"
+
+
+def instants_to_check(store: Any, instants: list[Instant]) -> list[Instant]:
+    """The instants a store test checks at, of those it could: every one on embedded chDB and on
+    a real ClickHouse server (RXSIGHT_TEST_CLICKHOUSE_DSN); over the chDB-backed endpoint of
+    tests/clickhouse_http.py, the first, a middle one and the last. That endpoint runs the same
+    engine as the chDB run, so what it adds (HTTP, bound parameters) shows at any instant,
+    while the exactness checks at every instant cost minutes per test over it."""
+    if store.embedded or os.environ.get("RXSIGHT_TEST_CLICKHOUSE_DSN"):
+        return list(instants)
+    return [instants[i] for i in sorted({0, len(instants) // 2, len(instants) - 1}) if instants]
 
 
 def store_events(store: Any, *events: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from rxsight.config import load_settings
 from rxsight.store import Store
 from rxsight.store.sql import split_statements
 from rxsight.timeutil import as_utc, utcnow
-from tests.support import store_events
+from tests.support import instants_to_check, store_events
 from web import data as web_data
 
 
@@ -181,7 +181,8 @@ def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_pa
     ]
     seen = set()
     states = set()
-    for at in instants:
+    checked = instants_to_check(store, instants)
+    for at in checked:
         for filters in cases:
             expected = _from_history(store, at, **filters)
             assert _listed(store, at, **filters) == expected, (at, filters)
@@ -190,13 +191,14 @@ def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_pa
             seen.update(expected)
             # A capped count: exact up to the cap, cap + 1 past it; the rows are the same.
             assert _listed(store, at, count_cap=1, **filters) == expected, (at, filters)
-    # The clocks were seen in every state.
-    assert states == set(rules_public.DUE_STATES), states
-    # The instants saw the first exception at three of its versions and the second at four.
-    assert {v for e, v in seen if e == ids[0]} == {1, 2, 3}
-    assert {v for e, v in seen if e == ids[1]} == {1, 2, 3, 4}
+    if checked == instants:
+        # The clocks were seen in every state.
+        assert states == set(rules_public.DUE_STATES), states
+        # The instants saw the first exception at three of its versions, the second at four.
+        assert {v for e, v in seen if e == ids[0]} == {1, 2, 3}
+        assert {v for e, v in seen if e == ids[1]} == {1, 2, 3, 4}
     # The overview's counts read the same states.
-    for at in instants:
+    for at in checked:
         summary = web_data.exception_summary(store, None, at)
         assert sum(r["open"] for r in summary) == len(_from_history(store, at)), at
 

@@ -24,7 +24,7 @@ from rxsight.runtime import Runtime
 from rxsight.store import Store
 from rxsight.timeutil import utcnow
 from tests.integration.rules import replenishment_events as events
-from tests.support import store_events
+from tests.support import instants_to_check, store_events
 
 
 def _request(corr: str, at: datetime, **fields: Any) -> dict[str, Any]:
@@ -115,7 +115,7 @@ FILTERS: list[dict[str, Any]] = [
 
 
 def _same_at(store: Store, settings: Settings, instants: list[datetime]) -> None:
-    for at in instants:
+    for at in instants_to_check(store, instants):
         # GET /api/replenishments/open: every open request, oldest first.
         everything = replenishments.judged(store, settings, at, None)
         everything.sort(key=lambda r: (r.requested_at or "", r.correlation_id))
