@@ -4,7 +4,7 @@ late delivery, an unmatched invoice). Case-insensitive prefixes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rules import config as rules_config
@@ -14,6 +14,7 @@ from rules.lifecycle import persist
 from rxsight.config import load_settings
 from rxsight.store import Store
 from rxsight.timeutil import utcnow
+from tests.integration.rules.test_exceptions_as_of import _instant
 from tests.support import store_events
 
 
@@ -79,3 +80,75 @@ def test_item_prefix_finds_exceptions_of_every_family_about_the_item(
     # Search by an item code's prefix, any case, finds the same.
     assert found(q="ndc-gamma-0") == {"INV-NOPO-1"}
     assert {"PO-LATE-1"} <= found(q="Ndc-Beta")
+
+
+def test_a_line_written_after_the_exception_finds_it_at_every_instant(
+    store: Store, tmp_path: Path
+) -> None:
+    """Each version keeps the items its documents carried when written (line_items); a line
+    that arrives later is found too. Which documents carry an item is not dated (the same at
+    every instant): an instant before the line arrived finds the exception by it as well."""
+    settings = load_settings(data_dir=tmp_path)
+    now = utcnow()
+    store_events(
+        store,
+        {
+            "event_type": "po.created",
+            "correlation_id": "C-PO-LATER",
+            "po_number": "PO-LATER-1",
+            "supplier_id": "SUP-1",
+            "site": "s1",
+            "expected_at": (now - timedelta(days=5)).isoformat(),
+            "lines": [_line(1, "NDC-KNOWN-0001")],
+            "at": now - timedelta(days=10),
+        },
+    )
+    persist(store, evaluate(store, rules_config.load(settings), settings, now))
+    # The late delivery (the PO's other findings are found the same way).
+    rows, _ = rules_public.list_exceptions(store, item="ndc-known", family="delayed_receipt")
+    (exception,) = rows
+    assert exception["po_number"] == "PO-LATER-1"
+    before_line = _instant()
+    # The PO's invoice brings a line with an item the PO's own lines did not name.
+    store_events(
+        store,
+        {
+            "event_type": "invoice.received",
+            "correlation_id": "C-PO-LATER",
+            "po_number": "PO-LATER-1",
+            "invoice_number": "INV-LATER-1",
+            "supplier_id": "SUP-1",
+            "site": "s1",
+            "amount": 25,
+            "lines": [_line(1, "NDC-OMEGA-0007")],
+            "at": now - timedelta(days=1),
+        },
+    )
+    after_line = _instant()
+    # A version written after the line carries it.
+    rules_public.act(store, exception["exception_id"], "ack", "ana")
+    after_ack = _instant()
+    stored = store.query(
+        "SELECT version, line_items FROM exception_history WHERE exception_id = {e:String}"
+        " ORDER BY version",
+        {"e": exception["exception_id"]},
+    )
+    assert [(r["version"], r["line_items"]) for r in stored] == [
+        (1, ["ndc-known-0001"]),
+        (2, ["ndc-known-0001", "ndc-omega-0007"]),
+    ]
+
+    def found(at: datetime | None, **filters: str) -> list[tuple[str, int]]:
+        rows, total = rules_public.list_exceptions(
+            store, as_of=at, limit=100, family="delayed_receipt", **filters
+        )
+        assert total == len(rows)
+        return [(r["po_number"], int(r["version"])) for r in rows]
+
+    # Versions 1 (read from the history: written before the line) and 2.
+    for at, version in ((before_line, 1), (after_line, 1), (after_ack, 2), (None, 2)):
+        assert found(at, item="ndc-omega") == [("PO-LATER-1", version)], at
+        assert found(at, item="NDC-OMEGA-0007") == [("PO-LATER-1", version)], at
+        assert found(at, q="Ndc-Omega") == [("PO-LATER-1", version)], at
+        assert found(at, item="ndc-known") == [("PO-LATER-1", version)], at
+        assert found(at, item="ndc-omega-0008") == [], at
