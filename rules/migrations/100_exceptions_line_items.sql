@@ -32,16 +32,19 @@ ALTER TABLE exception_history
     ADD COLUMN IF NOT EXISTS line_items Array(String) MATERIALIZED line_items_in,
     ADD COLUMN IF NOT EXISTS line_items_at DateTime64(3, 'UTC') MATERIALIZED line_items_at_in;
 
+-- The same in the kept state (so its rows keep their shape for 091's INSERT as well).
 ALTER TABLE exceptions_now
-    ADD COLUMN IF NOT EXISTS line_items Array(String),
-    ADD COLUMN IF NOT EXISTS line_items_at DateTime64(3, 'UTC');
+    ADD COLUMN IF NOT EXISTS line_items_in Array(String) EPHEMERAL,
+    ADD COLUMN IF NOT EXISTS line_items_at_in DateTime64(3, 'UTC') EPHEMERAL,
+    ADD COLUMN IF NOT EXISTS line_items Array(String) MATERIALIZED line_items_in,
+    ADD COLUMN IF NOT EXISTS line_items_at DateTime64(3, 'UTC') MATERIALIZED line_items_at_in;
 
 -- 091's view with the two columns.
 DROP VIEW IF EXISTS exceptions_now_mv;
 CREATE MATERIALIZED VIEW IF NOT EXISTS exceptions_now_mv TO exceptions_now AS
 SELECT exception_id, version, at, status, assignee, family, reason, severity, owner, site, flow,
     supplier_id, correlation_id, po_number, invoice_number, since, opened_at, priority,
-    item_key, search_text, line_items, line_items_at
+    item_key, search_text, line_items AS line_items_in, line_items_at AS line_items_at_in
 FROM exception_history;
 
 -- The kept rows get their documents' items now (the same version again: the later row is the
@@ -49,7 +52,7 @@ FROM exception_history;
 -- (rules/sql/line_items.sql).
 INSERT INTO exceptions_now (exception_id, version, at, status, assignee, family, reason,
     severity, owner, site, flow, supplier_id, correlation_id, po_number, invoice_number, since,
-    opened_at, priority, item_key, search_text, line_items, line_items_at)
+    opened_at, priority, item_key, search_text, line_items_in, line_items_at_in)
 SELECT e.exception_id, e.version, e.at, e.status, e.assignee, e.family, e.reason, e.severity,
     e.owner, e.site, e.flow, e.supplier_id, e.correlation_id, e.po_number, e.invoice_number,
     e.since, e.opened_at, e.priority, e.item_key, e.search_text,
