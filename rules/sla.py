@@ -103,12 +103,13 @@ class SlaClock:
         return Targets()
 
     def lookup_params(self) -> dict[str, Any]:
-        """Every family|severity|priority combination with its targets in milliseconds (0 =
-        none), for queries that compute the clock; family `*` stands for every family the
-        configuration does not name."""
+        """The targets as lookup arrays for queries that compute the clock: `sla_keys`, every
+        family|severity|priority combination with targets (family `*` stands for every family
+        the configuration does not name), and `sla_running_ms`, the length of the clock that
+        runs for the key at 1-based position i and a status, at (i * 3 + 1) while open, + 2
+        when resolved, + 3 otherwise (0 = none runs; i = 0, no targets, is all zeros)."""
         keys: list[str] = []
-        ack_ms: list[int] = []
-        resolve_ms: list[int] = []
+        running_ms: list[int] = [0, 0, 0]
         for family in sorted({*self.by_family, DEFAULT}):
             for severity in SEVERITIES:
                 for priority in ("", *PRIORITIES):
@@ -116,9 +117,10 @@ class SlaClock:
                     if t.ack is None and t.resolve is None:
                         continue
                     keys.append(f"{'*' if family == DEFAULT else family}|{severity}|{priority}")
-                    ack_ms.append(_ms(t.ack))
-                    resolve_ms.append(_ms(t.resolve))
-        return {"sla_keys": keys, "sla_ack_ms": ack_ms, "sla_resolve_ms": resolve_ms}
+                    # Open, both clocks run and the nearer one is shown (as `clock` does).
+                    ack, resolve = _ms(t.ack), _ms(t.resolve)
+                    running_ms += [min(ms for ms in (ack, resolve) if ms), 0, resolve]
+        return {"sla_keys": keys, "sla_running_ms": running_ms}
 
     def clock(self, exc: dict[str, Any], now: datetime) -> Due:
         """The clock of one exception row (family, severity, status, opened_at, details)."""

@@ -190,12 +190,25 @@ def names(
     `as_of` knows."""
     if not identifiers:
         return {}
-    params = {
-        "kinds": [k for k, _ in identifiers],
-        "values": [v for _, v in identifiers],
-        "as_of": _ch(as_of),
+    at = _ch(as_of)
+    mapped = store.query(
+        SQL["mapped_in_force"],
+        {"kinds": [k for k, _ in identifiers], "values": [v for _, v in identifiers], "as_of": at},
+    )
+    if not mapped:
+        return {}
+    entities = sorted({(r["kind"], r["canonical_id"]) for r in mapped})
+    named = {
+        (r["kind"], r["canonical_id"]): r["name"]
+        for r in store.query(
+            SQL["entity_names_in_force"],
+            {"kinds": [k for k, _ in entities], "ids": [c for _, c in entities], "as_of": at},
+        )
     }
     return {
-        (r["kind"], r["identifier"]): (r["canonical_id"], r["name"] or "")
-        for r in store.query(SQL["names_in_force"], params)
+        (r["kind"], r["identifier"]): (
+            r["canonical_id"],
+            named.get((r["kind"], r["canonical_id"])) or "",
+        )
+        for r in mapped
     }

@@ -231,11 +231,12 @@ class Store:
 
 # Every table with a TTL: the retention class it follows and the time its TTL counts from.
 # Tables derived from spans (the trace-ID index, the rules' span facts) follow the traces;
-# the console's business-key index (migration 031) and the rules' event facts follow the
-# events. (The rules' key maps, rules_po_by_correlation and rules_pos_by_invoice, hold
-# identifiers without a time: they are kept; so is the governance family's hourly inventory
-# of flows and source systems, governance_flow_hours and governance_source_hours: names,
-# counts and times for the portfolio review, 400 days by their own TTL, migration 065.)
+# the console's business-key index and names (migrations 031, 096) and the rules' event
+# facts follow the events. (The rules' key maps, rules_po_by_correlation and
+# rules_pos_by_invoice, hold identifiers without a time: they are kept; so is the governance
+# family's hourly inventory of flows and source systems, governance_flow_hours and
+# governance_source_hours: names, counts and times for the portfolio review, 400 days by
+# their own TTL, migration 065.)
 RETENTION: dict[str, tuple[str, str]] = {
     "otel_traces": ("traces", "toDateTime(Timestamp)"),
     "otel_traces_trace_id_ts": ("traces", "toDate(Start)"),
@@ -247,6 +248,7 @@ RETENTION: dict[str, tuple[str, str]] = {
         for table in (
             "business_events",
             "console_keys",
+            "console_names",
             "rules_requests",
             "rules_po_lines",
             "rules_po_acks",

@@ -36,12 +36,13 @@ def _instant() -> datetime:
 
 # Targets short enough that the instants below see clocks run out (30 ms to acknowledge a
 # stat request), one in its last quarter a day later (the acknowledged stat request's 30 h to
-# resolve) and routine requests without any.
+# resolve), an urgent request whose resolve clock runs out before its ack clock (180 ms
+# against 240 ms: the one shown while open) and routine requests without any.
 CLOCK = rules_sla.parse(
     {
         "open_replenishment": {
             "stat": {"ack_minutes": 0.0005, "resolve_hours": 30},
-            "urgent": {"ack_minutes": 0.002, "resolve_hours": 0.00005},
+            "urgent": {"ack_minutes": 0.004, "resolve_hours": 0.00005},
         }
     }
 )

@@ -34,6 +34,26 @@ for (table,) in store.query_rows(
     store.command(f"OPTIMIZE TABLE `{table}` FINAL")
 """
 
+# The console's names of a transaction's codes (web/migrations/096).
+NAMES_LEFT = r"""
+import sys
+from rxsight.store import Store
+store = Store(sys.argv[1], "rxsight")
+print(store.query_value(
+    "SELECT count() FROM console_names WHERE correlation_id = {c:String}", {"c": sys.argv[2]}))
+"""
+
+
+def names_left(srv: Server, correlation_id: str) -> int:
+    found = subprocess.run(
+        [sys.executable, "-c", NAMES_LEFT, f"chdb://{srv.data_dir / 'clickhouse'}", correlation_id],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    return int(found.stdout)
+
 
 @pytest.fixture
 def server():
@@ -74,12 +94,14 @@ def test_an_instant_nine_weeks_back_finds_the_sla_breach_of_its_spans(server: Se
 
 
 def test_when_events_age_out_the_rules_facts_derived_from_them_go_too(tmp_path):
-    """An open request two years old is found while the events are kept; once the configured
-    retention no longer keeps them, neither the events nor the rules' facts say it."""
+    """An open request 500 days old is found while the events are kept; once the configured
+    retention no longer keeps them, neither the events nor the rules' facts nor the console's
+    names say it. (500 days lies inside the derived tables' own 730-day TTL: only following
+    the configured retention removes them.)"""
     srv = Server({"retention": {"events_days": 3650}}, data_dir=tmp_path)
     srv.start()
     try:
-        then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=730)
+        then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=500)
         cid = f"ret-req-{uuid.uuid4().hex[:8]}"
         request = {
             "event_id": f"{cid}-1",
@@ -91,6 +113,7 @@ def test_when_events_age_out_the_rules_facts_derived_from_them_go_too(tmp_path):
             "item_id": "NDC-1",
             "quantity": 2,
             "priority": "stat",
+            "attributes": {"item.description": "Retained-only-so-long vial"},
         }
         status, body = srv.request("POST", "/v1/events", [request], token=None)
         assert status == 200 and body["accepted"] == 1, body
@@ -103,6 +126,7 @@ def test_when_events_age_out_the_rules_facts_derived_from_them_go_too(tmp_path):
 
         srv.wait_for(lambda: cid in requests_open(), timeout=20)
         srv.stop()
+        assert names_left(srv, cid) == 1  # the request's item, with the name it was sent with
         srv.config_path.write_text(yaml.safe_dump({"retention": {"events_days": 365}}))
         srv.start()  # the new retention is applied at start
         srv.stop()
@@ -111,6 +135,7 @@ def test_when_events_age_out_the_rules_facts_derived_from_them_go_too(tmp_path):
             check=True,
             timeout=300,
         )
+        assert names_left(srv, cid) == 0  # nor the console's names kept from those events
         srv.start()
         _, tx = srv.request("GET", f"/api/transactions/{cid}", token=None)
         assert tx["events"] == []

@@ -3,6 +3,7 @@ name the path."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,18 +57,32 @@ def test_clock_states_through_a_day() -> None:
     assert (none.state, none.ack_due) == ("none", None)
 
 
-def test_lookup_arrays_agree_with_targets() -> None:
-    params = CLOCK.lookup_params()
-    table = dict(
-        zip(
-            params["sla_keys"],
-            zip(params["sla_ack_ms"], params["sla_resolve_ms"], strict=True),
-            strict=True,
-        )
+def test_lookup_arrays_give_the_clock_that_runs_for_each_key_and_status() -> None:
+    # Beside CLOCK's targets: a class whose resolve target is nearer than its ack target.
+    clock = sla.parse(
+        {**CLOCK.by_family, "sla_breach": {"info": {"ack_minutes": 600, "resolve_hours": 2}}}
     )
-    assert table["open_replenishment|warning|stat"] == (15 * 60_000, 8 * 3_600_000)
-    assert table["open_replenishment|critical|"] == (30 * 60_000, 0)
-    assert table["*|critical|"] == (60 * 60_000, 4 * 3_600_000)
+    params = clock.lookup_params()
+    running = params["sla_running_ms"]
+    assert running[:3] == [0, 0, 0]  # no targets: no clock
+    for i, key in enumerate(params["sla_keys"], start=1):
+        family, severity, priority = key.split("|")
+        exc = _exc(
+            family="unnamed_family" if family == "*" else family,
+            severity=severity,
+            details=json.dumps({"priority": priority} if priority else {}),
+        )
+        for offset, status in enumerate(("open", "resolved", "acknowledged"), start=1):
+            due = clock.clock({**exc, "status": status}, OPENED)
+            ms = running[i * 3 + offset - 1]
+            assert (due.next_due - OPENED if due.next_due else None) == (
+                timedelta(milliseconds=ms) if ms else None
+            ), (key, status)
+    triples = [tuple(running[j : j + 3]) for j in range(3, len(running), 3)]
+    table = dict(zip(params["sla_keys"], triples, strict=True))
+    assert table["open_replenishment|warning|stat"] == (15 * 60_000, 0, 8 * 3_600_000)
+    assert table["sla_breach|info|"] == (2 * 3_600_000, 0, 2 * 3_600_000)
+    assert table["open_replenishment|critical|"] == (30 * 60_000, 0, 0)
     assert "*|warning|" not in table
 
 
