@@ -84,8 +84,25 @@ def _finding_fields(f: Finding) -> dict[str, Any]:
 
 
 def _write(store: Store, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        store.insert_rows(EXCEPTIONS_TABLE, [[r[c] for c in COLUMNS] for r in rows], list(COLUMNS))
+    """Appends versions, each with the items on its PO's and invoice's lines as known now
+    (the item filter's `line_items`, rules/migrations/100)."""
+    if not rows:
+        return
+    docs = sorted({d for r in rows for d in (r["po_number"], r["invoice_number"]) if d})
+    known = store.query(SQL["line_items"], {"run_id": put_scope(store, "line_items", docs)})[0]
+    items = {(doc_type, doc): set(keys) for doc_type, doc, keys in known["docs"]}
+    values = [
+        [r[c] for c in COLUMNS]
+        + [
+            sorted(
+                items.get(("po_number", r["po_number"]), set())
+                | items.get(("invoice_number", r["invoice_number"]), set())
+            ),
+            known["complete_before"],
+        ]
+        for r in rows
+    ]
+    store.insert_rows(EXCEPTIONS_TABLE, values, [*COLUMNS, "line_items_in", "line_items_at_in"])
 
 
 def _next(current: dict[str, Any], at: datetime, **changes: Any) -> dict[str, Any]:

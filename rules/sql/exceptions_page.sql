@@ -15,6 +15,19 @@ WITH
     concat('%', replaceRegexpAll(lower({q:String}), '[\\\\%_]', '\\\\\\0'), '%') AS q_like,
     {q:String} != '' AND (SELECT count() FROM (SELECT 1 FROM rules_item_documents
         WHERE startsWith(item_key, lower({q:String})) LIMIT 1)) > 0 AS q_is_item,
+    -- Each row knows the items on its documents' lines written before its line_items_at
+    -- (rules/migrations/100); the lines written from the oldest of those among the rows read
+    -- at {now} are looked up here (the kept rows, and the history's when {now} reads it). A
+    -- superset of the rows read: an older instant only looks up more lines. (Nothing read
+    -- without an item or a search.)
+    least(
+        ifNull((SELECT minOrNull(line_items_at) FROM exceptions_now
+            WHERE {item:String} != '' OR {q:String} != ''), toDateTime64(0, 3, 'UTC')),
+        ifNull((SELECT minOrNull(line_items_at) FROM exception_history
+            WHERE ({item:String} != '' OR {q:String} != '') AND at <= {now:DateTime64(3, 'UTC')}
+                AND exception_id IN (SELECT exception_id FROM exceptions_now
+                    WHERE at > {now:DateTime64(3, 'UTC')})),
+            toDateTime64('2999-01-01', 3, 'UTC'))) AS lines_from,
     matching AS (
         SELECT exception_id, version, at, since, severity,
             -- transform looks up in a hash table built once, and on a LowCardinality key
@@ -50,12 +63,16 @@ WITH
             AND ({priority:String} = '' OR priority = {priority:String})
             AND ({supplier:String} = ''
                 OR startsWith(lower(supplier_id), lower({supplier:String})))
-            -- The item: named by the finding, or on a line of the exception's PO or invoice.
+            -- The item: named by the finding, or on a line of the exception's PO or invoice
+            -- (known when the row was written, or written since).
             AND ({item:String} = '' OR startsWith(item_key, lower({item:String}))
+                OR arrayExists(k -> startsWith(k, lower({item:String})), line_items)
                 OR po_number IN (SELECT doc FROM rules_item_documents
+                    PREWHERE written_at >= lines_from
                     WHERE {item:String} != '' AND doc_type = 'po_number'
                         AND startsWith(item_key, lower({item:String})))
                 OR invoice_number IN (SELECT doc FROM rules_item_documents
+                    PREWHERE written_at >= lines_from
                     WHERE {item:String} != '' AND doc_type = 'invoice_number'
                         AND startsWith(item_key, lower({item:String}))))
             AND ({flow:String} = '' OR flow = {flow:String})
@@ -68,10 +85,13 @@ WITH
                 -- it. Only when some item has that prefix (a constant once its scalar
                 -- subquery ran): otherwise the condition is the LIKE alone and the index
                 -- skips granules.
-                OR q_is_item AND (po_number IN (SELECT doc FROM rules_item_documents
+                OR q_is_item AND (arrayExists(k -> startsWith(k, lower({q:String})), line_items)
+                    OR po_number IN (SELECT doc FROM rules_item_documents
+                        PREWHERE written_at >= lines_from
                         WHERE {q:String} != '' AND doc_type = 'po_number'
                             AND startsWith(item_key, lower({q:String})))
                     OR invoice_number IN (SELECT doc FROM rules_item_documents
+                        PREWHERE written_at >= lines_from
                         WHERE {q:String} != '' AND doc_type = 'invoice_number'
                             AND startsWith(item_key, lower({q:String})))))
             -- `if` on a constant condition is folded before the rows are read: without a

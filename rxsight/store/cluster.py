@@ -30,6 +30,8 @@ _CREATE_VIEW = re.compile(r"^\s*CREATE (VIEW IF NOT EXISTS|OR REPLACE VIEW)\s+(\
 _ALTER = re.compile(r"^\s*ALTER TABLE\s+(\w+)\s+(.*)$", re.I | re.S)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b", re.I)
 _DROP = re.compile(r"^\s*DROP TABLE IF EXISTS\s+(\w+)\s*$", re.I)
+_DROP_VIEW = re.compile(r"^\s*DROP VIEW IF EXISTS\s+(\w+)\s*$", re.I)
+_OPTIMIZE = re.compile(r"^\s*OPTIMIZE TABLE\s+(\w+)\s+(.*)$", re.I | re.S)
 _FIRST_FROM = re.compile(r"\bFROM\s+(\w+)", re.I)
 
 
@@ -64,6 +66,10 @@ def render(statement: str, cluster: str | None) -> list[str]:
     if m := _DROP.match(statement):
         names = (m.group(1), local_name(m.group(1)))
         return [f"DROP TABLE IF EXISTS {name} {on}" for name in names]
+    if m := _DROP_VIEW.match(statement):
+        return [f"DROP VIEW IF EXISTS {m.group(1)} {on}"]
+    if m := _OPTIMIZE.match(statement):  # merges happen in the local tables
+        return [f"OPTIMIZE TABLE {local_name(m.group(1))} {on} {m.group(2)}"]
     if statement.lstrip().upper().startswith(("CREATE", "ALTER", "DROP", "RENAME")):
         raise ValueError(f"no cluster rendering for: {statement[:80]}")
     return [statement]  # INSERT ... SELECT backfills go through the Distributed tables
