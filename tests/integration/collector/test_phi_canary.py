@@ -244,6 +244,8 @@ columns = store.query_rows(
     " ON t.database = c.database AND t.name = c.table"
     " WHERE c.database = 'rxsight' AND c.type LIKE '%String%'"
     " AND t.engine NOT IN ('MaterializedView', 'View')"
+    # An EPHEMERAL column is an insert's input only: nothing is stored, and it cannot be read.
+    " AND c.default_kind != 'EPHEMERAL'"
 )
 hits, rows = [], {}
 for table, column in columns:
