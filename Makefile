@@ -56,10 +56,11 @@ lint: $(STAMP)
 # (loadfile: a module's server starts once). Most of the suite waits on servers starting,
 # sockets and sleeps, so more workers than the machine's 2 cores pay off. The reliability
 # tests then run alone: they measure memory and overload and time kill -9 recoveries, which
-# neighbours on the same cores would blur.
+# neighbours on the same cores would blur. The slowest tests are listed at the end, to keep the
+# whole run under its 20 minutes.
 PYTEST_WORKERS ?= 3
 test: $(STAMP) chromium alertmanager prometheus lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests --ignore=tests/reliability
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=25 tests --ignore=tests/reliability
 	$(BIN)/python -m pytest -q tests/reliability
 
 # The reliability suite's long profile (the short one runs in `make test`): 20 kill -9
