@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,7 @@ def kpi_def(name: str) -> KpiDef | None:
     return next((d for d in kpi_defs() if d.name == name), None)
 
 
-def sql_files() -> tuple[str, ...]:
-    """The SQL files that answer the KPIs, each once, in first-use order."""
-    return tuple(dict.fromkeys(d.sql for d in kpi_defs()))
+def sql_files(kpis: Collection[str] | None = None) -> tuple[str, ...]:
+    """The SQL files that answer the KPIs (only those named in `kpis`, when given), each
+    once, in first-use order."""
+    return tuple(dict.fromkeys(d.sql for d in kpi_defs() if kpis is None or d.name in kpis))

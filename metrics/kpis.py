@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,10 +80,12 @@ def compute_many(
     bounds: Sequence[Bounds],
     as_of: datetime,
     site_bounds: dict[str, list[Bounds]] | None = None,
+    kpis: Collection[str] | None = None,
 ) -> list[list[KpiRow]]:
     """The rows of several periods at once: each SQL file runs once for all of them (a
     12-period trend costs about what one period does). `site_bounds` gives a site its own
-    bounds per period for the rows grouped by site."""
+    bounds per period for the rows grouped by site. `kpis`: only these KPIs' rows, and only
+    the SQL files that answer them run."""
     params = kept_params(store, settings, bounds, as_of, site_bounds)
 
     def rows_of(name: str) -> list[tuple[int, KpiRow]]:
@@ -94,11 +96,12 @@ def compute_many(
 
     # The engine runs each of these queries on about one core; two at a time keep both
     # cores of a small machine busy. The file that waits for the rules' evaluation first.
-    names = sorted(sql_files(), key=lambda name: "findings_run" not in SQL[name])
+    names = sorted(sql_files(kpis), key=lambda name: "findings_run" not in SQL[name])
     out: list[list[KpiRow]] = [[] for _ in bounds]
     for rows in _threads().map(rows_of, names):
         for period, row in rows:
-            out[period - 1].append(row)
+            if kpis is None or row.kpi in kpis:
+                out[period - 1].append(row)
     order = {d.name: i for i, d in enumerate(kpi_defs())}
     return [sorted(rows, key=lambda r: (order[r.kpi], _group_order(r.group))) for rows in out]
 

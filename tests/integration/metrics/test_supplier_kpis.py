@@ -87,6 +87,11 @@ def test_supplier_kpis_count_the_crosswalks_canonical_supplier(
         *_po_events("PO-3", "V-9", "V-9", T0 + timedelta(days=2), received=4),
     )
     before = _by_supplier(store, settings, NOW)
+    # Asking for some KPIs gives exactly their rows of the whole computation.
+    every = compute_many(store, settings, [WEEK], NOW)[0]
+    assert compute_many(store, settings, [WEEK], NOW, kpis={"supplier_fill_rate"})[0] == [
+        r for r in every if r.kpi == "supplier_fill_rate"
+    ]
     # With no crosswalk each identifier is a supplier of its own.
     assert before[("supplier_fill_rate", "V-1001")][:2] == (4, 4)
     assert before[("supplier_fill_rate", "SUP-A")][:2] == (2, 4)
