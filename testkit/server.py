@@ -7,11 +7,13 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -52,6 +54,36 @@ def stop_all() -> int:
 
 
 atexit.register(stop_all)
+
+# An embedded store with every migration applied, made once per process: a Server on a fresh
+# data directory starts from a copy of it instead of migrating an empty store (about 2 s of
+# each start). The copy is what that migration leaves; migrations it lacks still run at start.
+_migrated: tempfile.TemporaryDirectory[str] | None = None
+_migrated_lock = threading.Lock()
+
+
+def migrated_store() -> Path:
+    """The `clickhouse` folder of a data directory that `rxsight migrate` brought up to date
+    (in a subprocess: chDB binds one directory per process)."""
+    global _migrated
+    with _migrated_lock:
+        if _migrated is None:
+            tmp = tempfile.TemporaryDirectory(prefix="rxsight-migrated-")
+            env = {k: v for k, v in os.environ.items() if k not in _STORE_ENV}
+            subprocess.run(
+                [sys.executable, "-m", "rxsight.cli", "migrate", "--data-dir", tmp.name],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+            _migrated = tmp
+        return Path(_migrated.name) / "clickhouse"
+
+
+# What would point `rxsight migrate` at another store than the data directory's own.
+_STORE_ENV = ("RXSIGHT_CLICKHOUSE_DSN", "RXSIGHT_CONFIG", "RXSIGHT_DATA_DIR")
 
 
 # Ports handed out here and not yet listened on, marked across processes: the system only
@@ -154,6 +186,9 @@ class Server:
         ]
         if self.config_path:
             cmd += ["--config", str(self.config_path)]
+        embedded = self.data_dir / "clickhouse"
+        if self.dsn is None and not embedded.exists():
+            shutil.copytree(migrated_store(), embedded, symlinks=True)
         self.proc = spawn(cmd, self.log_path, env)
         try:
             self._wait_ready(timeout)
