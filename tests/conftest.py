@@ -3,6 +3,7 @@ own configuration or kill the process start their own `Server`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from rxsight.app import migrate_store
 from rxsight.store import Store
 from testkit.server import stop_all
-from tests.support import ClickHouseHttp, Server
+from tests.support import ClickHouseHttp, Server, copy_database
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -64,18 +65,36 @@ def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 STORE_ENGINES = ["chdb", "http"]
 
 
+@pytest.fixture(scope="session")
+def migrated_databases() -> Iterator[dict[str, Store]]:
+    """Per DSN, a database migrate_store brought up to date, made on first use; each test's
+    own database is a copy of it."""
+    made: dict[str, Store] = {}
+    yield made
+    for st in made.values():
+        # The session's own HTTP endpoint may have stopped first (its data goes with it); a
+        # server named by RXSIGHT_TEST_CLICKHOUSE_DSN still runs and drops the database.
+        with contextlib.suppress(Exception):
+            st.command(f"DROP DATABASE IF EXISTS {st.database}")
+        st.close()
+
+
 @pytest.fixture(params=STORE_ENGINES)
-def store(request: pytest.FixtureRequest, chdb_dir: Path) -> Iterator[Store]:
+def store(
+    request: pytest.FixtureRequest, chdb_dir: Path, migrated_databases: dict[str, Store]
+) -> Iterator[Store]:
     """A migrated store in a database of its own, dropped afterwards."""
-    db = f"test_{uuid.uuid4().hex[:12]}"
     if request.param == "http":
         dsn = request.getfixturevalue("clickhouse_dsn")
     else:
         dsn = f"chdb://{chdb_dir}"
-    st = Store(dsn, db)
-    migrate_store(st)
+    migrated = migrated_databases.get(dsn)
+    if migrated is None:
+        migrated = migrated_databases[dsn] = Store(dsn, f"migrated_{uuid.uuid4().hex[:12]}")
+        migrate_store(migrated)
+    st = copy_database(migrated, f"test_{uuid.uuid4().hex[:12]}")
     try:
         yield st
     finally:
-        st.command(f"DROP DATABASE IF EXISTS {db}")
+        st.command(f"DROP DATABASE IF EXISTS {st.database}")
         st.close()

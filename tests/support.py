@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rxsight.store import Store
 from testkit.server import (
     REPO,
     Server,
@@ -24,6 +25,7 @@ __all__ = [
     "REPO",
     "ClickHouseHttp",
     "Server",
+    "copy_database",
     "free_port",
     "instants_to_check",
     "otlp_json_spans",
@@ -130,3 +132,42 @@ def otlp_json_spans(correlation_id: str, n: int) -> dict:
     ]
     resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "erp"}}]}
     return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
+
+
+# Objects a view or a materialized view reads must exist before it is created.
+_VIEWS = ("View", "MaterializedView")
+
+
+def copy_database(source: Store, database: str) -> Store:
+    """A new database on the source's server holding what the source holds: its tables,
+    views and materialized views, defined alike, and its rows. For a database just migrated,
+    about ten times faster than migrating another (chDB applies each migration's statements
+    one by one)."""
+    objects = source.query(
+        "SELECT name, engine, create_table_query, total_rows FROM system.tables "
+        "WHERE database = {db:String} ORDER BY metadata_modification_time, name",
+        {"db": source.database},
+    )
+    target = Store(source.dsn, database)
+    # The source's name appears in its definitions only as a qualifier (`db.table`).
+    qualifier = f"{source.database}."
+    tables = [o for o in objects if o["engine"] not in _VIEWS]
+    for o in tables:
+        target.command(o["create_table_query"].replace(qualifier, f"{database}."))
+    for o in tables:
+        if o["total_rows"]:
+            target.command(
+                f"INSERT INTO {database}.{o['name']} SELECT * FROM {qualifier}{o['name']}"
+            )
+    pending = [o for o in objects if o["engine"] in _VIEWS]
+    while pending:
+        failed = []
+        for o in pending:
+            try:
+                target.command(o["create_table_query"].replace(qualifier, f"{database}."))
+            except Exception:  # noqa: BLE001 - reads an object not created yet: the next round
+                failed.append(o)
+        if len(failed) == len(pending):
+            raise RuntimeError(f"cannot copy {[o['name'] for o in failed]} of {source.database}")
+        pending = failed
+    return target

@@ -10,7 +10,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rxsight.app import STAGES_WITH_SCHEMA
+from rxsight.app import STAGES_WITH_SCHEMA, migrate_store
+from rxsight.store import Store
 from rxsight.store.migrate import KERNEL, folder_of, migrations
 from tests.support import REPO, Server, rxsight_cli
 
@@ -103,3 +104,35 @@ def test_an_older_database_is_upgraded_with_its_data() -> None:
             assert [(f["family"], f["reason"]) for f in found] == [("open_replenishment", "no_po")]
         finally:
             server.stop()
+
+
+def test_the_test_stores_database_is_defined_as_a_migrated_one(store: Store) -> None:
+    """The `store` fixture copies a database migrated once per session (tests/conftest.py);
+    every store test relies on that copy being what migrating an empty database gives."""
+
+    def definitions(st: Store) -> list[tuple[str, str, str, int]]:
+        rows = st.query(
+            "SELECT name, engine, create_table_query, total_rows FROM system.tables "
+            "WHERE database = {db:String} ORDER BY name",
+            {"db": st.database},
+        )
+        return [
+            (
+                r["name"],
+                r["engine"],
+                r["create_table_query"].replace(f"{st.database}.", ""),
+                r["total_rows"],
+            )
+            for r in rows
+        ]
+
+    fresh = Store(store.dsn, f"fresh_{store.database}")
+    try:
+        migrate_store(fresh)
+        assert definitions(store) == definitions(fresh)
+        assert store.query_rows("SELECT version FROM schema_migrations FINAL ORDER BY version") == (
+            fresh.query_rows("SELECT version FROM schema_migrations FINAL ORDER BY version")
+        )
+    finally:
+        fresh.command(f"DROP DATABASE IF EXISTS {fresh.database}")
+        fresh.close()
