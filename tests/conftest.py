@@ -66,33 +66,39 @@ STORE_ENGINES = ["chdb", "http"]
 
 
 @pytest.fixture(scope="session")
-def migrated_databases() -> Iterator[dict[str, Store]]:
-    """Per DSN, a database migrate_store brought up to date, made on first use; each test's
-    own database is a copy of it."""
-    made: dict[str, Store] = {}
+def migrated_databases() -> Iterator[dict[str, str]]:
+    """Per DSN, the name of a database migrate_store brought up to date, made on first use;
+    each test's own database is a copy of it."""
+    made: dict[str, str] = {}
     yield made
-    for st in made.values():
+    for dsn, database in made.items():
         # The session's own HTTP endpoint may have stopped first (its data goes with it); a
         # server named by RXSIGHT_TEST_CLICKHOUSE_DSN still runs and drops the database.
         with contextlib.suppress(Exception):
-            st.command(f"DROP DATABASE IF EXISTS {st.database}")
-        st.close()
+            st = Store(dsn, database)
+            st.command(f"DROP DATABASE IF EXISTS {database}")
+            st.close()
 
 
 @pytest.fixture(params=STORE_ENGINES)
 def store(
-    request: pytest.FixtureRequest, chdb_dir: Path, migrated_databases: dict[str, Store]
+    request: pytest.FixtureRequest, chdb_dir: Path, migrated_databases: dict[str, str]
 ) -> Iterator[Store]:
     """A migrated store in a database of its own, dropped afterwards."""
     if request.param == "http":
         dsn = request.getfixturevalue("clickhouse_dsn")
     else:
         dsn = f"chdb://{chdb_dir}"
-    migrated = migrated_databases.get(dsn)
-    if migrated is None:
-        migrated = migrated_databases[dsn] = Store(dsn, f"migrated_{uuid.uuid4().hex[:12]}")
-        migrate_store(migrated)
-    st = copy_database(migrated, f"test_{uuid.uuid4().hex[:12]}")
+    migrated = Store(dsn, migrated_databases.get(dsn) or f"migrated_{uuid.uuid4().hex[:12]}")
+    try:
+        if dsn not in migrated_databases:
+            migrate_store(migrated)
+            migrated_databases[dsn] = migrated.database
+        st = copy_database(migrated, f"test_{uuid.uuid4().hex[:12]}")
+    finally:
+        # Closed between tests: chDB binds one directory per process while a connection is
+        # open, and some tests open a server's directory in-process once it stopped.
+        migrated.close()
     try:
         yield st
     finally:
