@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from rules.definitions import put_scope
@@ -320,6 +321,7 @@ def list_exceptions(
     narrow: dict[str, str] | None = None,
     count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    at_instant = now is not None
     now = now or utcnow()
     narrow = narrow or {}
     params = {
@@ -340,13 +342,20 @@ def list_exceptions(
         "limit": max(0, min(int(limit), 10_000)),
         "offset": max(0, int(offset)),
         "count_cap": EXACT_COUNT if count_cap is None else max(0, int(count_cap)),
+        "at_instant": int(at_instant),
+        "q_is_item": 0,
+        "lines_from": _ch(_EPOCH),
     }
-    page = store.query(SQL["exceptions_page"], params)
+    if params["item"] or params["q"]:
+        found = store.query(SQL["exceptions_item_lines"], params)[0]
+        params.update(q_is_item=int(found["q_is_item"]), lines_from=_ch(found["lines_from"]))
+    page_sql = _page_sql(at_instant)
+    page = store.query(page_sql, params)
     if page:
         total = int(page[0]["matching"])
     elif params["offset"]:
         # Past the last page: the first row of the same filters carries the count.
-        first = store.query(SQL["exceptions_page"], {**params, "limit": 1, "offset": 0})
+        first = store.query(page_sql, {**params, "limit": 1, "offset": 0})
         total = int(first[0]["matching"]) if first else 0
     else:
         total = 0
@@ -372,6 +381,22 @@ def list_exceptions(
         }
         rows.append(present({**row, **clock}, now))
     return rows, total
+
+
+# "Now" (no instant asked for) reads each exception's kept latest row, a version written while
+# the request runs included: the view's history path (exceptions_as_of) cost 20-25 ms of the
+# page at a million exceptions even when it yielded nothing, and ClickHouse still plans a UNION
+# branch switched off by a parameter (half of that cost remained).
+_AT_INSTANT = "FROM exceptions_as_of(as_of = {now:DateTime64(3, 'UTC')})"
+_LATEST = "FROM exceptions_now FINAL"
+
+
+@cache
+def _page_sql(at_instant: bool) -> str:
+    sql = SQL["exceptions_page"]
+    if sql.count(_AT_INSTANT) != 1:
+        raise RuntimeError("exceptions_page.sql no longer reads its rows as _page_sql expects")
+    return sql if at_instant else sql.replace(_AT_INSTANT, _LATEST)
 
 
 def get_exception(

@@ -1,5 +1,7 @@
 -- One page of exceptions as they stood at {now} (exceptions_as_of, rules/migrations/093: the
 -- kept current rows, the history only for those changed since), filtered; oldest first.
+-- Without an instant asked for, rules/lifecycle.py reads the kept rows alone instead
+-- (exceptions_now FINAL in place of the view).
 -- Only the page's keys come out, with `matching`, the count before LIMIT/OFFSET, stopped at
 -- {count_cap} + 1 (one more than the cap says "more than the cap"; counting a million
 -- matches exactly cost as much as the page). The rows are read whole by exceptions_rows.sql
@@ -13,21 +15,6 @@ WITH
     toUnixTimestamp64Milli({now:DateTime64(3, 'UTC')}) AS now_ms,
     -- The search as a LIKE pattern: its own % _ and \ escaped, found anywhere.
     concat('%', replaceRegexpAll(lower({q:String}), '[\\\\%_]', '\\\\\\0'), '%') AS q_like,
-    {q:String} != '' AND (SELECT count() FROM (SELECT 1 FROM rules_item_documents
-        WHERE startsWith(item_key, lower({q:String})) LIMIT 1)) > 0 AS q_is_item,
-    -- Each row knows the items on its documents' lines written before its line_items_at
-    -- (rules/migrations/100); the lines written from the oldest of those among the rows read
-    -- at {now} are looked up here (the kept rows, and the history's when {now} reads it). A
-    -- superset of the rows read: an older instant only looks up more lines. (Nothing read
-    -- without an item or a search.)
-    least(
-        ifNull((SELECT minOrNull(line_items_at) FROM exceptions_now
-            WHERE {item:String} != '' OR {q:String} != ''), toDateTime64(0, 3, 'UTC')),
-        ifNull((SELECT minOrNull(line_items_at) FROM exception_history
-            WHERE ({item:String} != '' OR {q:String} != '') AND at <= {now:DateTime64(3, 'UTC')}
-                AND exception_id IN (SELECT exception_id FROM exceptions_now
-                    WHERE at > {now:DateTime64(3, 'UTC')})),
-            toDateTime64('2999-01-01', 3, 'UTC'))) AS lines_from,
     matching AS (
         SELECT exception_id, version, at, since, severity,
             -- transform looks up in a hash table built once, and on a LowCardinality key
@@ -68,11 +55,11 @@ WITH
             AND ({item:String} = '' OR startsWith(item_key, lower({item:String}))
                 OR arrayExists(k -> startsWith(k, lower({item:String})), line_items)
                 OR po_number IN (SELECT doc FROM rules_item_documents
-                    PREWHERE written_at >= lines_from
+                    PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE {item:String} != '' AND doc_type = 'po_number'
                         AND startsWith(item_key, lower({item:String})))
                 OR invoice_number IN (SELECT doc FROM rules_item_documents
-                    PREWHERE written_at >= lines_from
+                    PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE {item:String} != '' AND doc_type = 'invoice_number'
                         AND startsWith(item_key, lower({item:String}))))
             AND ({flow:String} = '' OR flow = {flow:String})
@@ -82,16 +69,16 @@ WITH
             -- (LIKE, not position: the trigram index of rules/migrations/094 serves it.)
             AND ({q:String} = '' OR search_text LIKE q_like
                 -- and an item code's prefix finds the exceptions about documents carrying
-                -- it. Only when some item has that prefix (a constant once its scalar
-                -- subquery ran): otherwise the condition is the LIKE alone and the index
-                -- skips granules.
-                OR q_is_item AND (arrayExists(k -> startsWith(k, lower({q:String})), line_items)
+                -- it. Only when some item has that prefix ({q_is_item}, a constant:
+                -- exceptions_item_lines.sql): otherwise the condition is the LIKE alone and
+                -- the index skips granules.
+                OR {q_is_item:UInt8} = 1 AND (arrayExists(k -> startsWith(k, lower({q:String})), line_items)
                     OR po_number IN (SELECT doc FROM rules_item_documents
-                        PREWHERE written_at >= lines_from
+                        PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                         WHERE {q:String} != '' AND doc_type = 'po_number'
                             AND startsWith(item_key, lower({q:String})))
                     OR invoice_number IN (SELECT doc FROM rules_item_documents
-                        PREWHERE written_at >= lines_from
+                        PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                         WHERE {q:String} != '' AND doc_type = 'invoice_number'
                             AND startsWith(item_key, lower({q:String})))))
             -- `if` on a constant condition is folded before the rows are read: without a

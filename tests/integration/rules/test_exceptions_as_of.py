@@ -17,7 +17,7 @@ from rules import config as rules_config
 from rules import public as rules_public
 from rules import sla as rules_sla
 from rules.engine import evaluate
-from rules.lifecycle import persist
+from rules.lifecycle import COLUMNS, persist
 from rxsight.config import load_settings
 from rxsight.store import Store
 from rxsight.store.sql import split_statements
@@ -221,3 +221,34 @@ def test_a_history_written_before_the_kept_state_gets_it_from_the_migration(
         store.command(stmt)
     assert _listed(store, utcnow()) == expected
     assert [v for e, v in expected if e == ids[0]] == [2]
+
+
+def test_the_list_now_shows_each_exceptions_latest_version_even_one_stamped_later(
+    store: Store, tmp_path: Path
+) -> None:
+    """Without an instant the list reads the kept latest rows alone: a version stamped after
+    the request's clock (written while the request ran, or by a process whose clock runs
+    ahead) is shown, where an instant asked for still shows what stood then."""
+    settings = load_settings(data_dir=tmp_path)
+    now = utcnow()
+    store_events(store, _request(9, "stat", 3, now))
+    persist(store, evaluate(store, rules_config.load(settings), settings, now))
+    [opened] = store.query("SELECT * FROM exception_history WHERE exception_id LIKE '%RQ-ASOF-9%'")
+    before = _instant()
+    later = {
+        **opened,
+        "version": 2,
+        "at": utcnow() + timedelta(hours=1),
+        "change": "acknowledged",
+        "status": "acknowledged",
+        "actor": "ana",
+    }
+    store.insert_rows("exception_history", [[later[c] for c in COLUMNS]], list(COLUMNS))
+
+    rows, total = rules_public.list_exceptions(store, sla=CLOCK)
+    assert [(r["exception_id"], r["version"], r["status"]) for r in rows] == [
+        (opened["exception_id"], 2, "acknowledged")
+    ]
+    assert total == 1
+    assert _listed(store, before) == [(opened["exception_id"], 1)]
+    assert _listed(store, utcnow(), status="acknowledged") == []
