@@ -14,6 +14,7 @@ from rules.findings import Finding
 from rules.sla import SlaClock
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
+from rxsight.store.sql import with_blocks
 from rxsight.timeutil import as_utc, jsonable, utcnow
 
 SQL = SqlFiles(__file__)
@@ -343,13 +344,19 @@ def list_exceptions(
         "offset": max(0, int(offset)),
         "count_cap": EXACT_COUNT if count_cap is None else max(0, int(count_cap)),
         "at_instant": int(at_instant),
-        "q_is_item": 0,
-        "lines_from": _ch(_EPOCH),
     }
+    q_is_item = False
     if params["item"] or params["q"]:
         found = store.query(SQL["exceptions_item_lines"], params)[0]
-        params.update(q_is_item=int(found["q_is_item"]), lines_from=_ch(found["lines_from"]))
-    page_sql = _page_sql(at_instant)
+        q_is_item = bool(found["q_is_item"])
+        params["lines_from"] = _ch(found["lines_from"])
+    page_sql = _page_sql(
+        "at_instant" if at_instant else "latest",
+        *(["clock"] if due or sort == "due" else []),
+        *(["item"] if params["item"] else []),
+        *(["search"] if params["q"] else []),
+        *(["search_items"] if q_is_item else []),
+    )
     page = store.query(page_sql, params)
     if page:
         total = int(page[0]["matching"])
@@ -383,20 +390,9 @@ def list_exceptions(
     return rows, total
 
 
-# "Now" (no instant asked for) reads each exception's kept latest row, a version written while
-# the request runs included: the view's history path (exceptions_as_of) cost 20-25 ms of the
-# page at a million exceptions even when it yielded nothing, and ClickHouse still plans a UNION
-# branch switched off by a parameter (half of that cost remained).
-_AT_INSTANT = "FROM exceptions_as_of(as_of = {now:DateTime64(3, 'UTC')})"
-_LATEST = "FROM exceptions_now FINAL"
-
-
 @cache
-def _page_sql(at_instant: bool) -> str:
-    sql = SQL["exceptions_page"]
-    if sql.count(_AT_INSTANT) != 1:
-        raise RuntimeError("exceptions_page.sql no longer reads its rows as _page_sql expects")
-    return sql if at_instant else sql.replace(_AT_INSTANT, _LATEST)
+def _page_sql(*parts: str) -> str:
+    return with_blocks(SQL["exceptions_page"], parts)
 
 
 def get_exception(

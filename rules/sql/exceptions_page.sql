@@ -1,7 +1,11 @@
 -- One page of exceptions as they stood at {now} (exceptions_as_of, rules/migrations/093: the
 -- kept current rows, the history only for those changed since), filtered; oldest first.
--- Without an instant asked for, rules/lifecycle.py reads the kept rows alone instead
--- (exceptions_now FINAL in place of the view).
+-- Parts between `-- <name>` and `-- </name>` are sent only when the request uses them
+-- (rules/lifecycle.py `_page_sql`, rxsight/store/sql.py `with_blocks`): ClickHouse analyses
+-- every part of a query, one a constant parameter switches off included, and the unused
+-- clock and item look-ups were half of the page's fixed cost. Without an instant asked for
+-- (`latest`) the kept rows are read alone: the view's history path cost 20-25 ms at a million
+-- exceptions even when it yielded nothing.
 -- Only the page's keys come out, with `matching`, the count before LIMIT/OFFSET, stopped at
 -- {count_cap} + 1 (one more than the cap says "more than the cap"; counting a million
 -- matches exactly cost as much as the page). The rows are read whole by exceptions_rows.sql
@@ -16,10 +20,11 @@ WITH
     -- The search as a LIKE pattern: its own % _ and \ escaped, found anywhere.
     concat('%', replaceRegexpAll(lower({q:String}), '[\\\\%_]', '\\\\\\0'), '%') AS q_like,
     matching AS (
-        SELECT exception_id, version, at, since, severity,
+        SELECT exception_id, version, at, since, severity
+            -- <clock>
             -- transform looks up in a hash table built once, and on a LowCardinality key
             -- once per distinct key (rules/migrations/092); the status's class too.
-            transform(sla_key, {sla_keys:Array(String)},
+            , transform(sla_key, {sla_keys:Array(String)},
                 arrayEnumerate({sla_keys:Array(String)}), 0) AS own_i,
             transform(sla_default_key, {sla_keys:Array(String)},
                 arrayEnumerate({sla_keys:Array(String)}), 0) AS default_i,
@@ -37,7 +42,13 @@ WITH
             if({due:String} = 'on_time', target_ms > 0 AND due_ms - now_ms > target_ms / 4,
             if({due:String} = 'met', target_ms = 0 AND sla_i > 0,
                 target_ms = 0 AND sla_i = 0)))) AS in_due_state
+            -- </clock>
+        -- <at_instant>
         FROM exceptions_as_of(as_of = {now:DateTime64(3, 'UTC')})
+        -- </at_instant>
+        -- <latest>
+        FROM exceptions_now FINAL
+        -- </latest>
         WHERE ({family:String} = '' OR family = {family:String})
             AND ({reason:String} = '' OR reason = {reason:String})
             AND ({status:String} = '' OR status = {status:String}
@@ -50,40 +61,46 @@ WITH
             AND ({priority:String} = '' OR priority = {priority:String})
             AND ({supplier:String} = ''
                 OR startsWith(lower(supplier_id), lower({supplier:String})))
+            -- <item>
             -- The item: named by the finding, or on a line of the exception's PO or invoice
-            -- (known when the row was written, or written since).
-            AND ({item:String} = '' OR startsWith(item_key, lower({item:String}))
+            -- (known when the row was written, or written since: {lines_from},
+            -- exceptions_item_lines.sql).
+            AND (startsWith(item_key, lower({item:String}))
                 OR arrayExists(k -> startsWith(k, lower({item:String})), line_items)
                 OR po_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
-                    WHERE {item:String} != '' AND doc_type = 'po_number'
-                        AND startsWith(item_key, lower({item:String})))
+                    WHERE doc_type = 'po_number' AND startsWith(item_key, lower({item:String})))
                 OR invoice_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
-                    WHERE {item:String} != '' AND doc_type = 'invoice_number'
+                    WHERE doc_type = 'invoice_number'
                         AND startsWith(item_key, lower({item:String}))))
+            -- </item>
             AND ({flow:String} = '' OR flow = {flow:String})
+            -- <search>
             -- Search: case-insensitive, anywhere in the identifiers, the summary or the
             -- details (request numbers, item codes live there), so a prefix finds its
             -- entity; search_text is all of them in lower case, written with the version.
             -- (LIKE, not position: the trigram index of rules/migrations/094 serves it.)
-            AND ({q:String} = '' OR search_text LIKE q_like
+            AND (search_text LIKE q_like
+                -- <search_items>
                 -- and an item code's prefix finds the exceptions about documents carrying
-                -- it. Only when some item has that prefix ({q_is_item}, a constant:
-                -- exceptions_item_lines.sql): otherwise the condition is the LIKE alone and
-                -- the index skips granules.
-                OR {q_is_item:UInt8} = 1 AND (arrayExists(k -> startsWith(k, lower({q:String})), line_items)
-                    OR po_number IN (SELECT doc FROM rules_item_documents
-                        PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
-                        WHERE {q:String} != '' AND doc_type = 'po_number'
-                            AND startsWith(item_key, lower({q:String})))
-                    OR invoice_number IN (SELECT doc FROM rules_item_documents
-                        PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
-                        WHERE {q:String} != '' AND doc_type = 'invoice_number'
-                            AND startsWith(item_key, lower({q:String})))))
-            -- `if` on a constant condition is folded before the rows are read: without a
-            -- state to filter on, the clock is not computed at all.
+                -- it. Only when some item has that prefix (exceptions_item_lines.sql):
+                -- otherwise the condition is the LIKE alone and the index skips granules.
+                OR arrayExists(k -> startsWith(k, lower({q:String})), line_items)
+                OR po_number IN (SELECT doc FROM rules_item_documents
+                    PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
+                    WHERE doc_type = 'po_number' AND startsWith(item_key, lower({q:String})))
+                OR invoice_number IN (SELECT doc FROM rules_item_documents
+                    PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
+                    WHERE doc_type = 'invoice_number' AND startsWith(item_key, lower({q:String})))
+                -- </search_items>
+                )
+            -- </search>
+            -- <clock>
+            -- `if` on a constant condition is folded before the rows are read: sorted by the
+            -- clock without a state to filter on, the state is not computed.
             AND if({due:String} = '', 1, in_due_state)
+            -- </clock>
     ),
     (SELECT count() FROM (SELECT 1 FROM matching LIMIT {count_cap:UInt64} + 1)) AS matching_count
 SELECT exception_id, version, matching_count AS matching
@@ -94,7 +111,9 @@ WHERE matching_count > 0
 ORDER BY
     if({sort:String} = 'recent', -toUnixTimestamp64Milli(at), 0),
     if({sort:String} = 'severity', multiIf(severity = 'critical', 0, severity = 'warning', 1, 2), 0),
+    -- <clock>
     if({sort:String} = 'due', if(target_ms = 0, 9223372036854775807, due_ms), 0),
+    -- </clock>
     since,
     exception_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}
