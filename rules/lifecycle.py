@@ -345,10 +345,10 @@ def list_exceptions(
         "count_cap": EXACT_COUNT if count_cap is None else max(0, int(count_cap)),
         "at_instant": int(at_instant),
     }
-    q_is_item = False
+    q_is_item = lines_since = False
     if params["item"] or params["q"]:
         found = store.query(SQL["exceptions_item_lines"], params)[0]
-        q_is_item = bool(found["q_is_item"])
+        q_is_item, lines_since = bool(found["q_is_item"]), bool(found["lines_since"])
         params["lines_from"] = _ch(found["lines_from"])
     page_sql = _page_sql(
         "at_instant" if at_instant else "latest",
@@ -356,6 +356,7 @@ def list_exceptions(
         *(["item"] if params["item"] else []),
         *(["search"] if params["q"] else []),
         *(["search_items"] if q_is_item else []),
+        *(["item_lines", "search_lines"] if lines_since else []),
     )
     page = store.query(page_sql, params)
     if page:

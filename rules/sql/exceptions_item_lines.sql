@@ -16,4 +16,9 @@ SELECT
             WHERE {at_instant:UInt8} = 1 AND at <= {now:DateTime64(3, 'UTC')}
                 AND exception_id IN (SELECT exception_id FROM exceptions_now
                     WHERE at > {now:DateTime64(3, 'UTC')})),
-            toDateTime64('2999-01-01', 3, 'UTC'))) AS lines_from
+            toDateTime64('2999-01-01', 3, 'UTC'))) AS lines_from,
+    -- Whether any line was written since: when none was (the usual case between two
+    -- evaluations), the page leaves its look-up of those lines out (two empty sets cost ~25 ms
+    -- of the item page at a million exceptions; this check ~3 ms).
+    (SELECT count() FROM (SELECT 1 FROM rules_item_documents
+        WHERE written_at >= lines_from LIMIT 1)) > 0 AS lines_since

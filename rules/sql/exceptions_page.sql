@@ -63,17 +63,20 @@ WITH
                 OR startsWith(lower(supplier_id), lower({supplier:String})))
             -- <item>
             -- The item: named by the finding, or on a line of the exception's PO or invoice
-            -- (known when the row was written, or written since: {lines_from},
-            -- exceptions_item_lines.sql).
+            -- (known when the row was written, or written since {lines_from}: looked up when
+            -- some line was, exceptions_item_lines.sql).
             AND (startsWith(item_key, lower({item:String}))
                 OR arrayExists(k -> startsWith(k, lower({item:String})), line_items)
+                -- <item_lines>
                 OR po_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE doc_type = 'po_number' AND startsWith(item_key, lower({item:String})))
                 OR invoice_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE doc_type = 'invoice_number'
-                        AND startsWith(item_key, lower({item:String}))))
+                        AND startsWith(item_key, lower({item:String})))
+                -- </item_lines>
+                )
             -- </item>
             AND ({flow:String} = '' OR flow = {flow:String})
             -- <search>
@@ -87,12 +90,14 @@ WITH
                 -- it. Only when some item has that prefix (exceptions_item_lines.sql):
                 -- otherwise the condition is the LIKE alone and the index skips granules.
                 OR arrayExists(k -> startsWith(k, lower({q:String})), line_items)
+                -- <search_lines>
                 OR po_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE doc_type = 'po_number' AND startsWith(item_key, lower({q:String})))
                 OR invoice_number IN (SELECT doc FROM rules_item_documents
                     PREWHERE written_at >= {lines_from:DateTime64(3, 'UTC')}
                     WHERE doc_type = 'invoice_number' AND startsWith(item_key, lower({q:String})))
+                -- </search_lines>
                 -- </search_items>
                 )
             -- </search>
