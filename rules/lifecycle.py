@@ -11,7 +11,7 @@ from typing import Any
 from rules.definitions import put_scope
 from rules.engine import Evaluation
 from rules.findings import Finding
-from rules.sla import SlaClock
+from rules.sla import DUE_STATES, SlaClock
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
 from rxsight.store.sql import with_blocks
@@ -322,6 +322,8 @@ def list_exceptions(
     narrow: dict[str, str] | None = None,
     count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    if due and due not in DUE_STATES:
+        raise ValueError(f"due: {due!r} is not one of {', '.join(DUE_STATES)}")
     at_instant = now is not None
     now = now or utcnow()
     narrow = narrow or {}
@@ -353,6 +355,7 @@ def list_exceptions(
     page_sql = _page_sql(
         "at_instant" if at_instant else "latest",
         *(["clock"] if due or sort == "due" else []),
+        *(["due", f"due_{due}"] if due else []),
         *(["item"] if params["item"] else []),
         *(["search"] if params["q"] else []),
         *(["search_items"] if q_is_item else []),
