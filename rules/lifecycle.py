@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from rules.definitions import put_scope
 from rules.engine import Evaluation
 from rules.findings import Finding
-from rules.sla import SlaClock
+from rules.sla import DUE_STATES, SlaClock
 from rxsight import audit
 from rxsight.store import SqlFiles, Store
+from rxsight.store.sql import with_blocks
 from rxsight.timeutil import as_utc, jsonable, utcnow
 
 SQL = SqlFiles(__file__)
@@ -320,6 +322,9 @@ def list_exceptions(
     narrow: dict[str, str] | None = None,
     count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    if due and due not in DUE_STATES:
+        raise ValueError(f"due: {due!r} is not one of {', '.join(DUE_STATES)}")
+    at_instant = now is not None
     now = now or utcnow()
     narrow = narrow or {}
     params = {
@@ -340,13 +345,28 @@ def list_exceptions(
         "limit": max(0, min(int(limit), 10_000)),
         "offset": max(0, int(offset)),
         "count_cap": EXACT_COUNT if count_cap is None else max(0, int(count_cap)),
+        "at_instant": int(at_instant),
     }
-    page = store.query(SQL["exceptions_page"], params)
+    q_is_item = lines_since = False
+    if params["item"] or params["q"]:
+        found = store.query(SQL["exceptions_item_lines"], params)[0]
+        q_is_item, lines_since = bool(found["q_is_item"]), bool(found["lines_since"])
+        params["lines_from"] = _ch(found["lines_from"])
+    page_sql = _page_sql(
+        "at_instant" if at_instant else "latest",
+        *(["clock"] if due or sort == "due" else []),
+        *(["due", f"due_{due}"] if due else []),
+        *(["item"] if params["item"] else []),
+        *(["search"] if params["q"] else []),
+        *(["search_items"] if q_is_item else []),
+        *(["item_lines", "search_lines"] if lines_since else []),
+    )
+    page = store.query(page_sql, params)
     if page:
         total = int(page[0]["matching"])
     elif params["offset"]:
         # Past the last page: the first row of the same filters carries the count.
-        first = store.query(SQL["exceptions_page"], {**params, "limit": 1, "offset": 0})
+        first = store.query(page_sql, {**params, "limit": 1, "offset": 0})
         total = int(first[0]["matching"]) if first else 0
     else:
         total = 0
@@ -372,6 +392,11 @@ def list_exceptions(
         }
         rows.append(present({**row, **clock}, now))
     return rows, total
+
+
+@cache
+def _page_sql(*parts: str) -> str:
+    return with_blocks(SQL["exceptions_page"], parts)
 
 
 def get_exception(

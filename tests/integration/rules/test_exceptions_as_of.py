@@ -17,7 +17,7 @@ from rules import config as rules_config
 from rules import public as rules_public
 from rules import sla as rules_sla
 from rules.engine import evaluate
-from rules.lifecycle import persist
+from rules.lifecycle import COLUMNS, persist
 from rxsight.config import load_settings
 from rxsight.store import Store
 from rxsight.store.sql import split_statements
@@ -88,10 +88,10 @@ def _from_history(store: Store, at: datetime, **filters: str) -> list[tuple[str,
 
 
 def _listed(
-    store: Store, at: datetime, count_cap: int | None = None, **filters: str
+    store: Store, at: datetime | None, count_cap: int | None = None, **filters: str
 ) -> list[tuple[str, int]]:
-    """The list as rules.public gives it; its count checked against its rows (exact, or
-    capped: count_cap + 1 meaning "more than count_cap")."""
+    """The list as rules.public gives it (at None: now, no instant asked for); its count
+    checked against its rows (exact, or capped: count_cap + 1 meaning "more than count_cap")."""
     status = filters.get("status", "active")
     assignee = filters.get("assignee")
     rows, total = rules_public.list_exceptions(
@@ -110,7 +110,7 @@ def _listed(
     expected_total = len(rows) if count_cap is None else min(len(rows), count_cap + 1)
     assert total == expected_total, (count_cap, total, len(rows))
     for row in rows:  # the clock each row carries is the one the query filtered on
-        assert row["due_state"] == CLOCK.clock(row, at).state, row
+        assert at is None or row["due_state"] == CLOCK.clock(row, at).state, row
     return [(r["exception_id"], int(r["version"])) for r in rows]
 
 
@@ -197,6 +197,11 @@ def test_the_list_at_every_instant_is_what_the_history_says(store: Store, tmp_pa
         # The instants saw the first exception at three of its versions, the second at four.
         assert {v for e, v in seen if e == ids[0]} == {1, 2, 3}
         assert {v for e, v in seen if e == ids[1]} == {1, 2, 3, 4}
+    # Without an instant the list reads the kept rows alone, with the same filters. (The clock's
+    # states move within milliseconds here: they are checked at instants only.)
+    for filters in cases:
+        if "due" not in filters and filters.get("sort") != "due":
+            assert _listed(store, None, **filters) == _from_history(store, utcnow(), **filters)
     # The overview's counts read the same states.
     for at in checked:
         summary = web_data.exception_summary(store, None, at)
@@ -221,3 +226,34 @@ def test_a_history_written_before_the_kept_state_gets_it_from_the_migration(
         store.command(stmt)
     assert _listed(store, utcnow()) == expected
     assert [v for e, v in expected if e == ids[0]] == [2]
+
+
+def test_the_list_now_shows_each_exceptions_latest_version_even_one_stamped_later(
+    store: Store, tmp_path: Path
+) -> None:
+    """Without an instant the list reads the kept latest rows alone: a version stamped after
+    the request's clock (written while the request ran, or by a process whose clock runs
+    ahead) is shown, where an instant asked for still shows what stood then."""
+    settings = load_settings(data_dir=tmp_path)
+    now = utcnow()
+    store_events(store, _request(9, "stat", 3, now))
+    persist(store, evaluate(store, rules_config.load(settings), settings, now))
+    [opened] = store.query("SELECT * FROM exception_history WHERE exception_id LIKE '%RQ-ASOF-9%'")
+    before = _instant()
+    later = {
+        **opened,
+        "version": 2,
+        "at": utcnow() + timedelta(hours=1),
+        "change": "acknowledged",
+        "status": "acknowledged",
+        "actor": "ana",
+    }
+    store.insert_rows("exception_history", [[later[c] for c in COLUMNS]], list(COLUMNS))
+
+    rows, total = rules_public.list_exceptions(store, sla=CLOCK)
+    assert [(r["exception_id"], r["version"], r["status"]) for r in rows] == [
+        (opened["exception_id"], 2, "acknowledged")
+    ]
+    assert total == 1
+    assert _listed(store, before) == [(opened["exception_id"], 1)]
+    assert _listed(store, utcnow(), status="acknowledged") == []

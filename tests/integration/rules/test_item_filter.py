@@ -151,3 +151,14 @@ def test_a_line_written_after_the_exception_finds_it_at_every_instant(
         assert found(at, q="Ndc-Omega") == [("PO-LATER-1", version)], at
         assert found(at, item="ndc-known") == [("PO-LATER-1", version)], at
         assert found(at, item="ndc-omega-0008") == [], at
+
+    # Lines older than every version's line_items_at (no line written since, the usual case
+    # between evaluations): the page leaves its look-up of new lines out and finds the
+    # exception by the items its versions carry.
+    store.command(
+        "ALTER TABLE rules_item_documents UPDATE written_at = now64(3) - INTERVAL 1 DAY"
+        " WHERE 1 SETTINGS mutations_sync = 1"
+    )
+    assert found(None, item="ndc-omega") == [("PO-LATER-1", 2)]
+    assert found(None, q="Ndc-Omega") == [("PO-LATER-1", 2)]
+    assert found(None, item="ndc-omega-0008") == []
