@@ -1,4 +1,4 @@
-"""Shared fixtures: one live server per session for read-mostly tests; tests that need their
+"""Shared fixtures: one live server per module for read-mostly tests; tests that need their
 own configuration or kill the process start their own `Server`."""
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(f"stopped {left} child process(es) the tests left running")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: an idle server still polls its store (about 7 % of a core),
+# and a session's server idled through every later module of its worker.
+@pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     srv = Server(admin_token=ADMIN_TOKEN).start()
     try:
